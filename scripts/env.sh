@@ -1,0 +1,22 @@
+# Sourced by every project command: one Node (22, from npm), one engine, one backend.
+# shellcheck shell=bash
+DELIVERY_ROOT="${DELIVERY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export DELIVERY_ROOT
+# Caches live outside the clone so a fresh clone reuses them; nothing depends on them existing.
+export DELIVERY_CACHE="${DELIVERY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/delivery}"
+# Versions of the engine and plugins built from Go modules (tools/*/go.mod pin the same ones).
+export PULUMI_VERSION="3.276.0"
+export DOCKER_BUILD_PLUGIN_VERSION="0.0.22"
+export KUBERNETES_PLUGIN_VERSION="4.34.2"
+export DELIVERY_ENGINE_DIR="$DELIVERY_CACHE/engine/pulumi-v$PULUMI_VERSION"
+export DELIVERY_RUN_DIR="${DELIVERY_RUN_DIR:-$DELIVERY_CACHE/run}"
+export PULUMI_HOME="${PULUMI_HOME:-$DELIVERY_CACHE/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
+# The local DIY backend is the default; CI or a user may point PULUMI_BACKEND_URL elsewhere.
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$DELIVERY_ROOT/.pulumi-state}"
+export GOFLAGS="${GOFLAGS:--mod=mod}"
+export GOCACHE="${GOCACHE:-$DELIVERY_CACHE/go-build}"
+export GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")}"
+export PATH="$DELIVERY_ROOT/node_modules/.bin:$DELIVERY_ENGINE_DIR/bin:$DELIVERY_ROOT/scripts/bin:$PATH"

@@ -1,0 +1,70 @@
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import { imageTags, pinnedRef } from "../naming";
+import { RegistryCredentials } from "../registry/registry";
+
+export interface AppImageArgs {
+    /** Build context directory (the app). */
+    readonly context: string;
+    /** Dockerfile path. */
+    readonly dockerfile: string;
+    /** `server/repository` to push to. */
+    readonly repositoryUrl: string;
+    /** Registry host the credentials apply to. */
+    readonly registryServer: string;
+    readonly credentials?: pulumi.Input<RegistryCredentials | undefined>;
+    /** Plain-HTTP registry (local). Default false. */
+    readonly insecure?: boolean;
+    /** The commit being built; becomes the immutable tag. */
+    readonly commitSha: string;
+    /** Branch or tag name; its slug becomes a moving tag for humans. */
+    readonly refName: string;
+    /** Passed as the BASE_IMAGE build arg: no base can be pulled from Docker Hub here. */
+    readonly baseImage: string;
+    /** Default `linux/amd64`. */
+    readonly platform?: string;
+}
+
+/**
+ * Builds the app once per commit with BuildKit, pushes it tagged with the commit SHA and
+ * the ref slug, and exposes it only as `repository@sha256:...`. The mutable tags are
+ * never an output: what is deployed is what was built.
+ */
+export class AppImage extends pulumi.ComponentResource {
+    /** `repository@sha256:...`. */
+    readonly ref: pulumi.Output<string>;
+    readonly digest: pulumi.Output<string>;
+    /** The tags pushed (commit SHA first). */
+    readonly tags: string[];
+
+    constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("delivery:build:AppImage", name, {}, opts);
+        this.tags = imageTags(args.repositoryUrl, args.commitSha, args.refName);
+        const creds = pulumi.output(args.credentials);
+        const image = new dockerBuild.Image(
+            `${name}-image`,
+            {
+                context: { location: args.context },
+                dockerfile: { location: args.dockerfile },
+                buildArgs: { BASE_IMAGE: args.baseImage },
+                platforms: [(args.platform ?? "linux/amd64") as dockerBuild.Platform],
+                tags: this.tags,
+                push: false,
+                exports: [{ registry: { insecure: args.insecure ?? false, push: true } }],
+                labels: {
+                    "org.opencontainers.image.revision": args.commitSha,
+                    "org.opencontainers.image.ref.name": args.refName,
+                },
+                registries: creds.apply((c) =>
+                    c ? [{ address: args.registryServer, username: c.username, password: pulumi.secret(c.password) }] : [],
+                ),
+                // Previews must not push; the digest is only known after a real build.
+                buildOnPreview: false,
+            },
+            { parent: this },
+        );
+        this.digest = image.digest;
+        this.ref = image.digest.apply((d) => pinnedRef(args.repositoryUrl, d));
+        this.registerOutputs({ ref: this.ref, digest: this.digest, tags: this.tags });
+    }
+}

@@ -1,0 +1,437 @@
+import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "node:child_process";
+import { z } from "zod";
+import { DIGEST_PATTERN, DNS_LABEL_PATTERN, ENV_NAME_PATTERN, TAG_PATTERN, isDigestPinned } from "./naming";
+
+/**
+ * One typed, validated view of a stack's settings.
+ *
+ * Everything is checked before the program registers a single resource, and every
+ * problem is reported at once, each naming its key and the command that fixes it.
+ * Parsing is a pure function of the raw strings (`parseSettings`), so that each bad
+ * setting can be unit-tested without an engine.
+ */
+
+export const NAMESPACE = "delivery";
+
+/** Where the image of a release comes from. */
+export type ImageSource =
+    | { readonly kind: "build" }
+    | { readonly kind: "promote"; readonly fromStack: string }
+    | { readonly kind: "pin"; readonly ref: string; readonly commitSha: string };
+
+export interface RegistrySettings {
+    readonly server: string;
+    readonly repository: string;
+    readonly username?: string;
+    /** Plain text only inside this process; components wrap it with `pulumi.secret`. */
+    readonly password?: string;
+    /** Plain HTTP (the local registry). */
+    readonly insecure: boolean;
+}
+
+export interface BuildSettings {
+    readonly context: string;
+    readonly dockerfile: string;
+    readonly baseImage: string;
+    readonly platform: string;
+}
+
+export interface DockerTargetSettings {
+    readonly kind: "docker";
+    readonly host: string;
+    readonly hostPort: number;
+    readonly bindAddress: string;
+    readonly healthTimeoutSeconds: number;
+}
+
+export interface KubernetesTargetSettings {
+    readonly kind: "kubernetes";
+    readonly namespace: string;
+    readonly replicas: number;
+    readonly kubeconfig?: string;
+    readonly ingressHost?: string;
+    readonly ingressClassName?: string;
+    readonly rolloutTimeoutSeconds: number;
+    readonly resources: {
+        readonly cpuRequest: string;
+        readonly cpuLimit: string;
+        readonly memoryRequest: string;
+        readonly memoryLimit: string;
+    };
+}
+
+export interface DeliverySettings {
+    readonly stack: string;
+    readonly appName: string;
+    readonly commitSha: string;
+    readonly refName: string;
+    readonly source: ImageSource;
+    /** Registry tag added to a promoted digest (the git tag in a tag pipeline). */
+    readonly promotionTag?: string;
+    readonly build: BuildSettings;
+    readonly registry: RegistrySettings;
+    readonly containerPort: number;
+    readonly healthPath: string;
+    readonly env: Readonly<Record<string, string>>;
+    /** Plain text only inside this process; components wrap it with `pulumi.secret`. */
+    readonly secretEnv: Readonly<Record<string, string>>;
+    readonly url?: string;
+    readonly target: DockerTargetSettings | KubernetesTargetSettings;
+}
+
+/** Values that come from the environment (CI variables, git) when the stack does not set them. */
+export interface AmbientDefaults {
+    readonly commitSha?: string;
+    readonly refName?: string;
+    readonly tag?: string;
+}
+
+export class ConfigError extends Error {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+type Raw = Readonly<Record<string, string | undefined>>;
+
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|k|M|G)?$/, "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi");
+const hostPort = z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host, optionally with a port, such as registry.gitlab.com or 127.0.0.1:5000");
+const repositoryPath = z
+    .string()
+    .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, "must be a lowercase repository path such as group/project/app");
+const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, "must be a DNS label: lowercase letters, digits and '-', at most 63 characters");
+const intIn = (min: number, max: number) =>
+    z
+        .string()
+        .regex(/^-?[0-9]+$/, `must be a whole number from ${min} to ${max}`)
+        .transform(Number)
+        .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
+const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/$.?#][^\s]*$/, "must be an http:// or https:// URL");
+const envMap = z
+    .string()
+    .transform((s, ctx) => {
+        try {
+            return JSON.parse(s) as unknown;
+        } catch {
+            ctx.addIssue({ code: "custom", message: "must be a map of NAME: value (set it with --path, see below)" });
+            return z.NEVER;
+        }
+    })
+    .pipe(
+        z.record(
+            z.string().regex(ENV_NAME_PATTERN, "has a key that is not an environment variable name (letters, digits, _; not starting with a digit)"),
+            z.string("must map each name to a string value (quote numbers and booleans)"),
+            "must be a map of NAME: value (set it with --path, see below)",
+        ),
+    );
+
+interface KeySpec<T> {
+    readonly schema: z.ZodType<T, string>;
+    /** An example value for the fix command. */
+    readonly example: string;
+    readonly secret?: boolean;
+    readonly path?: boolean;
+}
+
+const spec = <T>(schema: z.ZodType<T, string>, example: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> => ({ schema, example, ...extra });
+
+/** Every key this program reads, with its schema. Pulumi.yaml declares the same keys. */
+export const KEYS = {
+    appName: spec(dnsLabel, "web"),
+    target: spec(z.enum(["docker", "kubernetes"], "must be docker or kubernetes"), "kubernetes"),
+    appPath: spec(z.string().min(1, "must not be empty"), "app"),
+    dockerfile: spec(z.string().min(1, "must not be empty"), "app/Dockerfile"),
+    baseImage: spec(z.string().regex(/^[^\s]+$/, "must be an image reference without spaces"), "127.0.0.1:5000/delivery/python-base:bookworm"),
+    platform: spec(z.enum(["linux/amd64", "linux/arm64"], "must be linux/amd64 or linux/arm64"), "linux/amd64"),
+    commitSha: spec(z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit SHA (7 to 64 lowercase hex characters)"), "0123456789abcdef0123456789abcdef01234567"),
+    refName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "main"),
+    registryServer: spec(hostPort, "127.0.0.1:5000"),
+    registryRepository: spec(repositoryPath, "delivery/app"),
+    registryUsername: spec(z.string().min(1, "must not be empty"), "deployer"),
+    registryPassword: spec(z.string().min(1, "must not be empty"), "<password>", { secret: true }),
+    registryInsecure: spec(bool, "true"),
+    promoteFrom: spec(z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name such as staging or org/delivery/staging"), "staging"),
+    releaseRef: spec(
+        z.string().refine(isDigestPinned, "must be pinned by digest (repository@sha256:<64 hex>); a tag can move, so it cannot name a release"),
+        "127.0.0.1:5000/delivery/app@sha256:<64 hex>",
+    ),
+    releaseCommitSha: spec(z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit SHA (7 to 64 lowercase hex characters)"), "0123456789abcdef0123456789abcdef01234567"),
+    promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
+    containerPort: spec(intIn(1, 65535), "8080"),
+    healthPath: spec(z.string().regex(/^\/[^\s]*$/, "must be an absolute HTTP path such as /healthz"), "/healthz"),
+    env: spec(envMap, "GREETING", { path: true }),
+    secretEnv: spec(envMap, "SECRET_KEY", { path: true, secret: true }),
+    url: spec(httpUrl, "https://staging.example.com"),
+    dockerHost: spec(z.string().regex(/^(unix:\/\/\/[^\s]+|tcp:\/\/[^\s]+)$/, "must be unix:///path/to/docker.sock or tcp://host:port"), "unix:///var/run/docker.sock"),
+    hostPort: spec(intIn(1, 65535), "8000"),
+    bindAddress: spec(z.string().regex(/^[0-9.]+$|^::1?$/, "must be an IP address such as 127.0.0.1"), "127.0.0.1"),
+    healthTimeoutSeconds: spec(intIn(5, 3600), "60"),
+    namespace: spec(dnsLabel, "staging"),
+    replicas: spec(intIn(1, 50), "2"),
+    kubeconfig: spec(z.string().min(1, "must not be empty"), "~/.kube/config"),
+    ingressHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
+    ingressClassName: spec(dnsLabel, "nginx"),
+    rolloutTimeoutSeconds: spec(intIn(10, 3600), "300"),
+    cpuRequest: spec(quantity, "50m"),
+    cpuLimit: spec(quantity, "500m"),
+    memoryRequest: spec(quantity, "64Mi"),
+    memoryLimit: spec(quantity, "256Mi"),
+} as const;
+
+export type Key = keyof typeof KEYS;
+
+type Parsed = { [K in Key]?: z.output<(typeof KEYS)[K]["schema"]> };
+
+/** The defaults that do not depend on other keys. Pulumi.yaml states the same ones. */
+export const DEFAULTS: Partial<Record<Key, string>> = {
+    appName: "app",
+    target: "docker",
+    appPath: "app",
+    baseImage: "127.0.0.1:5000/delivery/python-base:bookworm",
+    platform: "linux/amd64",
+    registryRepository: "delivery/app",
+    registryInsecure: "false",
+    containerPort: "8080",
+    healthPath: "/healthz",
+    dockerHost: "unix:///var/run/docker.sock",
+    hostPort: "8000",
+    bindAddress: "127.0.0.1",
+    healthTimeoutSeconds: "60",
+    replicas: "2",
+    rolloutTimeoutSeconds: "300",
+    cpuRequest: "50m",
+    cpuLimit: "500m",
+    memoryRequest: "64Mi",
+    memoryLimit: "256Mi",
+};
+
+function fixCommand(stack: string, key: Key): string {
+    const s = KEYS[key];
+    const secret = s.secret ? " --secret" : "";
+    if (s.path) {
+        return `pulumi config set${secret} --path '${NAMESPACE}:${key}.${s.example}' <value> --stack ${stack}`;
+    }
+    return `pulumi config set${secret} ${NAMESPACE}:${key} ${s.example} --stack ${stack}`;
+}
+
+/**
+ * Validates raw config strings (as the engine hands them over) into settings.
+ * Throws one ConfigError listing every problem.
+ */
+export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults = {}): DeliverySettings {
+    const problems: string[] = [];
+    const known = new Set(Object.keys(KEYS));
+    for (const key of Object.keys(raw)) {
+        if (raw[key] !== undefined && !known.has(key)) {
+            problems.push(`${NAMESPACE}:${key}: is not a setting of this program (a typo?). Fix: pulumi config rm ${NAMESPACE}:${key} --stack ${stack}; the settings are listed in README.md`);
+        }
+    }
+
+    const v: Parsed = {};
+    for (const key of Object.keys(KEYS) as Key[]) {
+        const given = raw[key];
+        const value = given ?? DEFAULTS[key];
+        if (value === undefined) {
+            continue;
+        }
+        const result = KEYS[key].schema.safeParse(value);
+        if (result.success) {
+            (v as Record<string, unknown>)[key] = result.data;
+        } else {
+            // Never echo a secret; other values are shown so the user sees what was read.
+            const shown = KEYS[key].secret ? "" : ` (got ${JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value)})`;
+            const message = result.error.issues[0]?.message ?? "is invalid";
+            problems.push(`${NAMESPACE}:${key}: ${message}${shown}. Fix: ${fixCommand(stack, key)}`);
+        }
+    }
+
+    const need = (key: Key, why: string) => {
+        if (v[key] === undefined && raw[key] === undefined) {
+            problems.push(`${NAMESPACE}:${key}: is required ${why}. Fix: ${fixCommand(stack, key)}`);
+        }
+    };
+
+    const commitSha = v.commitSha ?? (ambient.commitSha && /^[0-9a-f]{7,64}$/.test(ambient.commitSha) ? ambient.commitSha : undefined);
+    if (commitSha === undefined && raw.commitSha === undefined) {
+        problems.push(
+            `${NAMESPACE}:commitSha: is required and no commit was found (CI_COMMIT_SHA unset and not a git checkout). Fix: export CI_COMMIT_SHA=$(git rev-parse HEAD), or ${fixCommand(stack, "commitSha")}`,
+        );
+    }
+    need("registryServer", "to know where images are pushed and pulled");
+
+    if (v.registryUsername !== undefined || v.registryPassword !== undefined) {
+        need("registryUsername", "when registryPassword is set (registry credentials come as a pair)");
+        need("registryPassword", "when registryUsername is set (registry credentials come as a pair)");
+    }
+    if (v.promoteFrom !== undefined && v.promoteFrom.split("/").pop() === stack) {
+        problems.push(`${NAMESPACE}:promoteFrom: a stack cannot promote from itself ("${v.promoteFrom}"). Fix: ${fixCommand(stack, "promoteFrom")}`);
+    }
+    if (v.releaseRef !== undefined) {
+        need("releaseCommitSha", "with releaseRef (the commit the pinned release was built from)");
+    }
+    if (v.releaseCommitSha !== undefined && v.releaseRef === undefined) {
+        problems.push(`${NAMESPACE}:releaseCommitSha: only applies to a pinned release; set ${NAMESPACE}:releaseRef too. Fix: ${fixCommand(stack, "releaseRef")}`);
+    }
+    const promotes = v.promoteFrom !== undefined || v.releaseRef !== undefined;
+    // Production runs only what another stack built and ran; the policy pack checks the same.
+    if (stack === "production" && !promotes) {
+        problems.push(
+            `${NAMESPACE}:promoteFrom: the production stack never builds; it must promote a release. Fix: ${fixCommand(stack, "promoteFrom")} (or pin an earlier release with ${NAMESPACE}:releaseRef)`,
+        );
+    }
+    if (v.target === "docker" && raw.namespace !== undefined) {
+        problems.push(`${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`);
+    }
+    if (v.target === "kubernetes" && v.ingressClassName !== undefined && v.ingressHost === undefined) {
+        problems.push(`${NAMESPACE}:ingressHost: is required when ${NAMESPACE}:ingressClassName is set (an Ingress needs a host). Fix: ${fixCommand(stack, "ingressHost")}`);
+    }
+    for (const [limit, request] of [
+        ["cpuLimit", "cpuRequest"],
+        ["memoryLimit", "memoryRequest"],
+    ] as const) {
+        const l = v[limit];
+        const r = v[request];
+        if (l !== undefined && r !== undefined && quantityValue(r) > quantityValue(l)) {
+            problems.push(`${NAMESPACE}:${request}: ${r} is more than ${NAMESPACE}:${limit} ${l}; Kubernetes rejects a request above its limit. Fix: ${fixCommand(stack, request)}`);
+        }
+    }
+    for (const key of Object.keys(v.env ?? {})) {
+        if (v.secretEnv && key in v.secretEnv) {
+            problems.push(`${NAMESPACE}:env.${key}: is also in ${NAMESPACE}:secretEnv; a name must be either plain or secret. Fix: pulumi config rm --path '${NAMESPACE}:env.${key}' --stack ${stack}`);
+        }
+    }
+    for (const reserved of ["RELEASE_ID", "PORT"]) {
+        if ((v.env && reserved in v.env) || (v.secretEnv && reserved in v.secretEnv)) {
+            problems.push(`${NAMESPACE}:env.${reserved}: is set by the program itself (release id, container port). Fix: pulumi config rm --path '${NAMESPACE}:env.${reserved}' --stack ${stack}`);
+        }
+    }
+
+    if (problems.length > 0) {
+        throw new ConfigError(stack, problems);
+    }
+
+    const appPath = v.appPath!;
+    const source: ImageSource =
+        v.releaseRef !== undefined
+            ? { kind: "pin", ref: v.releaseRef, commitSha: v.releaseCommitSha! }
+            : v.promoteFrom !== undefined
+              ? { kind: "promote", fromStack: v.promoteFrom }
+              : { kind: "build" };
+
+    const target: DockerTargetSettings | KubernetesTargetSettings =
+        v.target === "kubernetes"
+            ? {
+                  kind: "kubernetes",
+                  namespace: v.namespace ?? defaultNamespace(stack),
+                  replicas: v.replicas!,
+                  kubeconfig: v.kubeconfig,
+                  ingressHost: v.ingressHost,
+                  ingressClassName: v.ingressClassName,
+                  rolloutTimeoutSeconds: v.rolloutTimeoutSeconds!,
+                  resources: { cpuRequest: v.cpuRequest!, cpuLimit: v.cpuLimit!, memoryRequest: v.memoryRequest!, memoryLimit: v.memoryLimit! },
+              }
+            : {
+                  kind: "docker",
+                  host: v.dockerHost!,
+                  hostPort: v.hostPort!,
+                  bindAddress: v.bindAddress!,
+                  healthTimeoutSeconds: v.healthTimeoutSeconds!,
+              };
+
+    return {
+        stack,
+        appName: v.appName!,
+        commitSha: commitSha!,
+        refName: v.refName ?? ambient.refName ?? "local",
+        source,
+        promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) ? ambient.tag : undefined),
+        build: {
+            context: appPath,
+            dockerfile: v.dockerfile ?? `${appPath.replace(/\/+$/, "")}/Dockerfile`,
+            baseImage: v.baseImage!,
+            platform: v.platform!,
+        },
+        registry: {
+            server: v.registryServer!,
+            repository: v.registryRepository!,
+            username: v.registryUsername,
+            password: v.registryPassword,
+            insecure: v.registryInsecure!,
+        },
+        containerPort: v.containerPort!,
+        healthPath: v.healthPath!,
+        env: v.env ?? {},
+        secretEnv: v.secretEnv ?? {},
+        url: v.url,
+        target,
+    };
+}
+
+/** A stack name made into a namespace: review stacks keep their `review-<slug>` name. */
+export function defaultNamespace(stack: string): string {
+    const ns = stack
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 63)
+        .replace(/^-+|-+$/g, "");
+    return ns.length > 0 ? ns : "default";
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+export function quantityValue(q: string): number {
+    const m = /^([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(q);
+    if (!m) {
+        return NaN;
+    }
+    return Number(m[1]) * QUANTITY_SUFFIX[m[2] ?? ""];
+}
+
+/** CI variables first (the pipeline is the source of truth there), then the local git checkout. */
+export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AmbientDefaults {
+    const git = (...args: string[]): string | undefined => {
+        try {
+            return execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+        } catch {
+            return undefined;
+        }
+    };
+    return {
+        commitSha: env.CI_COMMIT_SHA ?? git("rev-parse", "HEAD"),
+        refName: env.CI_COMMIT_REF_NAME ?? git("rev-parse", "--abbrev-ref", "HEAD"),
+        tag: env.CI_COMMIT_TAG,
+    };
+}
+
+/**
+ * Reads this project's keys from the engine's config. The raw strings are read directly
+ * (not through `Config.getSecret`) so that they can be validated synchronously; secret
+ * values only ever leave this module wrapped in `pulumi.secret`.
+ */
+export function readRawConfig(): Record<string, string | undefined> {
+    const all = pulumi.runtime.allConfig();
+    const raw: Record<string, string | undefined> = {};
+    for (const [fullKey, value] of Object.entries(all)) {
+        const [ns, ...rest] = fullKey.split(":");
+        if (ns === NAMESPACE) {
+            raw[rest.join(":")] = value;
+        }
+    }
+    return raw;
+}
+
+/** The program's entry point into configuration. Throws ConfigError before any resource exists. */
+export function loadSettings(): DeliverySettings {
+    return parseSettings(pulumi.getStack(), readRawConfig(), ambientDefaults());
+}
+
+export { DIGEST_PATTERN };

@@ -1,0 +1,197 @@
+/**
+ * GitLab's own validation rules for the settings this module manages, as pure functions.
+ *
+ * They run in three places: when the stack's config is read (so a bad value fails before any
+ * resource is registered), in each dynamic provider's `check` (values that arrive as Outputs), and
+ * again right before an API call. The functions are self-contained (no captured module state
+ * other than constants) because the dynamic providers that call them are serialized into the
+ * state file and re-run in the provider process.
+ */
+
+/**
+ * GitLab docs, "Mask a CI/CD variable" (doc/ci/variables/_index.md) and the model that enforces it
+ * (app/models/concerns/ci/maskable.rb, `Ci::Maskable::REGEX`): a masked value must be a single
+ * line, at least 8 characters, only characters of the Base64 alphabet (RFC 4648, including the
+ * URL-safe `-` and `_`) plus `@`, `:`, `.` and `~`.
+ */
+export const MASKABLE_VALUE = /^[a-zA-Z0-9_+=/@:.~-]{8,}$/;
+
+/**
+ * `Ci::Maskable::MASK_AND_RAW_REGEX` (GitLab 16.x+, no longer behind a flag in 17.x): a masked
+ * variable that is also `raw` (not expanded) only needs to be a single line of at least 8
+ * characters with no whitespace. Ruby's `\S` is ASCII-only, hence the explicit class here
+ * (JavaScript's `\S` would also reject e.g. a no-break space, which GitLab accepts).
+ */
+export const MASKABLE_RAW_VALUE = /^[^ \t\n\v\f\r]{8,}$/;
+
+/** Project-level variables API, "Create a variable": key is at most 255 of `A-Z a-z 0-9 _`. */
+export const VARIABLE_KEY = /^[A-Za-z0-9_]{1,255}$/;
+
+/**
+ * `Gitlab::Regex.environment_scope_regex`: letters, digits, `_ / $ { } . - *` and space, at most
+ * 255 characters. `*` alone is "all environments".
+ */
+export const ENVIRONMENT_SCOPE = /^[a-zA-Z0-9_/${}. *-]{1,255}$/;
+
+/**
+ * `Gitlab::Regex.environment_name_regex`: letters, digits, `_ / $ { } . -` and space; it cannot
+ * start or end with `/`. At most 255 characters (the column limit).
+ */
+export const ENVIRONMENT_NAME = /^(?!\/)[a-zA-Z0-9_/${}. -]{1,255}(?<!\/)$/;
+
+/** Environments API, "Create a new environment": the allowed tiers. */
+export const ENVIRONMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
+export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
+
+/** Protected environments API, "Valid access levels" (`DeployAccessLevel::ALLOWED_ACCESS_LEVELS`). */
+export const ACCESS_LEVELS = { developer: 30, maintainer: 40, admin: 60 } as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[keyof typeof ACCESS_LEVELS];
+
+/** Deploy tokens API, "Create a project deploy token": the scopes GitLab accepts. */
+export const DEPLOY_TOKEN_SCOPES = [
+    "read_repository",
+    "read_registry",
+    "write_registry",
+    "read_package_registry",
+    "write_package_registry",
+    "read_virtual_registry",
+    "write_virtual_registry",
+] as const;
+export type DeployTokenScope = (typeof DEPLOY_TOKEN_SCOPES)[number];
+
+/** app/models/container_expiration_policy.rb: the only values the cleanup policy accepts. */
+export const CLEANUP_CADENCES = ["1d", "7d", "14d", "1month", "3month"] as const;
+export const CLEANUP_KEEP_N = [1, 5, 10, 25, 50, 100] as const;
+export const CLEANUP_OLDER_THAN = ["7d", "14d", "30d", "90d"] as const;
+export type CleanupCadence = (typeof CLEANUP_CADENCES)[number];
+export type CleanupKeepN = (typeof CLEANUP_KEEP_N)[number];
+export type CleanupOlderThan = (typeof CLEANUP_OLDER_THAN)[number];
+
+/**
+ * Why `value` cannot be masked, as short phrases (empty when it can). The value itself never
+ * appears in the result: these phrases end up in error messages and logs.
+ *
+ * `otherNames` are names of CI/CD variables the value must not equal (GitLab docs: a masked value
+ * must "not match the name of an existing predefined or custom CI/CD variable").
+ */
+export function maskingProblems(value: string, options: { raw?: boolean; otherNames?: readonly string[] } = {}): string[] {
+    const problems: string[] = [];
+    // GitLab counts characters (Ruby strings), not UTF-16 code units.
+    const length = Array.from(value).length;
+    if (length < 8) {
+        problems.push(`it has ${length} character${length === 1 ? "" : "s"}; a masked value needs at least 8`);
+    }
+    if (/[\r\n]/.test(value)) {
+        problems.push("it spans more than one line; a masked value must be a single line");
+    }
+    if (/[ \t\v\f]/.test(value)) {
+        problems.push("it contains spaces or tabs");
+    }
+    if (!options.raw) {
+        // Counted, never shown: naming the offending characters would leak part of a secret into logs.
+        const bad = Array.from(value).filter((ch) => !/^[a-zA-Z0-9_+=/@:.~-]$/.test(ch) && !/^[ \t\n\v\f\r]$/.test(ch)).length;
+        if (bad > 0) {
+            problems.push(
+                `it contains ${bad} character${bad === 1 ? "" : "s"} outside A-Z a-z 0-9 + / = - _ @ : . ~ (the only ones an expanded masked value may use; set raw: true to allow any character except whitespace)`,
+            );
+        }
+    }
+    if (options.otherNames && options.otherNames.includes(value)) {
+        problems.push("it equals the name of a CI/CD variable");
+    }
+    return problems;
+}
+
+/** True when GitLab accepts `value` for a masked variable with the given `raw` flag. */
+export function isMaskable(value: string, raw = false): boolean {
+    return (raw ? MASKABLE_RAW_VALUE : MASKABLE_VALUE).test(value);
+}
+
+/**
+ * Problems with one variable's settings, each a full sentence naming the variable by key and
+ * scope. `value` may be undefined when it is not known yet (an unresolved Output).
+ */
+export function variableProblems(v: {
+    key: string;
+    value?: string;
+    masked?: boolean;
+    raw?: boolean;
+    environmentScope?: string;
+    variableType?: string;
+    otherNames?: readonly string[];
+}): string[] {
+    const problems: string[] = [];
+    const scope = v.environmentScope ?? "*";
+    const name = `GitLab variable ${v.key} (scope ${scope})`;
+    if (!VARIABLE_KEY.test(v.key)) {
+        problems.push(`${JSON.stringify(v.key)} is not a valid GitLab variable key: use at most 255 of A-Z a-z 0-9 _`);
+    }
+    if (!ENVIRONMENT_SCOPE.test(scope)) {
+        problems.push(`${name}: environment scope ${JSON.stringify(scope)} is invalid: use letters, digits, _ / $ { } . - * or space (at most 255), or * for all environments`);
+    }
+    if (v.variableType !== undefined && v.variableType !== "env_var" && v.variableType !== "file") {
+        problems.push(`${name}: variableType must be env_var or file (got ${JSON.stringify(v.variableType)})`);
+    }
+    if (v.masked && v.value !== undefined) {
+        const why = maskingProblems(v.value, { raw: v.raw, otherNames: v.otherNames });
+        if (why.length > 0) {
+            problems.push(`${name} cannot be masked: ${why.join("; ")}. Change the value, or set masked: false`);
+        }
+    }
+    return problems;
+}
+
+export function environmentNameProblem(name: string): string | undefined {
+    if (!ENVIRONMENT_NAME.test(name)) {
+        return `GitLab environment name ${JSON.stringify(name)} is invalid: use letters, digits, _ / $ { } . - or space (at most 255), not starting or ending with /`;
+    }
+    return undefined;
+}
+
+/** GitLab stores external_url only for http(s) URLs (Environment model: `addressable_url`). */
+export function externalUrlProblem(url: string): string | undefined {
+    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(url) || url.length > 255) {
+        return `GitLab environment external URL ${JSON.stringify(url)} is invalid: use an http:// or https:// URL of at most 255 characters`;
+    }
+    return undefined;
+}
+
+/**
+ * Cleanup-policy regexes are run by GitLab with RE2 (`untrusted_regexp`), which has no
+ * backreferences or lookaround. A regex that JavaScript rejects, or that uses those features,
+ * would be refused by GitLab or silently behave differently.
+ */
+export function cleanupRegexProblem(regex: string): string | undefined {
+    try {
+        new RegExp(regex);
+    } catch (e) {
+        return `is not a valid regular expression (${(e as Error).message})`;
+    }
+    if (/\(\?[=!<]|\\[1-9]|\\k</.test(regex)) {
+        return "uses lookaround or a backreference, which GitLab's RE2 engine does not support";
+    }
+    return undefined;
+}
+
+/** The GitLab environment a stack deploys to: `review-<slug>` stacks go to `review/<slug>`. */
+export function environmentNameForStack(stack: string): string {
+    const review = /^review-(.+)$/.exec(stack);
+    return review ? `review/${review[1]}` : stack;
+}
+
+/** The tier GitLab would infer for such a name (its `guess_tier` rules, simplified). */
+export function tierForEnvironment(name: string): EnvironmentTier {
+    if (/^(production|prod|live)$/i.test(name)) {
+        return "production";
+    }
+    if (/^(staging|stage|pre-?prod|model|demo)$/i.test(name)) {
+        return "staging";
+    }
+    if (/^(review|dev|development|trunk)(\/|$)/i.test(name)) {
+        return "development";
+    }
+    if (/^(test|testing|qa|uat|acc)/i.test(name)) {
+        return "testing";
+    }
+    return "other";
+}

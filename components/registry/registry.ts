@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RegistryCredentials {
+    readonly username: string;
+    readonly password: string;
+}
+
+export interface RegistryArgs {
+    /** Registry host and optional port, e.g. `registry.gitlab.com` or `127.0.0.1:5000`. */
+    readonly server: string;
+    /** Repository path inside the registry, e.g. `group/project/app`. */
+    readonly repository: string;
+    /** Credentials that can push (CI job token, or a user). Optional for an open local registry. */
+    readonly pushCredentials?: pulumi.Input<RegistryCredentials>;
+    /**
+     * Credentials the runtime pulls with. Default: the push credentials. Pass a GitLab deploy
+     * token here: a CI job token expires with its job, and pods must be able to re-pull later.
+     */
+    readonly pullCredentials?: pulumi.Input<RegistryCredentials>;
+    /** Plain HTTP instead of HTTPS (only for a registry on the loopback interface). Default false. */
+    readonly insecure?: boolean;
+}
+
+/**
+ * The container registry a stack pushes to and its targets pull from. It creates no cloud
+ * resource: the registry is GitLab's (or the local one); this component is the single place
+ * that turns settings into the address, the repository URL and secret credentials.
+ */
+export class Registry extends pulumi.ComponentResource {
+    readonly server: string;
+    readonly repository: string;
+    /** `server/repository`, the name every tag and digest ref hangs off. */
+    readonly repositoryUrl: string;
+    readonly insecure: boolean;
+    /** Secret. Undefined values mean anonymous access. */
+    readonly pushCredentials: pulumi.Output<RegistryCredentials | undefined>;
+    /** Secret. */
+    readonly pullCredentials: pulumi.Output<RegistryCredentials | undefined>;
+    /** Secret `.dockerconfigjson` body for a Kubernetes image pull secret. */
+    readonly dockerConfigJson: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("delivery:registry:Registry", name, {}, opts);
+        if (args.server.includes("/") || args.server.length === 0) {
+            throw new pulumi.ResourceError(`Registry "${name}": server "${args.server}" must be a host[:port] without a path; put the path in repository`, this);
+        }
+        this.server = args.server;
+        this.repository = args.repository.replace(/^\/+|\/+$/g, "");
+        this.repositoryUrl = `${this.server}/${this.repository}`;
+        this.insecure = args.insecure ?? false;
+        this.pushCredentials = pulumi.secret(pulumi.output(args.pushCredentials) as pulumi.Output<RegistryCredentials | undefined>);
+        this.pullCredentials = pulumi.secret(
+            pulumi.output(args.pullCredentials ?? args.pushCredentials) as pulumi.Output<RegistryCredentials | undefined>,
+        );
+        this.dockerConfigJson = pulumi.secret(this.pullCredentials.apply((c) => dockerConfigJson(this.server, c)));
+        this.registerOutputs({ server: this.server, repositoryUrl: this.repositoryUrl });
+    }
+}
+
+/** The `~/.docker/config.json` shape that `kubernetes.io/dockerconfigjson` secrets hold. */
+export function dockerConfigJson(server: string, creds: RegistryCredentials | undefined): string {
+    if (!creds) {
+        return JSON.stringify({ auths: {} });
+    }
+    const auth = Buffer.from(`${creds.username}:${creds.password}`).toString("base64");
+    return JSON.stringify({ auths: { [server]: { username: creds.username, password: creds.password, auth } } });
+}

@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Adds a tag to an existing manifest in a registry, without pulling or rebuilding:
+ * promotion names the exact digest staging ran (a git tag on a release, say).
+ *
+ * The manifest is copied byte for byte with the media type the registry served:
+ * re-serialising the JSON would produce a different digest.
+ */
+
+export interface RegistryTagInputs {
+    readonly server: string;
+    readonly repository: string;
+    readonly digest: string;
+    readonly tag: string;
+    readonly insecure: boolean;
+    readonly username?: string;
+    readonly password?: string;
+}
+
+export interface RegistryTagArgs {
+    readonly server: pulumi.Input<string>;
+    readonly repository: pulumi.Input<string>;
+    /** `sha256:<hex>` of the manifest to tag. */
+    readonly digest: pulumi.Input<string>;
+    readonly tag: pulumi.Input<string>;
+    readonly insecure?: pulumi.Input<boolean>;
+    readonly credentials?: pulumi.Input<{ username: string; password: string } | undefined>;
+}
+
+const MANIFEST_TYPES = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/**
+ * Answers a registry's 401 challenge: Basic for a plain htpasswd registry, or a Bearer
+ * token from the realm it names (GitLab's and Docker Hub's token flow).
+ */
+async function authorizedFetch(url: string, init: RequestInit, creds: { username?: string; password?: string }, scope: string): Promise<Response> {
+    const first = await fetch(url, init);
+    if (first.status !== 401) {
+        return first;
+    }
+    const challenge = first.headers.get("www-authenticate") ?? "";
+    await first.arrayBuffer();
+    const basic = creds.username !== undefined ? "Basic " + Buffer.from(`${creds.username}:${creds.password ?? ""}`).toString("base64") : undefined;
+    let authorization: string | undefined;
+    if (/^basic/i.test(challenge)) {
+        authorization = basic;
+    } else if (/^bearer/i.test(challenge)) {
+        const params: Record<string, string> = {};
+        for (const m of challenge.matchAll(/(\w+)="([^"]*)"/g)) {
+            params[m[1]] = m[2];
+        }
+        const tokenUrl = new URL(params.realm);
+        if (params.service) {
+            tokenUrl.searchParams.set("service", params.service);
+        }
+        tokenUrl.searchParams.set("scope", params.scope ?? scope);
+        const tokenResponse = await fetch(tokenUrl, { headers: basic ? { authorization: basic } : {} });
+        if (!tokenResponse.ok) {
+            throw new Error(`registry token service ${tokenUrl.origin} refused the credentials (HTTP ${tokenResponse.status})`);
+        }
+        const body = (await tokenResponse.json()) as { token?: string; access_token?: string };
+        authorization = `Bearer ${body.token ?? body.access_token}`;
+    }
+    if (authorization === undefined) {
+        throw new Error(`registry at ${new URL(url).host} requires authentication (${challenge.split(" ")[0] || "401"}); set the registry credentials`);
+    }
+    return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+}
+
+/** Copies the manifest `digest` to `tag` and returns the digest the registry reports for the tag. */
+export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
+    const { createHash } = await import("node:crypto");
+    const base = `${inputs.insecure ? "http" : "https"}://${inputs.server}/v2/${inputs.repository}/manifests`;
+    const scope = `repository:${inputs.repository}:pull,push`;
+    const got = await authorizedFetch(`${base}/${inputs.digest}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope);
+    if (!got.ok) {
+        throw new Error(`cannot read manifest ${inputs.repository}@${inputs.digest} from ${inputs.server}: HTTP ${got.status}`);
+    }
+    const mediaType = got.headers.get("content-type") ?? "application/vnd.oci.image.manifest.v1+json";
+    const bytes = Buffer.from(await got.arrayBuffer());
+    const actual = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+    if (actual !== inputs.digest) {
+        throw new Error(`registry served manifest bytes with digest ${actual} for ${inputs.digest}; refusing to tag`);
+    }
+    const put = await authorizedFetch(
+        `${base}/${encodeURIComponent(inputs.tag)}`,
+        { method: "PUT", headers: { "content-type": mediaType }, body: bytes },
+        inputs,
+        scope,
+    );
+    if (!put.ok) {
+        throw new Error(`cannot tag ${inputs.repository}@${inputs.digest} as ${inputs.tag}: HTTP ${put.status} ${await put.text()}`);
+    }
+    await put.arrayBuffer();
+    const reported = put.headers.get("docker-content-digest") ?? actual;
+    if (reported !== inputs.digest) {
+        throw new Error(`registry stored tag ${inputs.tag} with digest ${reported}, not ${inputs.digest}`);
+    }
+    return reported;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: RegistryTagInputs) {
+        const digest = await copyManifest(inputs);
+        return { id: `${inputs.server}/${inputs.repository}:${inputs.tag}`, outs: { ...inputs, digest } };
+    },
+    async diff(_id: string, olds: RegistryTagInputs, news: RegistryTagInputs) {
+        const replaces = (["server", "repository", "digest", "tag", "insecure"] as const).filter((k) => olds[k] !== news[k]);
+        const changes = replaces.length > 0 || olds.username !== news.username || olds.password !== news.password;
+        return { changes, replaces, deleteBeforeReplace: false };
+    },
+    async update(_id: string, _olds: RegistryTagInputs, news: RegistryTagInputs) {
+        return { outs: { ...news } };
+    },
+    // A tag cannot be deleted by name in the registry API (only the manifest, which would
+    // take every other tag of the release with it), so the tag stays; the registry's
+    // cleanup policy decides its lifetime.
+    async delete() {},
+};
+
+export class RegistryTag extends pulumi.dynamic.Resource {
+    declare readonly digest: pulumi.Output<string>;
+    declare readonly tag: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryTagArgs, opts?: pulumi.CustomResourceOptions) {
+        const creds = pulumi.output(args.credentials);
+        super(
+            provider,
+            name,
+            {
+                server: args.server,
+                repository: args.repository,
+                digest: args.digest,
+                tag: args.tag,
+                insecure: args.insecure ?? false,
+                username: creds.apply((c) => c?.username),
+                password: pulumi.secret(creds.apply((c) => c?.password)),
+            },
+            { ...opts, additionalSecretOutputs: ["password"] },
+            "delivery:registry:RegistryTag",
+        );
+    }
+}

@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parsePinnedRef } from "../naming";
+import { Registry } from "../registry/registry";
+import { RegistryTag } from "../registry/registryTag";
+
+/** The part of an upstream release a promotion needs. */
+export interface PromotedRelease {
+    readonly imageRef: string;
+    readonly commitSha: string;
+    /** The upstream release id (absent for a pin given by hand). */
+    readonly releaseId?: string;
+    /** `promote:<stack>` or `pin`. */
+    readonly origin: string;
+}
+
+/** `staging` → `organization/delivery/staging`; fully qualified names pass through. */
+export function qualifiedStackName(stack: string, org = pulumi.getOrganization(), project = pulumi.getProject()): string {
+    const parts = stack.split("/");
+    if (parts.length === 3) {
+        return stack;
+    }
+    if (parts.length === 2) {
+        return `${parts[0]}/${project}/${parts[1]}`;
+    }
+    return `${org}/${project}/${stack}`;
+}
+
+/** Checks a release that crosses a stack boundary. Throws a message that names its origin. */
+export function validatePromotedRelease(value: unknown, origin: string): PromotedRelease {
+    const r = value as Partial<PromotedRelease> | undefined;
+    if (!r || typeof r !== "object" || typeof r.imageRef !== "string") {
+        throw new Error(`${origin} exports no release (stack output "release.imageRef" is missing); run \`pulumi up\` there first`);
+    }
+    if (!parsePinnedRef(r.imageRef)) {
+        throw new Error(`${origin} exports release image "${r.imageRef}", which is not pinned by digest; only repo@sha256:... refs can be promoted`);
+    }
+    if (typeof r.commitSha !== "string" || !/^[0-9a-f]{7,64}$/.test(r.commitSha)) {
+        throw new Error(`${origin} exports release commit "${String(r.commitSha)}", which is not a commit SHA`);
+    }
+    return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, origin: r.origin ?? "" };
+}
+
+/**
+ * Reads the upstream stack's exported release before anything is registered, so that a
+ * missing or unpinned release stops the update with no resource changed.
+ */
+export async function readUpstreamRelease(stack: string): Promise<PromotedRelease> {
+    const qualified = qualifiedStackName(stack);
+    const ref = new pulumi.StackReference(`upstream-${stack.replace(/\//g, "-")}`, { name: qualified });
+    const details = await ref.getOutputDetails("release");
+    const release = validatePromotedRelease(details.value ?? details.secretValue, `stack "${qualified}"`);
+    return { ...release, origin: `promote:${stack}` };
+}
+
+export interface PromotionArgs {
+    readonly release: PromotedRelease;
+    readonly registry: Registry;
+    /** Extra registry tag for the promoted digest (the git tag). Optional. */
+    readonly tag?: string;
+}
+
+/**
+ * Promotes an existing release: no build, only the digest it was given. With a tag,
+ * the registry gets that tag on the very same manifest.
+ */
+export class Promotion extends pulumi.ComponentResource {
+    readonly imageRef: string;
+    readonly digest: string;
+    readonly commitSha: string;
+    readonly origin: string;
+    readonly taggedRef?: pulumi.Output<string>;
+
+    constructor(name: string, args: PromotionArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("delivery:release:Promotion", name, {}, opts);
+        const pinned = parsePinnedRef(args.release.imageRef);
+        if (!pinned) {
+            throw new pulumi.ResourceError(`Promotion "${name}": "${args.release.imageRef}" is not pinned by digest; refusing to promote a mutable tag`, this);
+        }
+        this.imageRef = args.release.imageRef;
+        this.digest = pinned.digest;
+        this.commitSha = args.release.commitSha;
+        this.origin = args.release.origin;
+        if (args.tag !== undefined) {
+            const prefix = `${args.registry.server}/`;
+            if (!pinned.repository.startsWith(prefix)) {
+                throw new pulumi.ResourceError(
+                    `Promotion "${name}": the release lives in ${pinned.repository}, not in registry ${args.registry.server}; cannot add tag "${args.tag}" there`,
+                    this,
+                );
+            }
+            const tag = new RegistryTag(
+                `${name}-tag`,
+                {
+                    server: args.registry.server,
+                    repository: pinned.repository.slice(prefix.length),
+                    digest: pinned.digest,
+                    tag: args.tag,
+                    insecure: args.registry.insecure,
+                    credentials: args.registry.pushCredentials,
+                },
+                { parent: this },
+            );
+            this.taggedRef = pulumi.interpolate`${pinned.repository}:${tag.tag}@${tag.digest}`;
+        }
+        this.registerOutputs({ imageRef: this.imageRef, taggedRef: this.taggedRef });
+    }
+}

@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import { configHash, parsePinnedRef, releaseId } from "../naming";
+import { ReleaseRecord } from "./releaseRecord";
+
+/** What a stack exports as `release`, and what a downstream stack promotes. */
+export interface ReleaseInfo {
+    /** `repository@sha256:...`: the only way a release names its image. */
+    readonly imageRef: string;
+    readonly digest: string;
+    readonly commitSha: string;
+    readonly releaseId: string;
+    readonly configHash: string;
+    readonly createdAt: string;
+    readonly stack: string;
+    readonly origin: string;
+}
+
+export interface ReleaseArgs {
+    /** Digest-pinned image ref, from a build or a promotion. */
+    readonly imageRef: pulumi.Input<string>;
+    readonly commitSha: pulumi.Input<string>;
+    /** Plain settings handed to the app. */
+    readonly env: Readonly<Record<string, string>>;
+    /** Secret settings; only their hash enters the release id. */
+    readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
+    readonly stack: string;
+    /** `build`, `promote:<stack>` or `pin`. */
+    readonly origin: string;
+}
+
+/**
+ * Release = one build (image digest) + one stack's config (Twelve-Factor V). Its id is
+ * derived from both, so the same digest with another config is another release, and
+ * the id of a release never changes.
+ */
+export class Release extends pulumi.ComponentResource {
+    readonly releaseId: pulumi.Output<string>;
+    readonly configHash: pulumi.Output<string>;
+    readonly imageRef: pulumi.Output<string>;
+    /** Everything a downstream stack needs; exported as the stack's `release`. */
+    readonly info: pulumi.Output<ReleaseInfo>;
+
+    constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("delivery:release:Release", name, {}, opts);
+        this.imageRef = pulumi.output(args.imageRef).apply((ref) => {
+            if (!parsePinnedRef(ref)) {
+                throw new pulumi.ResourceError(`Release "${name}": image "${ref}" is not pinned by digest (repository@sha256:<hex>); refusing to release a mutable tag`, this);
+            }
+            return ref;
+        });
+        // The hash covers secret values only through their own SHA-256 (see configHash), so it is not secret itself.
+        this.configHash = pulumi.unsecret(pulumi.output(args.secretEnv).apply((secretEnv) => configHash(args.env, secretEnv)));
+        this.releaseId = pulumi.all([this.imageRef, this.configHash]).apply(([ref, hash]) => releaseId(parsePinnedRef(ref)!.digest, hash));
+        const record = new ReleaseRecord(
+            `${name}-record`,
+            {
+                releaseId: this.releaseId,
+                imageRef: this.imageRef,
+                commitSha: args.commitSha,
+                configHash: this.configHash,
+                stack: args.stack,
+                origin: args.origin,
+            },
+            { parent: this },
+        );
+        this.info = pulumi
+            .all([this.imageRef, args.commitSha, this.releaseId, this.configHash, record.createdAt])
+            .apply(([imageRef, commitSha, id, hash, createdAt]) => ({
+                imageRef,
+                digest: parsePinnedRef(imageRef)!.digest,
+                commitSha,
+                releaseId: id,
+                configHash: hash,
+                createdAt,
+                stack: args.stack,
+                origin: args.origin,
+            }));
+        this.registerOutputs({ info: this.info });
+    }
+}

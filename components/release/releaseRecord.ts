@@ -1,0 +1,54 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * An immutable record of one release in the stack's state. Its inputs are the release's
+ * identity; any change replaces it, and its `createdAt` is fixed when it is created, so a
+ * re-run of `pulumi up` on the same release changes nothing.
+ */
+
+export interface ReleaseRecordInputs {
+    readonly releaseId: string;
+    readonly imageRef: string;
+    readonly commitSha: string;
+    readonly configHash: string;
+    readonly stack: string;
+    /** `build`, `promote:<stack>` or `pin`. */
+    readonly origin: string;
+}
+
+export interface ReleaseRecordArgs {
+    readonly releaseId: pulumi.Input<string>;
+    readonly imageRef: pulumi.Input<string>;
+    readonly commitSha: pulumi.Input<string>;
+    readonly configHash: pulumi.Input<string>;
+    readonly stack: pulumi.Input<string>;
+    readonly origin: pulumi.Input<string>;
+}
+
+const IDENTITY = ["releaseId", "imageRef", "commitSha", "configHash", "stack", "origin"] as const;
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: ReleaseRecordInputs, news: ReleaseRecordInputs) {
+        const failures = /@sha256:[a-f0-9]{64}$/.test(news.imageRef ?? "")
+            ? []
+            : [{ property: "imageRef", reason: `"${news.imageRef}" is not pinned by digest; a release names exactly one image (repo@sha256:...)` }];
+        return { inputs: news, failures };
+    },
+    async create(inputs: ReleaseRecordInputs) {
+        return { id: inputs.releaseId, outs: { ...inputs, createdAt: new Date().toISOString() } };
+    },
+    async diff(_id: string, olds: ReleaseRecordInputs, news: ReleaseRecordInputs) {
+        const replaces = IDENTITY.filter((k) => olds[k] !== news[k]);
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
+    },
+    async delete() {},
+};
+
+export class ReleaseRecord extends pulumi.dynamic.Resource {
+    declare readonly createdAt: pulumi.Output<string>;
+    declare readonly releaseId: pulumi.Output<string>;
+
+    constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, createdAt: undefined }, opts, "delivery:release:ReleaseRecord");
+    }
+}

@@ -1,0 +1,245 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A dynamic provider that runs one release as one container on a Docker host, over the
+ * Docker Engine API (dockerode). The resource is the app's slot on the host: its id stays,
+ * while each release gets a fresh container.
+ *
+ * Replacement is health-gated, like Kamal: the new release first runs beside the old one
+ * on an ephemeral port and must answer its health path; only then is the old container
+ * stopped and the new one started on the published port. A release that never becomes
+ * healthy leaves the old container serving and fails the update.
+ *
+ * The provider functions are serialized into the state by Pulumi, so they require their
+ * modules inside the functions and capture nothing but other functions of this file.
+ */
+
+export interface DockerContainerInputs {
+    /** The slot's name on the host; containers are `<name>-<release id>-<nonce>`. */
+    readonly name: string;
+    /** `unix:///var/run/docker.sock` or `tcp://host:port`. */
+    readonly dockerHost: string;
+    /** Digest-pinned image ref. */
+    readonly image: string;
+    readonly releaseId: string;
+    readonly env: Record<string, string>;
+    /** Secret. */
+    readonly secretEnv: Record<string, string>;
+    readonly containerPort: number;
+    readonly hostPort: number;
+    readonly bindAddress: string;
+    readonly healthPath: string;
+    readonly healthTimeoutSeconds: number;
+    readonly labels: Record<string, string>;
+    /** Secret; for pulling from a private registry. */
+    readonly registryAuth?: { serveraddress: string; username: string; password: string };
+}
+
+export interface DockerContainerOutputs extends DockerContainerInputs {
+    readonly containerId: string;
+    readonly containerName: string;
+}
+
+function connect(dockerHost: string): import("dockerode") {
+    const Docker = require("dockerode") as typeof import("dockerode");
+    if (dockerHost.startsWith("unix://")) {
+        return new Docker({ socketPath: dockerHost.slice("unix://".length) });
+    }
+    const url = new URL(dockerHost.replace(/^tcp:/, "http:"));
+    return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: "http" });
+}
+
+async function pullImage(docker: import("dockerode"), inputs: DockerContainerInputs): Promise<void> {
+    const stream = await docker.pull(inputs.image, inputs.registryAuth ? { authconfig: inputs.registryAuth } : {});
+    await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
+            const failed = events?.find((e) => e.error);
+            if (err || failed) {
+                reject(new Error(`cannot pull ${inputs.image}: ${err?.message ?? failed?.error}`));
+            } else {
+                resolve();
+            }
+        }),
+    );
+}
+
+/** Starts a container for the release and waits until its health path answers 200. */
+async function startHealthy(
+    docker: import("dockerode"),
+    inputs: DockerContainerInputs,
+    hostPort: number,
+    role: string,
+): Promise<{ id: string; name: string }> {
+    const crypto = require("node:crypto") as typeof import("node:crypto");
+    const name = `${inputs.name}-${inputs.releaseId}-${role}-${crypto.randomBytes(3).toString("hex")}`;
+    const port = `${inputs.containerPort}/tcp`;
+    const env = { ...inputs.env, ...inputs.secretEnv, RELEASE_ID: inputs.releaseId, PORT: String(inputs.containerPort) };
+    const container = await docker.createContainer({
+        name,
+        Image: inputs.image,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ExposedPorts: { [port]: {} },
+        Labels: { ...inputs.labels, "delivery.slot": inputs.name, "delivery.release": inputs.releaseId, "delivery.role": role },
+        HostConfig: {
+            PortBindings: { [port]: [{ HostIp: inputs.bindAddress, HostPort: hostPort === 0 ? "" : String(hostPort) }] },
+            RestartPolicy: { Name: role === "live" ? "unless-stopped" : "no" },
+        },
+    });
+    try {
+        await container.start();
+        await waitHealthy(container, inputs, port);
+        return { id: container.id, name };
+    } catch (e) {
+        const logs = await container
+            .logs({ stdout: true, stderr: true, tail: 20 })
+            .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
+            .catch(() => "");
+        await container.remove({ force: true }).catch(() => undefined);
+        throw new Error(`release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
+    }
+}
+
+async function waitHealthy(container: import("dockerode").Container, inputs: DockerContainerInputs, port: string): Promise<void> {
+    const deadline = Date.now() + inputs.healthTimeoutSeconds * 1000;
+    let last = "no answer yet";
+    while (Date.now() < deadline) {
+        const info = await container.inspect();
+        if (!info.State.Running) {
+            throw new Error(`container exited with code ${info.State.ExitCode}`);
+        }
+        if (info.State.Health?.Status === "unhealthy") {
+            throw new Error("Docker reports the container unhealthy");
+        }
+        const binding = info.NetworkSettings.Ports?.[port]?.[0];
+        if (binding) {
+            try {
+                const res = await fetch(`http://${inputs.bindAddress}:${binding.HostPort}${inputs.healthPath}`, { signal: AbortSignal.timeout(2000) });
+                await res.arrayBuffer();
+                if (res.status === 200) {
+                    return;
+                }
+                last = `GET ${inputs.healthPath} answered ${res.status}`;
+            } catch (e) {
+                last = `GET ${inputs.healthPath} failed: ${(e as Error).message}`;
+            }
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`no healthy answer within ${inputs.healthTimeoutSeconds}s (${last})`);
+}
+
+async function removeContainer(docker: import("dockerode"), id: string | undefined): Promise<void> {
+    if (!id) {
+        return;
+    }
+    await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch((e: { statusCode?: number }) => {
+            if (e.statusCode !== 404) {
+                throw e;
+            }
+        });
+}
+
+async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
+    const docker = connect(inputs.dockerHost);
+    await pullImage(docker, inputs);
+    if (!previous?.containerId) {
+        const live = await startHealthy(docker, inputs, inputs.hostPort, "live");
+        return { ...inputs, containerId: live.id, containerName: live.name };
+    }
+    // Prove the release first while the old container keeps serving.
+    const candidate = await startHealthy(docker, inputs, 0, "candidate");
+    await removeContainer(docker, candidate.id);
+    const old = docker.getContainer(previous.containerId);
+    await old.stop({ t: 10 }).catch(() => undefined);
+    try {
+        const live = await startHealthy(docker, inputs, inputs.hostPort, "live");
+        await removeContainer(docker, previous.containerId);
+        return { ...inputs, containerId: live.id, containerName: live.name };
+    } catch (e) {
+        await old.start().catch(() => undefined);
+        throw e;
+    }
+}
+
+const IMMUTABLE = ["name", "dockerHost"] as const;
+const MUTABLE = ["image", "releaseId", "env", "secretEnv", "containerPort", "hostPort", "bindAddress", "healthPath", "healthTimeoutSeconds", "labels", "registryAuth"] as const;
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!/@sha256:[a-f0-9]{64}$/.test(news.image ?? "")) {
+            failures.push({ property: "image", reason: `"${news.image}" is not pinned by digest; the Docker host runs only repo@sha256:... images` });
+        }
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(news.name ?? "")) {
+            failures.push({ property: "name", reason: `"${news.name}" is not a valid container name` });
+        }
+        return { inputs: news, failures };
+    },
+    async create(inputs: DockerContainerInputs) {
+        const outs = await deploy(inputs);
+        return { id: inputs.name, outs };
+    },
+    async read(id: string, props: DockerContainerOutputs) {
+        const docker = connect(props.dockerHost);
+        try {
+            const info = await docker.getContainer(props.containerId).inspect();
+            return { id, props: { ...props, containerId: info.State.Running ? info.Id : "" } };
+        } catch {
+            return { id, props: { ...props, containerId: "" } };
+        }
+    },
+    async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
+        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        const replaces = IMMUTABLE.filter((k) => !same(olds[k], news[k]));
+        const changed = MUTABLE.filter((k) => !same(olds[k], news[k]));
+        // A container that vanished (refresh found it gone) is started again.
+        const gone = olds.containerId === "";
+        return { changes: replaces.length > 0 || changed.length > 0 || gone, replaces, deleteBeforeReplace: true };
+    },
+    async update(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
+        return { outs: await deploy(news, olds.containerId ? olds : undefined) };
+    },
+    async delete(_id: string, props: DockerContainerOutputs) {
+        const docker = connect(props.dockerHost);
+        await removeContainer(docker, props.containerId);
+        // Leftovers from an interrupted swap carry the slot label.
+        const stray = await docker.listContainers({ all: true, filters: { label: [`delivery.slot=${props.name}`] } });
+        for (const c of stray) {
+            await removeContainer(docker, c.Id);
+        }
+    },
+};
+
+export interface DockerContainerArgs {
+    readonly name: pulumi.Input<string>;
+    readonly dockerHost: pulumi.Input<string>;
+    readonly image: pulumi.Input<string>;
+    readonly releaseId: pulumi.Input<string>;
+    readonly env: pulumi.Input<Record<string, string>>;
+    readonly secretEnv: pulumi.Input<Record<string, string>>;
+    readonly containerPort: pulumi.Input<number>;
+    readonly hostPort: pulumi.Input<number>;
+    readonly bindAddress: pulumi.Input<string>;
+    readonly healthPath: pulumi.Input<string>;
+    readonly healthTimeoutSeconds: pulumi.Input<number>;
+    readonly labels: pulumi.Input<Record<string, string>>;
+    readonly registryAuth?: pulumi.Input<{ serveraddress: string; username: string; password: string } | undefined>;
+}
+
+export class DockerContainer extends pulumi.dynamic.Resource {
+    declare readonly containerId: pulumi.Output<string>;
+    declare readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            provider,
+            name,
+            { ...args, secretEnv: pulumi.secret(args.secretEnv), registryAuth: pulumi.secret(args.registryAuth), containerId: undefined, containerName: undefined },
+            { ...opts, additionalSecretOutputs: ["secretEnv", "registryAuth"] },
+            "delivery:targets:DockerContainer",
+        );
+    }
+}

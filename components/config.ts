@@ -85,6 +85,10 @@ export interface AmbientDefaults {
     readonly commitSha?: string;
     readonly refName?: string;
     readonly tag?: string;
+    /** GitLab's predefined CI_REGISTRY, CI_REGISTRY_USER, CI_REGISTRY_PASSWORD. */
+    readonly registryServer?: string;
+    readonly registryUsername?: string;
+    readonly registryPassword?: string;
 }
 
 export class ConfigError extends Error {
@@ -116,23 +120,26 @@ const intIn = (min: number, max: number) =>
         .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/$.?#][^\s]*$/, "must be an http:// or https:// URL");
-const envMap = z
-    .string()
-    .transform((s, ctx) => {
-        try {
-            return JSON.parse(s) as unknown;
-        } catch {
-            ctx.addIssue({ code: "custom", message: "must be a map of NAME: value (set it with --path, see below)" });
-            return z.NEVER;
+const envMap = z.string().transform((s, ctx): Record<string, string> => {
+    let value: unknown;
+    try {
+        value = JSON.parse(s);
+    } catch {
+        value = undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        ctx.addIssue({ code: "custom", message: "must be a map of NAME: value (set it with --path, see below)" });
+        return z.NEVER;
+    }
+    for (const [name, v] of Object.entries(value)) {
+        if (!ENV_NAME_PATTERN.test(name)) {
+            ctx.addIssue({ code: "custom", message: `has a key that is not an environment variable name (letters, digits, _; not starting with a digit): "${name}"` });
+        } else if (typeof v !== "string") {
+            ctx.addIssue({ code: "custom", message: `must map each name to a string value (quote numbers and booleans): ${name}` });
         }
-    })
-    .pipe(
-        z.record(
-            z.string().regex(ENV_NAME_PATTERN, "has a key that is not an environment variable name (letters, digits, _; not starting with a digit)"),
-            z.string("must map each name to a string value (quote numbers and booleans)"),
-            "must be a map of NAME: value (set it with --path, see below)",
-        ),
-    );
+    }
+    return value as Record<string, string>;
+});
 
 interface KeySpec<T> {
     readonly schema: z.ZodType<T, string>;
@@ -227,8 +234,22 @@ function fixCommand(stack: string, key: Key): string {
  * Validates raw config strings (as the engine hands them over) into settings.
  * Throws one ConfigError listing every problem.
  */
-export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults = {}): DeliverySettings {
+export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults = {}, secretKeys?: ReadonlySet<string>): DeliverySettings {
     const problems: string[] = [];
+    if (secretKeys !== undefined) {
+        for (const key of Object.keys(KEYS) as Key[]) {
+            if (KEYS[key].secret && raw[key] !== undefined && !secretKeys.has(key)) {
+                problems.push(`${NAMESPACE}:${key}: is stored in plain text in the stack file; it must be encrypted. Fix: ${fixCommand(stack, key)}`);
+            }
+        }
+    }
+    // GitLab CI provides the registry and a job token; stack settings still win.
+    raw = {
+        ...raw,
+        registryServer: raw.registryServer ?? ambient.registryServer,
+        registryUsername: raw.registryUsername ?? (raw.registryPassword === undefined ? ambient.registryUsername : undefined),
+        registryPassword: raw.registryPassword ?? (raw.registryUsername === undefined ? ambient.registryPassword : undefined),
+    };
     const known = new Set(Object.keys(KEYS));
     for (const key of Object.keys(raw)) {
         if (raw[key] !== undefined && !known.has(key)) {
@@ -409,6 +430,9 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
         commitSha: env.CI_COMMIT_SHA ?? git("rev-parse", "HEAD"),
         refName: env.CI_COMMIT_REF_NAME ?? git("rev-parse", "--abbrev-ref", "HEAD"),
         tag: env.CI_COMMIT_TAG,
+        registryServer: env.CI_REGISTRY,
+        registryUsername: env.CI_REGISTRY_USER,
+        registryPassword: env.CI_REGISTRY_PASSWORD,
     };
 }
 
@@ -417,21 +441,30 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
  * (not through `Config.getSecret`) so that they can be validated synchronously; secret
  * values only ever leave this module wrapped in `pulumi.secret`.
  */
-export function readRawConfig(): Record<string, string | undefined> {
+// Public at runtime but missing from the SDK's typings: whether the stack stored a key encrypted.
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(fullKey: string): boolean };
+
+export function readRawConfig(): { raw: Record<string, string | undefined>; secretKeys: Set<string> } {
     const all = pulumi.runtime.allConfig();
     const raw: Record<string, string | undefined> = {};
+    const secretKeys = new Set<string>();
     for (const [fullKey, value] of Object.entries(all)) {
         const [ns, ...rest] = fullKey.split(":");
         if (ns === NAMESPACE) {
-            raw[rest.join(":")] = value;
+            const key = rest.join(":");
+            raw[key] = value;
+            if (isConfigSecret(fullKey)) {
+                secretKeys.add(key);
+            }
         }
     }
-    return raw;
+    return { raw, secretKeys };
 }
 
 /** The program's entry point into configuration. Throws ConfigError before any resource exists. */
 export function loadSettings(): DeliverySettings {
-    return parseSettings(pulumi.getStack(), readRawConfig(), ambientDefaults());
+    const { raw, secretKeys } = readRawConfig();
+    return parseSettings(pulumi.getStack(), raw, ambientDefaults(), secretKeys);
 }
 
 export { DIGEST_PATTERN };

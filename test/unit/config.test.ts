@@ -1,0 +1,197 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, DEFAULTS, KEYS, parseSettings, quantityValue } from "../../components/config";
+import { SHA } from "./harness";
+
+const ROOT = join(__dirname, "..", "..");
+const DIGEST = `sha256:${"c".repeat(64)}`;
+const base = { registryServer: "127.0.0.1:5000", commitSha: SHA };
+
+function problemsOf(stack: string, raw: Record<string, string | undefined>, secretKeys?: Set<string>): string[] {
+    try {
+        parseSettings(stack, raw, {}, secretKeys);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return [...(e as ConfigError).problems];
+    }
+    throw new Error("expected a ConfigError");
+}
+
+describe("parseSettings: valid settings", () => {
+    it("gives the dev defaults: build, docker target on 127.0.0.1:8000", () => {
+        const s = parseSettings("dev", base);
+        expect(s.source).toEqual({ kind: "build" });
+        expect(s.target).toEqual({ kind: "docker", host: "unix:///var/run/docker.sock", hostPort: 8000, bindAddress: "127.0.0.1", healthTimeoutSeconds: 60 });
+        expect(s.build).toEqual({ context: "app", dockerfile: "app/Dockerfile", baseImage: "127.0.0.1:5000/delivery/python-base:bookworm", platform: "linux/amd64" });
+        expect(s.registry).toEqual({ server: "127.0.0.1:5000", repository: "delivery/app", username: undefined, password: undefined, insecure: false });
+        expect(s.containerPort).toBe(8080);
+    });
+
+    it("reads maps, numbers and booleans the way the engine hands them over (JSON strings)", () => {
+        const s = parseSettings("staging", {
+            ...base,
+            target: "kubernetes",
+            replicas: "3",
+            registryInsecure: "true",
+            env: JSON.stringify({ GREETING: "hi" }),
+            secretEnv: JSON.stringify({ SECRET_KEY: "s3cr3t-value" }),
+        });
+        expect(s.target).toMatchObject({ kind: "kubernetes", namespace: "staging", replicas: 3, rolloutTimeoutSeconds: 300 });
+        expect(s.registry.insecure).toBe(true);
+        expect(s.env).toEqual({ GREETING: "hi" });
+        expect(s.secretEnv).toEqual({ SECRET_KEY: "s3cr3t-value" });
+    });
+
+    it("takes commit, ref, tag and registry from GitLab CI when the stack does not set them", () => {
+        const s = parseSettings(
+            "staging",
+            {},
+            { commitSha: SHA, refName: "main", tag: "v1.0.0", registryServer: "registry.gitlab.com", registryUsername: "gitlab-ci-token", registryPassword: "job-token" },
+        );
+        expect(s.commitSha).toBe(SHA);
+        expect(s.refName).toBe("main");
+        expect(s.promotionTag).toBe("v1.0.0");
+        expect(s.registry).toMatchObject({ server: "registry.gitlab.com", username: "gitlab-ci-token", password: "job-token" });
+    });
+
+    it("lets stack settings win over CI variables", () => {
+        const s = parseSettings("staging", { ...base, commitSha: "abcdef1" }, { commitSha: SHA, registryServer: "registry.gitlab.com" });
+        expect(s.commitSha).toBe("abcdef1");
+        expect(s.registry.server).toBe("127.0.0.1:5000");
+    });
+
+    it("promotes from another stack, and a pinned release takes precedence (rollback)", () => {
+        expect(parseSettings("production", { ...base, promoteFrom: "staging" }).source).toEqual({ kind: "promote", fromStack: "staging" });
+        const pinned = parseSettings("production", {
+            ...base,
+            promoteFrom: "staging",
+            releaseRef: `127.0.0.1:5000/delivery/app@${DIGEST}`,
+            releaseCommitSha: "abcdef1",
+        });
+        expect(pinned.source).toEqual({ kind: "pin", ref: `127.0.0.1:5000/delivery/app@${DIGEST}`, commitSha: "abcdef1" });
+    });
+
+    it("names a review stack's namespace after the stack", () => {
+        const s = parseSettings("review-feature-x", { ...base, target: "kubernetes" });
+        expect(s.target).toMatchObject({ namespace: "review-feature-x" });
+    });
+});
+
+describe("parseSettings: each bad setting has its own clear error", () => {
+    const cases: Array<[string, string, Record<string, string | undefined>, string]> = [
+        ["replicas not a number", "dev", { ...base, target: "kubernetes", replicas: "two" }, 'delivery:replicas: must be a whole number from 1 to 50 (got "two"). Fix: pulumi config set delivery:replicas 2 --stack dev'],
+        ["replicas out of range", "dev", { ...base, target: "kubernetes", replicas: "0" }, 'delivery:replicas: must be a whole number from 1 to 50 (got "0")'],
+        ["unknown target", "dev", { ...base, target: "heroku" }, 'delivery:target: must be docker or kubernetes (got "heroku"). Fix: pulumi config set delivery:target kubernetes --stack dev'],
+        ["app name not a DNS label", "dev", { ...base, appName: "My_App" }, 'delivery:appName: must be a DNS label: lowercase letters, digits and \'-\', at most 63 characters (got "My_App")'],
+        ["registry server with a path", "dev", { ...base, registryServer: "http://registry/x" }, "delivery:registryServer: must be a registry host, optionally with a port"],
+        ["registry missing", "dev", { commitSha: SHA }, "delivery:registryServer: is required to know where images are pushed and pulled. Fix: pulumi config set delivery:registryServer 127.0.0.1:5000 --stack dev"],
+        ["username without password", "dev", { ...base, registryUsername: "ci" }, "delivery:registryPassword: is required when registryUsername is set (registry credentials come as a pair). Fix: pulumi config set --secret delivery:registryPassword <password> --stack dev"],
+        ["commit not a sha", "dev", { ...base, commitSha: "HEAD" }, 'delivery:commitSha: must be a git commit SHA (7 to 64 lowercase hex characters) (got "HEAD")'],
+        ["no commit at all", "dev", { registryServer: "127.0.0.1:5000" }, "delivery:commitSha: is required and no commit was found (CI_COMMIT_SHA unset and not a git checkout)"],
+        ["release pinned by tag", "production", { ...base, releaseRef: "127.0.0.1:5000/delivery/app:v1", releaseCommitSha: "abcdef1" }, "delivery:releaseRef: must be pinned by digest (repository@sha256:<64 hex>); a tag can move, so it cannot name a release"],
+        ["pinned release without its commit", "production", { ...base, releaseRef: `127.0.0.1:5000/delivery/app@${DIGEST}` }, "delivery:releaseCommitSha: is required with releaseRef"],
+        ["production that would build", "production", { ...base }, "delivery:promoteFrom: the production stack never builds; it must promote a release. Fix: pulumi config set delivery:promoteFrom staging --stack production"],
+        ["promotion from itself", "staging", { ...base, promoteFrom: "staging" }, 'delivery:promoteFrom: a stack cannot promote from itself ("staging")'],
+        ["env not a map", "dev", { ...base, env: '"GREETING=hi"' }, "delivery:env: must be a map of NAME: value (set it with --path, see below)"],
+        ["env with a bad name", "dev", { ...base, env: JSON.stringify({ "my-var": "x" }) }, "delivery:env: has a key that is not an environment variable name"],
+        ["env with a non-string value", "dev", { ...base, env: JSON.stringify({ WORKERS: 4 }) }, "delivery:env: must map each name to a string value (quote numbers and booleans)"],
+        ["name both plain and secret", "dev", { ...base, env: JSON.stringify({ K: "a" }), secretEnv: JSON.stringify({ K: "b" }) }, "delivery:env.K: is also in delivery:secretEnv"],
+        ["reserved RELEASE_ID", "dev", { ...base, env: JSON.stringify({ RELEASE_ID: "x" }) }, "delivery:env.RELEASE_ID: is set by the program itself"],
+        ["request above limit", "dev", { ...base, target: "kubernetes", cpuRequest: "2", cpuLimit: "500m" }, "delivery:cpuRequest: 2 is more than delivery:cpuLimit 500m; Kubernetes rejects a request above its limit"],
+        ["bad memory quantity", "dev", { ...base, target: "kubernetes", memoryLimit: "lots" }, 'delivery:memoryLimit: must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi (got "lots")'],
+        ["ingress class without host", "dev", { ...base, target: "kubernetes", ingressClassName: "nginx" }, "delivery:ingressHost: is required when delivery:ingressClassName is set"],
+        ["namespace on the docker target", "dev", { ...base, namespace: "x" }, "delivery:namespace: only applies to the kubernetes target, but delivery:target is docker"],
+        ["port out of range", "dev", { ...base, hostPort: "70000" }, 'delivery:hostPort: must be a whole number from 1 to 65535 (got "70000")'],
+        ["health path relative", "dev", { ...base, healthPath: "healthz" }, 'delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz")'],
+        ["url without scheme", "dev", { ...base, url: "staging.example.com" }, 'delivery:url: must be an http:// or https:// URL (got "staging.example.com")'],
+        ["bad docker host", "dev", { ...base, dockerHost: "/var/run/docker.sock" }, "delivery:dockerHost: must be unix:///path/to/docker.sock or tcp://host:port"],
+        ["typo in a key", "dev", { ...base, replica: "2" }, "delivery:replica: is not a setting of this program (a typo?). Fix: pulumi config rm delivery:replica --stack dev"],
+        ["bad promotion tag", "production", { ...base, promoteFrom: "staging", promotionTag: "-v1" }, 'delivery:promotionTag: must be a valid image tag'],
+        ["bad platform", "dev", { ...base, platform: "windows/amd64" }, "delivery:platform: must be linux/amd64 or linux/arm64"],
+    ];
+
+    for (const [title, stack, raw, message] of cases) {
+        it(title, () => {
+            const problems = problemsOf(stack, raw);
+            expect(problems.some((p) => p.includes(message)), `problems were:\n${problems.join("\n")}`).toBe(true);
+        });
+    }
+
+    it("reports every problem at once, and says nothing was changed", () => {
+        try {
+            parseSettings("dev", { ...base, target: "kubernetes", replicas: "x", memoryLimit: "lots", appName: "A" });
+            throw new Error("no error");
+        } catch (e) {
+            expect((e as ConfigError).problems).toHaveLength(3);
+            expect((e as Error).message).toMatch(/^Invalid configuration for stack "dev" \(3 problems\); nothing was changed:\n  - delivery:/);
+        }
+    });
+
+    it("never echoes a secret value in an error", () => {
+        const problems = problemsOf("dev", { ...base, secretEnv: JSON.stringify({ "bad-name": "TOPSECRET-123" }) });
+        expect(problems.join("\n")).toContain("delivery:secretEnv: has a key that is not an environment variable name");
+        expect(problems.join("\n")).not.toContain("TOPSECRET-123");
+    });
+
+    it("rejects a secret setting stored in plain text", () => {
+        const problems = problemsOf("dev", { ...base, registryUsername: "ci", registryPassword: "plain-pass" }, new Set(["registryUsername"]));
+        expect(problems).toEqual([
+            "delivery:registryPassword: is stored in plain text in the stack file; it must be encrypted. Fix: pulumi config set --secret delivery:registryPassword <password> --stack dev",
+        ]);
+        expect(() => parseSettings("dev", { ...base, registryUsername: "ci", registryPassword: "x" }, {}, new Set(["registryPassword"]))).not.toThrow();
+    });
+});
+
+describe("Pulumi.yaml", () => {
+    const project = parseYaml(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, { default?: unknown; secret?: boolean; description?: string }> };
+
+    it("declares exactly the keys the program validates, each with a description", () => {
+        expect(Object.keys(project.config).sort()).toEqual(Object.keys(KEYS).sort());
+        for (const [key, decl] of Object.entries(project.config)) {
+            expect(decl.description, key).toMatch(/\w{3,}/);
+        }
+    });
+
+    it("states the same defaults as the program and marks the same keys secret", () => {
+        for (const key of Object.keys(KEYS) as Array<keyof typeof KEYS>) {
+            const declared = project.config[key].default;
+            expect(declared === undefined ? undefined : String(declared), key).toBe(DEFAULTS[key]);
+        }
+        expect(project.config.registryPassword.secret).toBe(true);
+    });
+
+    it("has valid stack files for dev, staging and production", () => {
+        for (const stack of ["dev", "staging", "production"]) {
+            const file = parseYaml(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+            const raw: Record<string, string> = { commitSha: SHA, registryServer: "127.0.0.1:5000" };
+            for (const [k, v] of Object.entries(file.config)) {
+                if (k.startsWith("delivery:")) {
+                    raw[k.slice("delivery:".length)] = typeof v === "string" ? v : JSON.stringify(plainSecure(v));
+                }
+            }
+            expect(() => parseSettings(stack, raw), stack).not.toThrow();
+        }
+    });
+});
+
+/** Stack files hold `{secure: ...}` leaves; the engine hands the program decrypted strings. */
+function plainSecure(v: unknown): unknown {
+    if (v && typeof v === "object") {
+        if ("secure" in (v as object)) {
+            return "decrypted";
+        }
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainSecure(x)]));
+    }
+    return v;
+}
+
+describe("quantityValue", () => {
+    it("orders CPU and memory quantities", () => {
+        expect(quantityValue("500m")).toBeLessThan(quantityValue("1"));
+        expect(quantityValue("128Mi")).toBe(128 * 1024 * 1024);
+        expect(quantityValue("1Gi")).toBeGreaterThan(quantityValue("512Mi"));
+        expect(quantityValue("bad")).toBeNaN();
+    });
+});

@@ -1,0 +1,132 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+
+/**
+ * Runs components or the whole program under `pulumi.runtime.setMocks`, recording every
+ * resource registration with its inputs exactly as the engine would receive them
+ * (secret inputs keep their secret wrapper, so tests can tell a secret from plain text).
+ */
+
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, any>;
+    readonly custom: boolean;
+}
+
+export function isSecretValue(v: unknown): boolean {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Inputs with secret wrappers removed, for assertions on values. */
+export function plain(v: any): any {
+    if (isSecretValue(v)) {
+        return plain(v.value);
+    }
+    if (Array.isArray(v)) {
+        return v.map(plain);
+    }
+    if (v && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    }
+    return v;
+}
+
+export const fakeDigest = (seed: string) => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
+
+export interface MockOptions {
+    readonly stack?: string;
+    readonly preview?: boolean;
+    /** Stack outputs by fully qualified stack name, for StackReferences. */
+    readonly stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+export class Recorder {
+    readonly resources: Recorded[] = [];
+
+    ofType(type: string): Recorded[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    one(type: string): Recorded {
+        const found = this.ofType(type);
+        if (found.length !== 1) {
+            throw new Error(`expected exactly one ${type}, found ${found.length}: ${this.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+        }
+        return found[0];
+    }
+
+    /** Dynamic resources all share one engine type; our providers set `__provider` and we name them by resource name. */
+    named(name: string): Recorded {
+        const found = this.resources.find((r) => r.name === name);
+        if (!found) {
+            throw new Error(`no resource named ${name}: ${this.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+        }
+        return found;
+    }
+}
+
+export function installMocks(opts: MockOptions = {}): Recorder {
+    const recorder = new Recorder();
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+                recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+                const inputs = plain(args.inputs);
+                switch (args.type) {
+                    case "docker-build:index:Image": {
+                        const digest = fakeDigest(JSON.stringify(inputs.tags));
+                        return { id: `${args.name}-id`, state: { ...inputs, digest, ref: `${inputs.tags[0]}@${digest}`, contextHash: "ctx" } };
+                    }
+                    case "pulumi:pulumi:StackReference": {
+                        const outputs = opts.stackOutputs?.[inputs.name];
+                        if (!outputs) {
+                            throw new Error(`unknown stack ${inputs.name}`);
+                        }
+                        return { id: inputs.name, state: { name: inputs.name, outputs, secretOutputNames: [] } };
+                    }
+                    case "pulumi-nodejs:dynamic:Resource":
+                        return {
+                            id: `${args.name}-id`,
+                            state: { ...inputs, createdAt: "2026-11-26T00:00:00.000Z", containerId: "c0ffee", containerName: `${inputs.name}-live`, digest: inputs.digest },
+                        };
+                    default: {
+                        const metadata = inputs.metadata ? { ...inputs.metadata, name: inputs.metadata.name ?? `${args.name}-x` } : undefined;
+                        return { id: `${args.name}-id`, state: { ...inputs, ...(metadata ? { metadata } : {}) } };
+                    }
+                }
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+                throw new Error(`unmocked call ${args.token}`);
+            },
+        },
+        "delivery",
+        opts.stack ?? "dev",
+        opts.preview ?? false,
+    );
+    return recorder;
+}
+
+/** Resolves an Output's value (undefined while unknown). */
+export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+/** Whether an Output is secret. */
+export async function secretOf(o: pulumi.Output<unknown>): Promise<boolean> {
+    return o.isSecret;
+}
+
+/** Lets pending registrations finish: components register children asynchronously. */
+export async function settle(recorder: Recorder): Promise<void> {
+    let last = -1;
+    for (let i = 0; i < 50 && recorder.resources.length !== last; i++) {
+        last = recorder.resources.length;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+export const SHA = "0123456789abcdef0123456789abcdef01234567";

@@ -59,7 +59,8 @@ async function authorizedFetch(url: string, init: RequestInit, creds: { username
         if (params.service) {
             tokenUrl.searchParams.set("service", params.service);
         }
-        tokenUrl.searchParams.set("scope", params.scope ?? scope);
+        // The challenge names the scope of this request (pull on a GET); ask for what the copy needs.
+        tokenUrl.searchParams.set("scope", scope);
         const tokenResponse = await fetch(tokenUrl, { headers: basic ? { authorization: basic } : {} });
         if (!tokenResponse.ok) {
             throw new Error(`registry token service ${tokenUrl.origin} refused the credentials (HTTP ${tokenResponse.status})`);

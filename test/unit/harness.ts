@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { afterEach, beforeEach } from "vitest";
 
 /**
  * Runs components or the whole program under `pulumi.runtime.setMocks`, recording every
@@ -117,7 +118,7 @@ export function valueOf<T>(o: pulumi.Input<T> | undefined): Promise<T> {
 
 /** Whether an Output is secret. */
 export async function secretOf(o: pulumi.Output<unknown>): Promise<boolean> {
-    return o.isSecret;
+    return pulumi.isSecret(o);
 }
 
 /** Lets pending registrations finish: components register children asynchronously. */
@@ -130,3 +131,19 @@ export async function settle(recorder: Recorder): Promise<void> {
 }
 
 export const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+/**
+ * Fresh mocks for every test of a describe block; after each test, in-flight
+ * registrations finish before the next test replaces the mock monitor.
+ */
+export function useMocks(opts: MockOptions | (() => MockOptions) = {}): () => Recorder {
+    let rec: Recorder;
+    beforeEach(() => {
+        rec = installMocks(typeof opts === "function" ? opts() : opts);
+    });
+    afterEach(async () => {
+        await settle(rec);
+        await new Promise((r) => setTimeout(r, 50));
+    });
+    return () => rec;
+}

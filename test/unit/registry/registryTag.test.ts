@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { AddressInfo } from "node:net";
+import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { copyManifest } from "../../../components/registry/registryTag";
+
+/**
+ * copyManifest against a minimal HTTP endpoint that speaks the distribution API's
+ * manifest GET/PUT and a Bearer token challenge (GitLab's registry flow, which the local
+ * Debian registry with htpasswd does not use). The e2e tests cover a real registry.
+ */
+const MANIFEST = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{}}\n');
+const DIGEST = "sha256:" + createHash("sha256").update(MANIFEST).digest("hex");
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void): Promise<string> {
+    server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c) => chunks.push(c));
+        req.on("end", () => handler(req, res, Buffer.concat(chunks)));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    return `127.0.0.1:${(server!.address() as AddressInfo).port}`;
+}
+
+describe("copyManifest", () => {
+    it("puts the exact bytes and media type under the new tag, via a Bearer token", async () => {
+        const puts: Array<{ url: string; type: string; body: Buffer }> = [];
+        const host = await listen((req, res, body) => {
+            if (req.url?.startsWith("/token")) {
+                expect(req.headers.authorization).toBe("Basic " + Buffer.from("ci:job-token").toString("base64"));
+                expect(req.url).toContain("scope=repository%3Agroup%2Fapp%3Apull%2Cpush");
+                res.end(JSON.stringify({ token: "T" }));
+                return;
+            }
+            if (req.headers.authorization !== "Bearer T") {
+                res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="registry",scope="repository:group/app:pull"` }).end();
+                return;
+            }
+            if (req.method === "GET") {
+                res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json", "docker-content-digest": DIGEST }).end(MANIFEST);
+            } else {
+                puts.push({ url: req.url!, type: String(req.headers["content-type"]), body });
+                res.writeHead(201, { "docker-content-digest": "sha256:" + createHash("sha256").update(body).digest("hex") }).end();
+            }
+        });
+        const digest = await copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1.0.0", insecure: true, username: "ci", password: "job-token" });
+        expect(digest).toBe(DIGEST);
+        expect(puts).toHaveLength(1);
+        expect(puts[0].url).toBe("/v2/group/app/manifests/v1.0.0");
+        expect(puts[0].type).toBe("application/vnd.oci.image.manifest.v1+json");
+        expect(puts[0].body.equals(MANIFEST)).toBe(true);
+    });
+
+    it("refuses bytes that do not hash to the digest asked for", async () => {
+        const host = await listen((_req, res) => {
+            res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" }).end(Buffer.concat([MANIFEST, Buffer.from(" ")]));
+        });
+        await expect(copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1", insecure: true })).rejects.toThrow(
+            `for ${DIGEST}; refusing to tag`,
+        );
+    });
+
+    it("says credentials are needed when the registry asks for them and none are set", async () => {
+        const host = await listen((_req, res) => {
+            res.writeHead(401, { "www-authenticate": 'Basic realm="registry"' }).end();
+        });
+        await expect(copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1", insecure: true })).rejects.toThrow(
+            `registry at ${host} requires authentication (Basic); set the registry credentials`,
+        );
+    });
+});

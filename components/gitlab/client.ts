@@ -82,7 +82,13 @@ export function createGitlabClient(connection: GitlabConnection, retry: RetryPol
 export function errorStatus(e: unknown): number | undefined {
     const cause = (e as { cause?: { response?: { status?: unknown } } } | undefined)?.cause;
     const status = cause?.response?.status;
-    return typeof status === "number" ? status : undefined;
+    if (typeof status === "number") {
+        return status;
+    }
+    // gitbeaker retries 429 and 502 by itself and then throws this, with the status only in its message.
+    const err = e as Error | undefined;
+    const m = err?.name === "GitbeakerRetryError" ? /last status code: ([0-9]{3})/.exec(err.message) : null;
+    return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -93,7 +99,7 @@ export function errorStatus(e: unknown): number | undefined {
 export function isRetryable(e: unknown): boolean {
     const status = errorStatus(e);
     if (status !== undefined) {
-        return status >= 500;
+        return status >= 500 || status === 429;
     }
     const name = (e as Error | undefined)?.name ?? "";
     if (name === "GitbeakerRetryError" || name === "GitbeakerTimeoutError") {

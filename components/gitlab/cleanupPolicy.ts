@@ -1,0 +1,219 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    changedKeys,
+    clientFor,
+    CONNECTION_SECRET_OUTPUTS,
+    type ConnectionArgs,
+    type ConnectionInputs,
+    connectionOf,
+    connectionReplaces,
+    isNotFound,
+    isUnknown,
+} from "./common";
+import {
+    CLEANUP_CADENCES,
+    CLEANUP_KEEP_N,
+    CLEANUP_OLDER_THAN,
+    type CleanupCadence,
+    type CleanupKeepN,
+    type CleanupOlderThan,
+    cleanupRegexProblem,
+} from "./rules";
+
+/**
+ * The project's container registry cleanup policy, set through "Edit a project"
+ * (`container_expiration_policy_attributes`, docs: api/projects.md and
+ * user/packages/container_registry/reduce_container_registry_storage.md).
+ *
+ * GitLab keeps every tag matching `nameRegexKeep` (release tags), keeps the newest `keepN` of the
+ * rest, and deletes those matching `nameRegexDelete` once older than `olderThan`, every `cadence`.
+ * A project has exactly one policy, so the id is the project, and "deleting" the resource turns
+ * the policy off (GitLab has no call to remove it).
+ */
+export interface CleanupPolicyInputs extends ConnectionInputs {
+    readonly enabled: boolean;
+    readonly cadence: CleanupCadence;
+    readonly keepN: CleanupKeepN;
+    readonly olderThan: CleanupOlderThan;
+    readonly nameRegexDelete: string;
+    readonly nameRegexKeep: string;
+}
+
+export interface CleanupPolicyOutputs extends CleanupPolicyInputs {
+    readonly nextRunAt: string;
+}
+
+export interface CleanupPolicyArgs extends ConnectionArgs {
+    /** Default true. */
+    readonly enabled?: pulumi.Input<boolean>;
+    /** How often the policy runs: 1d (default), 7d, 14d, 1month, 3month. */
+    readonly cadence?: pulumi.Input<CleanupCadence>;
+    /** Tags to keep per image among those that may be deleted: 1, 5, 10 (default), 25, 50, 100. */
+    readonly keepN?: pulumi.Input<CleanupKeepN>;
+    /** Delete only tags older than this: 7d, 14d (default), 30d, 90d. */
+    readonly olderThan?: pulumi.Input<CleanupOlderThan>;
+    /** Tags that may be deleted (RE2). Default `.*`. */
+    readonly nameRegexDelete?: pulumi.Input<string>;
+    /** Tags always kept (RE2). Default: release tags, `^v?[0-9]+\.[0-9]+\.[0-9]+.*$`. */
+    readonly nameRegexKeep?: pulumi.Input<string>;
+}
+
+/** Release tags as promotion writes them (`v1.2.3`, `1.2.3`, `v1.2.3-rc.1`). */
+export const RELEASE_TAG_REGEX = "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$";
+
+interface PolicyJson {
+    cadence: CleanupCadence;
+    enabled: boolean;
+    keep_n: CleanupKeepN | null;
+    older_than: CleanupOlderThan | null;
+    name_regex: string | null;
+    name_regex_delete?: string | null;
+    name_regex_keep: string | null;
+    next_run_at: string | null;
+}
+
+function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
+    return {
+        ...connectionOf(news),
+        enabled: news.enabled ?? true,
+        cadence: news.cadence ?? "1d",
+        keepN: news.keepN ?? 10,
+        olderThan: news.olderThan ?? "14d",
+        nameRegexDelete: news.nameRegexDelete ?? ".*",
+        nameRegexKeep: news.nameRegexKeep ?? RELEASE_TAG_REGEX,
+    };
+}
+
+function problems(p: CleanupPolicyInputs): { property: string; reason: string }[] {
+    const out: { property: string; reason: string }[] = [];
+    const check = <T>(property: string, value: T, allowed: readonly T[]) => {
+        if (!isUnknown(value) && !allowed.includes(value)) {
+            out.push({ property, reason: `cleanup policy ${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})` });
+        }
+    };
+    check("cadence", p.cadence, CLEANUP_CADENCES);
+    check("keepN", p.keepN, CLEANUP_KEEP_N);
+    check("olderThan", p.olderThan, CLEANUP_OLDER_THAN);
+    for (const property of ["nameRegexDelete", "nameRegexKeep"] as const) {
+        const why = isUnknown(p[property]) ? undefined : cleanupRegexProblem(p[property]);
+        if (why) out.push({ property, reason: `cleanup policy ${property} ${why}` });
+    }
+    return out;
+}
+
+function attributes(p: CleanupPolicyInputs) {
+    return {
+        enabled: p.enabled,
+        cadence: p.cadence,
+        keep_n: p.keepN,
+        older_than: p.olderThan,
+        name_regex_delete: p.nameRegexDelete,
+        name_regex_keep: p.nameRegexKeep,
+    };
+}
+
+function fromGitlab(inputs: CleanupPolicyInputs, json: PolicyJson): CleanupPolicyOutputs {
+    return {
+        ...inputs,
+        enabled: Boolean(json.enabled),
+        cadence: json.cadence,
+        keepN: (json.keep_n ?? 0) as CleanupKeepN,
+        olderThan: (json.older_than ?? "") as CleanupOlderThan,
+        nameRegexDelete: json.name_regex_delete ?? json.name_regex ?? "",
+        nameRegexKeep: json.name_regex_keep ?? "",
+        nextRunAt: json.next_run_at ?? "",
+    };
+}
+
+async function put(inputs: CleanupPolicyInputs, attrs: Record<string, unknown>, what: string): Promise<PolicyJson> {
+    const gl = clientFor(inputs);
+    const project = (await gl.call(`${what} container registry cleanup policy of project ${inputs.project}`, (api) =>
+        api.Projects.edit(inputs.project, { containerExpirationPolicyAttributes: attrs } as never),
+    )) as unknown as { container_expiration_policy: PolicyJson };
+    return project.container_expiration_policy;
+}
+
+export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: CleanupPolicyInputs, news: Partial<CleanupPolicyInputs>) {
+        const inputs = withDefaults(news);
+        return { inputs, failures: problems(inputs) };
+    },
+
+    async diff(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
+        const replaces = connectionReplaces(olds, news);
+        const updates = changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
+        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(inputs: CleanupPolicyInputs) {
+        const bad = problems(inputs);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        const json = await put(inputs, attributes(inputs), "set");
+        return { id: inputs.project, outs: fromGitlab(inputs, json) };
+    },
+
+    async read(id: string, props: Partial<CleanupPolicyOutputs>) {
+        const inputs = withDefaults({ ...props, project: id });
+        const gl = clientFor(inputs);
+        try {
+            const project = (await gl.call(`read container registry cleanup policy of project ${id}`, (api) => api.Projects.show(id))) as unknown as {
+                container_expiration_policy?: PolicyJson | null;
+            };
+            if (!project.container_expiration_policy) {
+                return { id: "", props: {} };
+            }
+            return { id, props: fromGitlab(inputs, project.container_expiration_policy) };
+        } catch (e) {
+            if (isNotFound(e)) {
+                return { id: "", props: {} };
+            }
+            throw e;
+        }
+    },
+
+    async update(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
+        const bad = problems(news);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        if (changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep"]).length === 0) {
+            return { outs: { ...olds, ...connectionOf(news) } };
+        }
+        const json = await put(news, attributes(news), "update");
+        return { outs: fromGitlab(news, json) };
+    },
+
+    async delete(_id: string, props: CleanupPolicyOutputs) {
+        try {
+            await put(props, { enabled: false }, "disable");
+        } catch (e) {
+            if (!isNotFound(e)) {
+                throw e;
+            }
+        }
+    },
+};
+
+/** A GitLab project's container registry cleanup policy as a Pulumi resource. */
+export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
+    declare public readonly enabled: pulumi.Output<boolean>;
+    declare public readonly cadence: pulumi.Output<string>;
+    declare public readonly keepN: pulumi.Output<number>;
+    declare public readonly olderThan: pulumi.Output<string>;
+    declare public readonly nameRegexDelete: pulumi.Output<string>;
+    declare public readonly nameRegexKeep: pulumi.Output<string>;
+    declare public readonly nextRunAt: pulumi.Output<string>;
+
+    constructor(name: string, args: CleanupPolicyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            cleanupPolicyProvider,
+            name,
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), nextRunAt: undefined },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            "gitlab",
+            "ContainerRegistryCleanupPolicy",
+        );
+    }
+}

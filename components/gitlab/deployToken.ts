@@ -1,0 +1,196 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    changedKeys,
+    clientFor,
+    CONNECTION_SECRET_OUTPUTS,
+    type ConnectionArgs,
+    type ConnectionInputs,
+    connectionOf,
+    connectionReplaces,
+    isNotFound,
+    isUnknown,
+    splitId,
+} from "./common";
+import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope } from "./rules";
+
+/**
+ * A project deploy token (docs: api/deploy_tokens.md), by default with only `read_registry`: the
+ * cluster's image pull secret uses it, because CI job tokens expire and pods must be able to pull
+ * again later (node replaced, pod rescheduled).
+ *
+ * GitLab returns the token value only once, on creation, and has no update call: every input
+ * change replaces the token (the new one is created before the old one is revoked, so pulls keep
+ * working during the switch). The id is `<project>:<token id>`.
+ */
+export interface DeployTokenInputs extends ConnectionInputs {
+    readonly name: string;
+    readonly scopes: DeployTokenScope[];
+    /** Empty: GitLab picks `gitlab+deploy-token-<n>`. */
+    readonly username: string;
+    /** ISO 8601 date; empty: never expires. */
+    readonly expiresAt: string;
+}
+
+export interface DeployTokenOutputs extends DeployTokenInputs {
+    readonly tokenId: number;
+    /** The secret; only known from creation. */
+    readonly token: string;
+    readonly revoked: boolean;
+    readonly expired: boolean;
+}
+
+export interface DeployTokenArgs extends ConnectionArgs {
+    readonly name: pulumi.Input<string>;
+    /** Default `["read_registry"]`. */
+    readonly scopes?: pulumi.Input<pulumi.Input<DeployTokenScope>[]>;
+    /** Default: chosen by GitLab. */
+    readonly username?: pulumi.Input<string>;
+    /** ISO 8601 date; default: no expiry. */
+    readonly expiresAt?: pulumi.Input<string>;
+}
+
+interface DeployTokenJson {
+    id: number;
+    name: string;
+    username: string;
+    expires_at: string | null;
+    token?: string;
+    revoked: boolean;
+    expired: boolean;
+    scopes: DeployTokenScope[];
+}
+
+function withDefaults(news: Partial<DeployTokenInputs>): DeployTokenInputs {
+    return {
+        ...connectionOf(news),
+        name: String(news.name ?? ""),
+        scopes: news.scopes ?? ["read_registry"],
+        username: news.username ?? "",
+        expiresAt: news.expiresAt ?? "",
+    };
+}
+
+function problems(t: DeployTokenInputs): { property: string; reason: string }[] {
+    const out: { property: string; reason: string }[] = [];
+    if (!isUnknown(t.name) && t.name.trim() === "") out.push({ property: "name", reason: "deploy token name must not be empty" });
+    if (!isUnknown(t.scopes) && Array.isArray(t.scopes)) {
+        const bad = t.scopes.filter((s) => !isUnknown(s) && !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s));
+        if (t.scopes.length === 0 || bad.length > 0) {
+            out.push({ property: "scopes", reason: `deploy token scopes must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")}${bad.length ? ` (got ${bad.join(", ")})` : ""}` });
+        }
+    }
+    if (t.username && !isUnknown(t.username) && !/^[a-zA-Z0-9.+_-]+$/.test(t.username)) {
+        out.push({ property: "username", reason: "deploy token username may only contain letters, digits, '_', '-', '+' and '.'" });
+    }
+    if (t.expiresAt && !isUnknown(t.expiresAt) && Number.isNaN(Date.parse(t.expiresAt))) {
+        out.push({ property: "expiresAt", reason: `deploy token expiresAt must be an ISO 8601 date such as 2026-12-31 (got ${JSON.stringify(t.expiresAt)})` });
+    }
+    return out;
+}
+
+function toOutputs(inputs: DeployTokenInputs, json: DeployTokenJson, token: string): DeployTokenOutputs {
+    return {
+        ...inputs,
+        tokenId: json.id,
+        // The resolved username (GitLab's default when none was asked for) is what the pull
+        // secret needs, so it is an output; the input stays as given to avoid a diff.
+        username: inputs.username || json.username,
+        token,
+        revoked: Boolean(json.revoked),
+        expired: Boolean(json.expired),
+    };
+}
+
+export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: DeployTokenInputs, news: Partial<DeployTokenInputs>) {
+        const inputs = withDefaults(news);
+        return { inputs, failures: problems(inputs) };
+    },
+
+    async diff(_id: string, olds: DeployTokenOutputs, news: DeployTokenInputs) {
+        // A username chosen by GitLab shows up in the outputs; only an explicit one counts.
+        const oldUsername = olds.username;
+        const replaces = [
+            ...connectionReplaces(olds, news),
+            ...changedKeys(olds, news, ["name", "scopes", "expiresAt"]),
+            ...(news.username !== "" && news.username !== oldUsername ? ["username"] : []),
+        ];
+        const updates = changedKeys(olds, news, ["gitlabToken"]);
+        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(inputs: DeployTokenInputs) {
+        const bad = problems(inputs);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        const gl = clientFor(inputs);
+        const json = (await gl.call(`create deploy token ${inputs.name} in project ${inputs.project}`, (api) =>
+            api.DeployTokens.create(inputs.name, inputs.scopes as never, {
+                projectId: inputs.project,
+                username: inputs.username || undefined,
+                expires_at: inputs.expiresAt || undefined,
+            }),
+        )) as unknown as DeployTokenJson;
+        return { id: `${inputs.project}:${json.id}`, outs: toOutputs(inputs, json, json.token ?? "") };
+    },
+
+    async read(id: string, props: Partial<DeployTokenOutputs>) {
+        const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const inputs = withDefaults({ ...props, project });
+        const gl = clientFor(inputs);
+        try {
+            const json = (await gl.call(`read deploy token ${tokenId} in project ${project}`, (api) =>
+                api.DeployTokens.show(Number(tokenId), { projectId: project }),
+            )) as unknown as DeployTokenJson;
+            if (json.revoked || json.expired) {
+                // Useless for pulls: report it gone so the next `up` makes a new one.
+                return { id: "", props: {} };
+            }
+            const state = toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? "");
+            return { id, props: state };
+        } catch (e) {
+            if (isNotFound(e)) {
+                return { id: "", props: {} };
+            }
+            throw e;
+        }
+    },
+
+    async update(_id: string, olds: DeployTokenOutputs, news: DeployTokenInputs) {
+        // Only the connection can change in place (everything else replaces).
+        return { outs: { ...olds, ...connectionOf(news) } };
+    },
+
+    async delete(id: string, props: DeployTokenOutputs) {
+        const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const gl = clientFor({ ...props, project });
+        try {
+            await gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project }));
+        } catch (e) {
+            if (!isNotFound(e)) {
+                throw e;
+            }
+        }
+    },
+};
+
+/** A GitLab project deploy token as a Pulumi resource; `token` is a secret. */
+export class DeployToken extends pulumi.dynamic.Resource {
+    declare public readonly name: pulumi.Output<string>;
+    declare public readonly scopes: pulumi.Output<string[]>;
+    declare public readonly username: pulumi.Output<string>;
+    declare public readonly tokenId: pulumi.Output<number>;
+    declare public readonly token: pulumi.Output<string>;
+
+    constructor(name: string, args: DeployTokenArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            deployTokenProvider,
+            name,
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), tokenId: undefined, token: undefined, revoked: undefined, expired: undefined },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token", ...CONNECTION_SECRET_OUTPUTS] },
+            "gitlab",
+            "DeployToken",
+        );
+    }
+}

@@ -1,0 +1,198 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    changedKeys,
+    clientFor,
+    CONNECTION_SECRET_OUTPUTS,
+    type ConnectionArgs,
+    type ConnectionInputs,
+    connectionOf,
+    connectionReplaces,
+    isNotFound,
+    isUnknown,
+    splitId,
+} from "./common";
+import { ENVIRONMENT_TIERS, type EnvironmentTier, environmentNameProblem, externalUrlProblem, tierForEnvironment } from "./rules";
+
+/**
+ * A GitLab environment (docs: api/environments.md). The id is `<project>:<environment id>`.
+ *
+ * GitLab cannot rename an environment (the `name` parameter was removed in 16.0), so a new name
+ * replaces it. Deleting an available environment is refused (403), so delete stops it first;
+ * the stop is forced, skipping `on_stop` jobs, because in this project the stop job is the one
+ * that runs `pulumi destroy`.
+ */
+export interface EnvironmentInputs extends ConnectionInputs {
+    readonly name: string;
+    readonly externalUrl: string;
+    readonly tier: EnvironmentTier;
+    /**
+     * Take over an environment of the same name that already exists: GitLab creates one itself as
+     * soon as a job with `environment:` runs, often before the stack's first `pulumi up`.
+     */
+    readonly adoptExisting: boolean;
+}
+
+export interface EnvironmentOutputs extends EnvironmentInputs {
+    readonly environmentId: number;
+    readonly slug: string;
+    readonly state: string;
+}
+
+export interface EnvironmentArgs extends ConnectionArgs {
+    /** `staging`, `production`, `review/<slug>`, … */
+    readonly name: pulumi.Input<string>;
+    /** Link shown in GitLab. Default none. */
+    readonly externalUrl?: pulumi.Input<string>;
+    /** Default: inferred from the name like GitLab does (production, staging, development, …). */
+    readonly tier?: pulumi.Input<EnvironmentTier>;
+    /** Default true; see `EnvironmentInputs.adoptExisting`. */
+    readonly adoptExisting?: pulumi.Input<boolean>;
+}
+
+interface EnvironmentJson {
+    id: number;
+    name: string;
+    slug: string;
+    external_url: string | null;
+    state: string;
+    tier: EnvironmentTier;
+}
+
+function withDefaults(news: Partial<EnvironmentInputs>): EnvironmentInputs {
+    const name = String(news.name ?? "");
+    return {
+        ...connectionOf(news),
+        name,
+        externalUrl: news.externalUrl ?? "",
+        tier: news.tier ?? (isUnknown(name) ? ("other" as EnvironmentTier) : tierForEnvironment(name)),
+        adoptExisting: news.adoptExisting ?? true,
+    };
+}
+
+function problems(e: EnvironmentInputs): { property: string; reason: string }[] {
+    const out: { property: string; reason: string }[] = [];
+    const nameProblem = isUnknown(e.name) ? undefined : environmentNameProblem(e.name);
+    if (nameProblem) out.push({ property: "name", reason: nameProblem });
+    const urlProblem = e.externalUrl === "" || isUnknown(e.externalUrl) ? undefined : externalUrlProblem(e.externalUrl);
+    if (urlProblem) out.push({ property: "externalUrl", reason: urlProblem });
+    if (!isUnknown(e.tier) && !(ENVIRONMENT_TIERS as readonly string[]).includes(e.tier)) {
+        out.push({ property: "tier", reason: `GitLab environment tier must be one of ${ENVIRONMENT_TIERS.join(", ")} (got ${JSON.stringify(e.tier)})` });
+    }
+    return out;
+}
+
+function toOutputs(inputs: EnvironmentInputs, json: EnvironmentJson): EnvironmentOutputs {
+    return {
+        ...inputs,
+        name: json.name,
+        externalUrl: json.external_url ?? "",
+        tier: json.tier,
+        environmentId: json.id,
+        slug: json.slug,
+        state: json.state,
+    };
+}
+
+export const environmentProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: EnvironmentInputs, news: Partial<EnvironmentInputs>) {
+        const inputs = withDefaults(news);
+        return { inputs, failures: problems(inputs) };
+    },
+
+    async diff(_id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
+        const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["name"])];
+        const updates = changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
+        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(inputs: EnvironmentInputs) {
+        const bad = problems(inputs);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        const gl = clientFor(inputs);
+        const where = `environment ${inputs.name} in project ${inputs.project}`;
+        const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
+        if (inputs.adoptExisting) {
+            // `name` is an exact-match filter (api/environments.md, "List environments").
+            const existing = (await gl.call(`look up ${where}`, (api) => api.Environments.all(inputs.project, { name: inputs.name } as never))) as unknown as EnvironmentJson[];
+            const found = existing.find((e) => e.name === inputs.name);
+            if (found) {
+                const updated = (await gl.call(`adopt ${where}`, (api) => api.Environments.edit(inputs.project, found.id, attrs))) as unknown as EnvironmentJson;
+                return { id: `${inputs.project}:${updated.id}`, outs: toOutputs(inputs, updated) };
+            }
+        }
+        const created = (await gl.call(`create ${where}`, (api) => api.Environments.create(inputs.project, inputs.name, attrs))) as unknown as EnvironmentJson;
+        return { id: `${inputs.project}:${created.id}`, outs: toOutputs(inputs, created) };
+    },
+
+    async read(id: string, props: Partial<EnvironmentOutputs>) {
+        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const inputs = withDefaults({ ...props, project });
+        const gl = clientFor(inputs);
+        try {
+            const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
+            return { id, props: toOutputs({ ...inputs, name: json.name }, json) };
+        } catch (e) {
+            if (isNotFound(e)) {
+                return { id: "", props: {} };
+            }
+            throw e;
+        }
+    },
+
+    async update(id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
+        const bad = problems(news);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        if (changedKeys(olds, news, ["externalUrl", "tier"]).length === 0) {
+            return { outs: { ...olds, ...news } };
+        }
+        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const gl = clientFor(news);
+        // An emptied URL is sent as null: GitLab ignores an empty string for external_url.
+        const updated = (await gl.call(`update environment ${news.name} in project ${project}`, (api) =>
+            api.Environments.edit(project, Number(envId), { externalUrl: (news.externalUrl || null) as unknown as string, tier: news.tier }),
+        )) as unknown as EnvironmentJson;
+        return { outs: toOutputs(news, updated) };
+    },
+
+    async delete(id: string, props: EnvironmentOutputs) {
+        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const gl = clientFor({ ...props, project });
+        const where = `environment ${props.name ?? envId} in project ${project}`;
+        try {
+            const env = (await gl.call(`read ${where}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
+            if (env.state !== "stopped") {
+                await gl.call(`stop ${where}`, (api) => api.Environments.stop(project, Number(envId), { force: true } as never));
+            }
+            await gl.call(`delete ${where}`, (api) => api.Environments.remove(project, Number(envId)));
+        } catch (e) {
+            if (!isNotFound(e)) {
+                throw e;
+            }
+        }
+    },
+};
+
+/** A GitLab environment as a Pulumi resource. */
+export class Environment extends pulumi.dynamic.Resource {
+    declare public readonly name: pulumi.Output<string>;
+    declare public readonly externalUrl: pulumi.Output<string>;
+    declare public readonly tier: pulumi.Output<EnvironmentTier>;
+    declare public readonly environmentId: pulumi.Output<number>;
+    declare public readonly slug: pulumi.Output<string>;
+    declare public readonly state: pulumi.Output<string>;
+
+    constructor(name: string, args: EnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            environmentProvider,
+            name,
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), environmentId: undefined, slug: undefined, state: undefined },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            "gitlab",
+            "Environment",
+        );
+    }
+}

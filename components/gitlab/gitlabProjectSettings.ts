@@ -1,0 +1,315 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerRegistryCleanupPolicy } from "./cleanupPolicy";
+import { DeployToken } from "./deployToken";
+import { Environment } from "./environment";
+import { ProjectVariable } from "./projectVariable";
+import { ProtectedEnvironment } from "./protectedEnvironment";
+import {
+    ACCESS_LEVELS,
+    type AccessLevel,
+    CLEANUP_CADENCES,
+    CLEANUP_KEEP_N,
+    CLEANUP_OLDER_THAN,
+    type CleanupCadence,
+    type CleanupKeepN,
+    type CleanupOlderThan,
+    cleanupRegexProblem,
+    DEPLOY_TOKEN_SCOPES,
+    type DeployTokenScope,
+    ENVIRONMENT_TIERS,
+    type EnvironmentTier,
+    environmentNameProblem,
+    externalUrlProblem,
+    variableProblems,
+} from "./rules";
+
+/** How to reach the GitLab project. */
+export interface GitlabConnectionArgs {
+    /** Base URL of the instance, e.g. `https://gitlab.example.com`. */
+    readonly url: string;
+    /** Numeric project id or full path (`group/app`). */
+    readonly project: string;
+    /** API token (api scope, Maintainer role). Made a secret if it is not one already. */
+    readonly token: pulumi.Input<string>;
+}
+
+/** One project CI/CD variable. */
+export interface GitlabVariableArgs {
+    /** Always stored as a secret. */
+    readonly value: pulumi.Input<string>;
+    /** Hide the value in job logs. Default true: these are settings that used to be typed in by hand as masked. */
+    readonly masked?: boolean;
+    /** Only for protected branches and tags. Default false. */
+    readonly protected?: boolean;
+    /** Do not expand `$VARS` in the value. Default false. */
+    readonly raw?: boolean;
+    /** Default `env_var`. */
+    readonly variableType?: "env_var" | "file";
+    /** Default: this stack's environment name, so stacks sharing a project never touch each other's variables. */
+    readonly environmentScope?: string;
+    /** Default empty. */
+    readonly description?: string;
+}
+
+/** Deploy protection (GitLab Premium). */
+export interface GitlabProtectionArgs {
+    /** Who may deploy. Default 40 (maintainer). */
+    readonly deployAccessLevel?: AccessLevel;
+    /** Approvals required before a deployment runs. Default 0. */
+    readonly requiredApprovals?: number;
+    /** Who may approve. Default 40 (maintainer). */
+    readonly approverAccessLevel?: AccessLevel;
+}
+
+/** The deploy token whose credentials the cluster uses to pull images. */
+export interface GitlabDeployTokenArgs {
+    /** Default `<environment> image pulls`. */
+    readonly name?: string;
+    /** Default `["read_registry"]`. */
+    readonly scopes?: DeployTokenScope[];
+    /** Default: GitLab's `gitlab+deploy-token-<n>`. */
+    readonly username?: string;
+    /** ISO 8601 date; default: never expires. */
+    readonly expiresAt?: string;
+}
+
+/** The project's registry cleanup policy (one per project: manage it from one stack only). */
+export interface GitlabCleanupPolicyArgs {
+    /** Default true. */
+    readonly enabled?: boolean;
+    /** Default `1d`. */
+    readonly cadence?: CleanupCadence;
+    /** Newest tags kept per image. Default 10. */
+    readonly keepN?: CleanupKeepN;
+    /** Default `14d`. */
+    readonly olderThan?: CleanupOlderThan;
+    /** Tags that may be deleted. Default `.*`. */
+    readonly nameRegexDelete?: string;
+    /** Tags always kept. Default release tags (`^v?[0-9]+\.[0-9]+\.[0-9]+.*$`). */
+    readonly nameRegexKeep?: string;
+}
+
+export interface GitlabProjectSettingsArgs {
+    readonly connection: GitlabConnectionArgs;
+    /** The GitLab environment this stack deploys to. */
+    readonly environment: {
+        /** `staging`, `production`, `review/<slug>`, … */
+        readonly name: string;
+        /** Link shown in GitLab. Default none. */
+        readonly externalUrl?: pulumi.Input<string>;
+        /** Default: inferred from the name, as GitLab does. */
+        readonly tier?: EnvironmentTier;
+    };
+    /** Project CI/CD variables by key. Default none. */
+    readonly variables?: Readonly<Record<string, GitlabVariableArgs>>;
+    /** Protect the environment. Default: not protected. */
+    readonly protect?: GitlabProtectionArgs | false;
+    /** Default: a `read_registry` token is created. `false`: none (no `pullCredentials`). */
+    readonly deployToken?: GitlabDeployTokenArgs | false;
+    /** Default: the project's cleanup policy is left alone. */
+    readonly cleanupPolicy?: GitlabCleanupPolicyArgs | false;
+}
+
+/** Registry credentials for an image pull secret. */
+export interface PullCredentials {
+    readonly username: string;
+    readonly password: string;
+}
+
+/**
+ * Every problem with `args`, each naming the setting. Exported so callers (and tests) can check
+ * args without registering anything; the constructor throws on the same list.
+ */
+export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): string[] {
+    const problems: string[] = [];
+    const { connection, environment } = args;
+    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(connection?.url ?? "")) {
+        problems.push(`connection.url ${JSON.stringify(connection?.url)} must be the http(s) base URL of the GitLab instance, e.g. https://gitlab.example.com`);
+    }
+    if (!/^([0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/.test(connection?.project ?? "")) {
+        problems.push(`connection.project ${JSON.stringify(connection?.project)} must be a numeric project id or a full path such as group/app`);
+    }
+    if (connection?.token === undefined || connection.token === "") {
+        problems.push("connection.token is required (an access token with the api scope)");
+    }
+    const envProblem = environmentNameProblem(environment?.name ?? "");
+    if (envProblem) {
+        problems.push(`environment.name: ${envProblem}`);
+    }
+    if (typeof environment?.externalUrl === "string" && environment.externalUrl !== "") {
+        const urlProblem = externalUrlProblem(environment.externalUrl);
+        if (urlProblem) problems.push(`environment.externalUrl: ${urlProblem}`);
+    }
+    if (environment?.tier !== undefined && !(ENVIRONMENT_TIERS as readonly string[]).includes(environment.tier)) {
+        problems.push(`environment.tier must be one of ${ENVIRONMENT_TIERS.join(", ")} (got ${JSON.stringify(environment.tier)})`);
+    }
+    const keys = Object.keys(args.variables ?? {});
+    for (const [key, v] of Object.entries(args.variables ?? {})) {
+        for (const p of variableProblems({
+            key,
+            // An Output's value is not known yet; the provider's check validates it then.
+            value: typeof v.value === "string" ? v.value : undefined,
+            masked: v.masked ?? true,
+            raw: v.raw,
+            environmentScope: v.environmentScope ?? environment?.name,
+            variableType: v.variableType,
+            otherNames: keys,
+        })) {
+            problems.push(`variables.${key}: ${p}`);
+        }
+    }
+    if (args.protect) {
+        const levels: readonly number[] = Object.values(ACCESS_LEVELS);
+        for (const k of ["deployAccessLevel", "approverAccessLevel"] as const) {
+            const level = args.protect[k];
+            if (level !== undefined && !levels.includes(level)) {
+                problems.push(`protect.${k} must be 30 (developer), 40 (maintainer) or 60 (admin) (got ${JSON.stringify(level)})`);
+            }
+        }
+        const n = args.protect.requiredApprovals;
+        if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 5)) {
+            problems.push(`protect.requiredApprovals must be a whole number from 0 to 5 (got ${JSON.stringify(n)})`);
+        }
+    }
+    if (args.deployToken) {
+        const scopes = args.deployToken.scopes;
+        if (scopes !== undefined && (scopes.length === 0 || scopes.some((s) => !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s)))) {
+            problems.push(`deployToken.scopes must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")} (got ${JSON.stringify(scopes)})`);
+        }
+        if (args.deployToken.expiresAt !== undefined && Number.isNaN(Date.parse(args.deployToken.expiresAt))) {
+            problems.push(`deployToken.expiresAt must be an ISO 8601 date such as 2026-12-31 (got ${JSON.stringify(args.deployToken.expiresAt)})`);
+        }
+    }
+    if (args.cleanupPolicy) {
+        const c = args.cleanupPolicy;
+        const oneOf = <T>(name: string, value: T | undefined, allowed: readonly T[]) => {
+            if (value !== undefined && !allowed.includes(value)) {
+                problems.push(`cleanupPolicy.${name} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+            }
+        };
+        oneOf("cadence", c.cadence, CLEANUP_CADENCES);
+        oneOf("keepN", c.keepN, CLEANUP_KEEP_N);
+        oneOf("olderThan", c.olderThan, CLEANUP_OLDER_THAN);
+        for (const k of ["nameRegexDelete", "nameRegexKeep"] as const) {
+            const why = c[k] !== undefined ? cleanupRegexProblem(c[k]!) : undefined;
+            if (why) problems.push(`cleanupPolicy.${k} ${why}`);
+        }
+    }
+    return problems;
+}
+
+/**
+ * The GitLab side of a stack, as resources: the stack's environment (and its protection), its
+ * CI/CD variables, a deploy token for image pulls and, optionally, the project's registry
+ * cleanup policy.
+ */
+export class GitlabProjectSettings extends pulumi.ComponentResource {
+    /** GitLab's id of the environment. */
+    public readonly environmentId: pulumi.Output<number>;
+    public readonly environmentName: pulumi.Output<string>;
+    /** Variable resource ids (`<project>:<key>:<scope>`) by key. */
+    public readonly variableIds: pulumi.Output<Record<string, string>>;
+    /** Deploy token credentials for the cluster's image pull secret (a secret); undefined without a token. */
+    public readonly pullCredentials: pulumi.Output<PullCredentials> | undefined;
+    public readonly variables: Readonly<Record<string, ProjectVariable>>;
+
+    constructor(name: string, args: GitlabProjectSettingsArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problems = gitlabProjectSettingsProblems(args);
+        if (problems.length > 0) {
+            // Thrown before `super` so that nothing, not even this component, is registered.
+            throw new Error(`GitlabProjectSettings "${name}" is misconfigured:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        }
+        super("delivery:gitlab:GitlabProjectSettings", name, {}, opts);
+
+        const { connection, environment } = args;
+        const conn = {
+            gitlabUrl: connection.url,
+            gitlabToken: pulumi.secret(connection.token),
+            project: connection.project,
+        };
+
+        const env = new Environment(
+            `${name}-environment`,
+            { ...conn, name: environment.name, externalUrl: environment.externalUrl, tier: environment.tier },
+            { parent: this },
+        );
+        this.environmentId = env.environmentId;
+        this.environmentName = env.name;
+
+        if (args.protect) {
+            new ProtectedEnvironment(
+                `${name}-protected-environment`,
+                {
+                    ...conn,
+                    environment: environment.name,
+                    deployAccessLevel: args.protect.deployAccessLevel ?? ACCESS_LEVELS.maintainer,
+                    requiredApprovals: args.protect.requiredApprovals ?? 0,
+                    approverAccessLevel: args.protect.approverAccessLevel ?? ACCESS_LEVELS.maintainer,
+                },
+                // Unprotect before the environment goes away, and protect only once it exists.
+                { parent: this, dependsOn: [env] },
+            );
+        }
+
+        const variables: Record<string, ProjectVariable> = {};
+        for (const [key, v] of Object.entries(args.variables ?? {})) {
+            variables[key] = new ProjectVariable(
+                `${name}-variable-${key}`,
+                {
+                    ...conn,
+                    key,
+                    value: pulumi.secret(v.value),
+                    masked: v.masked ?? true,
+                    protected: v.protected ?? false,
+                    raw: v.raw ?? false,
+                    variableType: v.variableType ?? "env_var",
+                    environmentScope: v.environmentScope ?? environment.name,
+                    description: v.description ?? "",
+                },
+                { parent: this },
+            );
+        }
+        this.variables = variables;
+        this.variableIds = pulumi.all(Object.fromEntries(Object.entries(variables).map(([k, r]) => [k, r.id]))) as pulumi.Output<Record<string, string>>;
+
+        if (args.deployToken !== false) {
+            const t = args.deployToken ?? {};
+            const token = new DeployToken(
+                `${name}-deploy-token`,
+                {
+                    ...conn,
+                    name: t.name ?? `${environment.name} image pulls`,
+                    scopes: t.scopes ?? ["read_registry"],
+                    username: t.username,
+                    expiresAt: t.expiresAt,
+                },
+                { parent: this },
+            );
+            this.pullCredentials = pulumi.secret(pulumi.all([token.username, token.token]).apply(([username, password]) => ({ username, password })));
+        }
+
+        if (args.cleanupPolicy) {
+            const c = args.cleanupPolicy;
+            new ContainerRegistryCleanupPolicy(
+                `${name}-registry-cleanup`,
+                {
+                    ...conn,
+                    enabled: c.enabled ?? true,
+                    cadence: c.cadence,
+                    keepN: c.keepN,
+                    olderThan: c.olderThan,
+                    nameRegexDelete: c.nameRegexDelete,
+                    nameRegexKeep: c.nameRegexKeep,
+                },
+                { parent: this },
+            );
+        }
+
+        this.registerOutputs({
+            environmentId: this.environmentId,
+            environmentName: this.environmentName,
+            variableIds: this.variableIds,
+            pullCredentials: this.pullCredentials,
+        });
+    }
+}

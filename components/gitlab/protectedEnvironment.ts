@@ -1,0 +1,219 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    changedKeys,
+    clientFor,
+    CONNECTION_SECRET_OUTPUTS,
+    type ConnectionArgs,
+    type ConnectionInputs,
+    connectionOf,
+    connectionReplaces,
+    isNotFound,
+    isUnknown,
+    splitId,
+} from "./common";
+import { ACCESS_LEVELS, type AccessLevel, environmentNameProblem } from "./rules";
+
+/**
+ * A protected environment (docs: api/protected_environments.md; GitLab Premium): who may deploy
+ * to it, and how many approvals a deployment needs. The id is `<project>:<environment name>`.
+ *
+ * Approvals are expressed as one approval rule (`approval_rules`), because the older
+ * `required_approval_count` is deprecated and GitLab now refuses it with 422. Changes are made in
+ * place with Rails nested attributes (`{id, _destroy: true}` removes an entry), so the environment
+ * is never unprotected in between.
+ */
+export interface ProtectedEnvironmentInputs extends ConnectionInputs {
+    readonly environment: string;
+    readonly deployAccessLevel: AccessLevel;
+    readonly requiredApprovals: number;
+    readonly approverAccessLevel: AccessLevel;
+}
+
+export interface ProtectedEnvironmentArgs extends ConnectionArgs {
+    /** The environment name (need not exist yet). */
+    readonly environment: pulumi.Input<string>;
+    /** Who may deploy: 30 developer, 40 maintainer (default), 60 admin. */
+    readonly deployAccessLevel?: pulumi.Input<AccessLevel>;
+    /** Approvals a deployment needs; 0 (default) means none. */
+    readonly requiredApprovals?: pulumi.Input<number>;
+    /** Who may approve: 30, 40 (default) or 60. */
+    readonly approverAccessLevel?: pulumi.Input<AccessLevel>;
+}
+
+interface AccessJson {
+    id: number;
+    access_level: number | null;
+    user_id: number | null;
+    group_id: number | null;
+    required_approvals?: number;
+}
+
+interface ProtectedJson {
+    name: string;
+    deploy_access_levels: AccessJson[];
+    approval_rules?: AccessJson[];
+    required_approval_count?: number;
+}
+
+const LEVELS: readonly number[] = Object.values(ACCESS_LEVELS);
+
+function withDefaults(news: Partial<ProtectedEnvironmentInputs>): ProtectedEnvironmentInputs {
+    return {
+        ...connectionOf(news),
+        environment: String(news.environment ?? ""),
+        deployAccessLevel: news.deployAccessLevel ?? ACCESS_LEVELS.maintainer,
+        requiredApprovals: news.requiredApprovals ?? 0,
+        approverAccessLevel: news.approverAccessLevel ?? ACCESS_LEVELS.maintainer,
+    };
+}
+
+function problems(p: ProtectedEnvironmentInputs): { property: string; reason: string }[] {
+    const out: { property: string; reason: string }[] = [];
+    const nameProblem = isUnknown(p.environment) ? undefined : environmentNameProblem(p.environment);
+    if (nameProblem) out.push({ property: "environment", reason: nameProblem });
+    for (const key of ["deployAccessLevel", "approverAccessLevel"] as const) {
+        if (!isUnknown(p[key]) && !LEVELS.includes(p[key])) {
+            out.push({ property: key, reason: `${key} must be 30 (developer), 40 (maintainer) or 60 (admin); got ${JSON.stringify(p[key])}` });
+        }
+    }
+    if (!isUnknown(p.requiredApprovals) && (!Number.isInteger(p.requiredApprovals) || p.requiredApprovals < 0 || p.requiredApprovals > 5)) {
+        out.push({ property: "requiredApprovals", reason: `requiredApprovals must be a whole number from 0 to 5; got ${JSON.stringify(p.requiredApprovals)}` });
+    }
+    return out;
+}
+
+/** The role-based entries (ours); entries for single users or groups were added by hand and are left alone. */
+function roleEntries(list: AccessJson[] | undefined): AccessJson[] {
+    return (list ?? []).filter((e) => e.access_level !== null && e.user_id === null && e.group_id === null);
+}
+
+function fromGitlab(inputs: ProtectedEnvironmentInputs, json: ProtectedJson): ProtectedEnvironmentInputs {
+    const deploy = roleEntries(json.deploy_access_levels);
+    const rules = roleEntries(json.approval_rules);
+    return {
+        ...inputs,
+        environment: json.name,
+        // Several role entries mean "any of them": the lowest level is the effective one.
+        deployAccessLevel: (deploy.length > 0 ? Math.min(...deploy.map((e) => e.access_level!)) : 0) as AccessLevel,
+        requiredApprovals: rules.reduce((n, r) => n + (r.required_approvals ?? 0), 0),
+        approverAccessLevel: (rules.length > 0 ? rules[0].access_level! : inputs.approverAccessLevel) as AccessLevel,
+    };
+}
+
+function encode(s: string): string {
+    // gitbeaker's ProtectedEnvironments does not URL-encode its path parameters (a project path
+    // or a `review/x` name would hit the wrong URL); GitLab requires them encoded.
+    return encodeURIComponent(s);
+}
+
+export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: ProtectedEnvironmentInputs, news: Partial<ProtectedEnvironmentInputs>) {
+        const inputs = withDefaults(news);
+        return { inputs, failures: problems(inputs) };
+    },
+
+    async diff(_id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
+        const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["environment"])];
+        const updates = changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
+        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(inputs: ProtectedEnvironmentInputs) {
+        const bad = problems(inputs);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        const gl = clientFor(inputs);
+        const id = `${inputs.project}:${inputs.environment}`;
+        try {
+            const json = (await gl.call(`protect environment ${inputs.environment} in project ${inputs.project}`, (api) =>
+                api.ProjectProtectedEnvironments.create(encode(inputs.project), inputs.environment, [{ access_level: inputs.deployAccessLevel }] as never, {
+                    approvalRules: inputs.requiredApprovals > 0 ? [{ access_level: inputs.approverAccessLevel, required_approvals: inputs.requiredApprovals }] : undefined,
+                } as never),
+            )) as unknown as ProtectedJson;
+            return { id, outs: fromGitlab(inputs, json) };
+        } catch (e) {
+            if (/already protected/.test((e as Error).message)) {
+                throw new Error(`${(e as Error).message} Adopt it with the resource option import: "${id}", or unprotect it in GitLab (Settings > CI/CD > Protected environments).`);
+            }
+            throw e;
+        }
+    },
+
+    async read(id: string, props: Partial<ProtectedEnvironmentInputs>) {
+        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const inputs = withDefaults({ ...props, project, environment: name });
+        const gl = clientFor(inputs);
+        try {
+            const json = (await gl.call(`read protected environment ${name} in project ${project}`, (api) =>
+                api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
+            )) as unknown as ProtectedJson;
+            return { id, props: fromGitlab(inputs, json) };
+        } catch (e) {
+            if (isNotFound(e)) {
+                return { id: "", props: {} };
+            }
+            throw e;
+        }
+    },
+
+    async update(id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
+        const bad = problems(news);
+        if (bad.length > 0) {
+            throw new Error(bad.map((p) => p.reason).join("; "));
+        }
+        if (changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"]).length === 0) {
+            return { outs: { ...olds, ...connectionOf(news) } };
+        }
+        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const gl = clientFor(news);
+        const where = `protected environment ${name} in project ${project}`;
+        // The entry ids are needed to replace entries; read them fresh rather than trusting state.
+        const current = (await gl.call(`read ${where}`, (api) => api.ProjectProtectedEnvironments.show(encode(project), encode(name)))) as unknown as ProtectedJson;
+        const deploy = roleEntries(current.deploy_access_levels);
+        const rules = roleEntries(current.approval_rules);
+        const deployChanges =
+            deploy.length === 1 && deploy[0].access_level === news.deployAccessLevel
+                ? undefined
+                : [{ access_level: news.deployAccessLevel }, ...deploy.map((e) => ({ id: e.id, _destroy: true }))];
+        const wantRules = news.requiredApprovals > 0 ? [{ access_level: news.approverAccessLevel, required_approvals: news.requiredApprovals }] : [];
+        const rulesSame =
+            rules.length === wantRules.length && rules.every((r, i) => r.access_level === wantRules[i].access_level && r.required_approvals === wantRules[i].required_approvals);
+        const ruleChanges = rulesSame ? undefined : [...wantRules, ...rules.map((r) => ({ id: r.id, _destroy: true }))];
+        const json = (await gl.call(`update ${where}`, (api) =>
+            api.ProjectProtectedEnvironments.edit(encode(project), encode(name), { deployAccessLevels: deployChanges, approvalRules: ruleChanges } as never),
+        )) as unknown as ProtectedJson;
+        return { outs: fromGitlab(news, json) };
+    },
+
+    async delete(id: string, props: ProtectedEnvironmentInputs) {
+        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const gl = clientFor({ ...props, project });
+        try {
+            await gl.call(`unprotect environment ${name} in project ${project}`, (api) => api.ProjectProtectedEnvironments.remove(encode(project), encode(name)));
+        } catch (e) {
+            if (!isNotFound(e)) {
+                throw e;
+            }
+        }
+    },
+};
+
+/** A GitLab protected environment as a Pulumi resource. */
+export class ProtectedEnvironment extends pulumi.dynamic.Resource {
+    declare public readonly environment: pulumi.Output<string>;
+    declare public readonly deployAccessLevel: pulumi.Output<number>;
+    declare public readonly requiredApprovals: pulumi.Output<number>;
+    declare public readonly approverAccessLevel: pulumi.Output<number>;
+
+    constructor(name: string, args: ProtectedEnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            protectedEnvironmentProvider,
+            name,
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken) },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            "gitlab",
+            "ProtectedEnvironment",
+        );
+    }
+}

@@ -1,0 +1,338 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { GitlabProjectSettingsArgs, GitlabVariableArgs } from "./gitlabProjectSettings";
+import {
+    ACCESS_LEVELS,
+    type AccessLevel,
+    CLEANUP_CADENCES,
+    CLEANUP_KEEP_N,
+    CLEANUP_OLDER_THAN,
+    cleanupRegexProblem,
+    ENVIRONMENT_TIERS,
+    environmentNameForStack,
+    environmentNameProblem,
+    externalUrlProblem,
+    variableProblems,
+} from "./rules";
+import { RELEASE_TAG_REGEX } from "./cleanupPolicy";
+
+/**
+ * The stack's GitLab settings: the `gitlab:` config namespace, validated with one schema per key.
+ *
+ * `parseGitlabSettings` is a pure function of the raw config strings and the process environment,
+ * so each bad setting is unit-tested without an engine. Every problem is reported at once, each
+ * naming its key and the command that fixes it, and all of it happens before the program
+ * registers any resource.
+ */
+
+export const GITLAB_NAMESPACE = "gitlab";
+
+type Raw = Readonly<Record<string, string | undefined>>;
+
+const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "must be an http:// or https:// URL");
+const accessLevel = z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.enum(["developer", "maintainer", "admin", "30", "40", "60"], "must be developer, maintainer or admin (or 30, 40, 60)"))
+    .transform((s): AccessLevel => (/^[0-9]+$/.test(s) ? (Number(s) as AccessLevel) : ACCESS_LEVELS[s as keyof typeof ACCESS_LEVELS]));
+const intIn = (min: number, max: number) =>
+    z
+        .string()
+        .regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}`)
+        .transform(Number)
+        .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
+const regex = z.string().superRefine((s, ctx) => {
+    const why = cleanupRegexProblem(s);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+});
+
+const variableSpec = z.union(
+    [
+        z.string(),
+        z
+            .object(
+                {
+                    value: z.string("needs a value (a string; quote numbers and booleans)"),
+                    masked: z.boolean("masked must be true or false").optional(),
+                    protected: z.boolean("protected must be true or false").optional(),
+                    raw: z.boolean("raw must be true or false").optional(),
+                    variableType: z.enum(["env_var", "file"], "variableType must be env_var or file").optional(),
+                    environmentScope: z.string("environmentScope must be a string").optional(),
+                    description: z.string("description must be a string").optional(),
+                },
+                "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}",
+            )
+            .strict(),
+    ],
+    "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}",
+);
+
+interface KeySpec<T> {
+    readonly schema: z.ZodType<T, string>;
+    /** Example value for the fix command. */
+    readonly example: string;
+    readonly secret?: boolean;
+    readonly description: string;
+    readonly default?: string;
+}
+
+const spec = <T>(schema: z.ZodType<T, string>, example: string, description: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> => ({
+    schema,
+    example,
+    description,
+    ...extra,
+});
+
+/** Every `gitlab:` key this program reads. Pulumi.yaml and the README describe the same ones. */
+export const GITLAB_KEYS = {
+    enabled: spec(bool, "true", "Manage the GitLab project's settings from this stack.", { default: "false" }),
+    url: spec(httpUrl, "https://gitlab.example.com", "Base URL of the GitLab instance (default: CI_SERVER_URL in a pipeline)."),
+    project: spec(
+        z.string().regex(/^([0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/, "must be a numeric project id or the full path such as group/app"),
+        "group/app",
+        "Project id or full path (default: CI_PROJECT_ID in a pipeline).",
+    ),
+    token: spec(z.string().min(1, "must not be empty"), "<token>", "API token with the api scope and the Maintainer role (default: GITLAB_TOKEN).", { secret: true }),
+    environment: spec(
+        z.string().superRefine((s, ctx) => {
+            const why = environmentNameProblem(s);
+            if (why) ctx.addIssue({ code: "custom", message: why.replace(/^GitLab environment name "[^"]*" is invalid: /, "is invalid: ") });
+        }),
+        "staging",
+        "GitLab environment name (default: the stack name; review-<slug> stacks use review/<slug>).",
+    ),
+    environmentUrl: spec(
+        httpUrl.superRefine((s, ctx) => {
+            if (externalUrlProblem(s)) ctx.addIssue({ code: "custom", message: "must be an http(s) URL of at most 255 characters" });
+        }),
+        "https://staging.example.com",
+        "External URL shown on the GitLab environment.",
+    ),
+    environmentTier: spec(z.enum(ENVIRONMENT_TIERS, `must be one of ${ENVIRONMENT_TIERS.join(", ")}`), "staging", "Environment tier (default: inferred from the name)."),
+    variables: spec(
+        z
+            .string()
+            .transform((s, ctx) => {
+                try {
+                    return JSON.parse(s) as unknown;
+                } catch {
+                    ctx.addIssue({ code: "custom", message: "must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path)" });
+                    return z.NEVER;
+                }
+            })
+            .pipe(z.record(z.string(), variableSpec, "must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path)")),
+        "DATABASE_URL.value",
+        "Project CI/CD variables: KEY: value or KEY: {value, masked (default true), protected, raw, variableType, environmentScope (default: the environment), description}.",
+        { secret: true },
+    ),
+    protect: spec(bool, "true", "Protect the environment (GitLab Premium).", { default: "true for production, else false" }),
+    deployAccessLevel: spec(accessLevel, "maintainer", "Who may deploy to the protected environment.", { default: "maintainer" }),
+    requiredApprovals: spec(intIn(0, 5), "1", "Approvals a deployment to the protected environment needs.", { default: "0" }),
+    approverAccessLevel: spec(accessLevel, "maintainer", "Who may approve deployments.", { default: "maintainer" }),
+    deployToken: spec(bool, "true", "Create a read_registry deploy token for the cluster's image pulls.", { default: "true" }),
+    deployTokenName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "staging-image-pulls", "Deploy token name.", {
+        default: "<environment> image pulls",
+    }),
+    deployTokenExpiresAt: spec(
+        z.string().refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), "must be an ISO 8601 date such as 2026-12-31"),
+        "2026-12-31",
+        "Deploy token expiry (default: never).",
+    ),
+    registryCleanup: spec(bool, "true", "Manage the project's container registry cleanup policy from this stack (one stack per project).", { default: "false" }),
+    registryCleanupKeepN: spec(
+        z.enum(CLEANUP_KEEP_N.map(String) as [string, ...string[]], `must be one of ${CLEANUP_KEEP_N.join(", ")}`).transform(Number),
+        "10",
+        "Newest tags kept per image.",
+        { default: "10" },
+    ),
+    registryCleanupOlderThan: spec(z.enum(CLEANUP_OLDER_THAN, `must be one of ${CLEANUP_OLDER_THAN.join(", ")}`), "14d", "Delete only tags older than this.", {
+        default: "14d",
+    }),
+    registryCleanupCadence: spec(z.enum(CLEANUP_CADENCES, `must be one of ${CLEANUP_CADENCES.join(", ")}`), "1d", "How often the cleanup runs.", { default: "1d" }),
+    registryCleanupKeepRegex: spec(regex, "'^v?[0-9]+[.][0-9]+[.][0-9]+.*$'", "Tags always kept (RE2).", { default: "release tags" }),
+    registryCleanupDeleteRegex: spec(regex, "'.*'", "Tags that may be deleted (RE2).", { default: ".*" }),
+} as const;
+
+export type GitlabKey = keyof typeof GITLAB_KEYS;
+type Parsed = { [K in GitlabKey]?: z.output<(typeof GITLAB_KEYS)[K]["schema"]> };
+
+/** A settings problem report; every line names a key and the command that fixes it. */
+export class GitlabConfigError extends Error {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `Invalid GitLab configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "GitlabConfigError";
+    }
+}
+
+export function fixCommand(stack: string, key: GitlabKey): string {
+    const s = GITLAB_KEYS[key];
+    const secret = s.secret ? " --secret" : "";
+    if (key === "variables") {
+        return `pulumi config set${secret} --path '${GITLAB_NAMESPACE}:variables.DATABASE_URL.value' <value> --stack ${stack}`;
+    }
+    return `pulumi config set${secret} ${GITLAB_NAMESPACE}:${key} ${s.example} --stack ${stack}`;
+}
+
+/** The settings `GitlabProjectSettings` takes, plus what was read, for `index.ts`. */
+export type GitlabSettings = GitlabProjectSettingsArgs & { readonly stack: string };
+
+/**
+ * Validates the raw `gitlab:` config strings (keys without the namespace). Returns undefined when
+ * `gitlab:enabled` is not true; throws one GitlabConfigError listing every problem otherwise.
+ * `env` supplies GITLAB_TOKEN and, in a pipeline, CI_SERVER_URL and CI_PROJECT_ID.
+ */
+export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Record<string, string | undefined>> = {}): GitlabSettings | undefined {
+    const problems: string[] = [];
+    const v: Parsed = {};
+    const parse = (key: GitlabKey, value: string | undefined) => {
+        if (value === undefined) return;
+        const result = GITLAB_KEYS[key].schema.safeParse(value);
+        if (result.success) {
+            (v as Record<string, unknown>)[key] = result.data;
+        } else {
+            // Secrets are never echoed; other values are, so the user sees what was read.
+            const shown = GITLAB_KEYS[key].secret ? "" : ` (got ${JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value)})`;
+            const issue = result.error.issues[0];
+            const where = issue?.path?.length ? `.${issue.path.join(".")}` : "";
+            problems.push(`${GITLAB_NAMESPACE}:${key}${where}: ${issue?.message ?? "is invalid"}${shown}. Fix: ${fixCommand(stack, key)}`);
+        }
+    };
+
+    parse("enabled", raw.enabled);
+    if (problems.length > 0) {
+        throw new GitlabConfigError(stack, problems);
+    }
+    if (v.enabled !== true) {
+        // The dev stack and anything not in GitLab: no GitLab calls, no GitLab settings needed.
+        return undefined;
+    }
+
+    const known = new Set(Object.keys(GITLAB_KEYS));
+    for (const key of Object.keys(raw)) {
+        if (raw[key] !== undefined && !known.has(key)) {
+            problems.push(`${GITLAB_NAMESPACE}:${key}: is not a GitLab setting of this program (a typo?). Fix: pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}; the settings are listed in README.md`);
+        }
+    }
+    for (const key of Object.keys(GITLAB_KEYS) as GitlabKey[]) {
+        if (key !== "enabled") parse(key, raw[key]);
+    }
+
+    const url = v.url ?? (raw.url === undefined && env.CI_SERVER_URL && /^https?:\/\//.test(env.CI_SERVER_URL) ? env.CI_SERVER_URL : undefined);
+    if (url === undefined && raw.url === undefined) {
+        problems.push(`${GITLAB_NAMESPACE}:url: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_SERVER_URL is unset). Fix: ${fixCommand(stack, "url")}`);
+    }
+    const project = v.project ?? (raw.project === undefined && env.CI_PROJECT_ID && /^[0-9]+$/.test(env.CI_PROJECT_ID) ? env.CI_PROJECT_ID : undefined);
+    if (project === undefined && raw.project === undefined) {
+        problems.push(`${GITLAB_NAMESPACE}:project: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_PROJECT_ID is unset). Fix: ${fixCommand(stack, "project")}`);
+    }
+    const token = v.token ?? (raw.token === undefined ? env.GITLAB_TOKEN || undefined : undefined);
+    if (token === undefined && raw.token === undefined) {
+        problems.push(`${GITLAB_NAMESPACE}:token: is required when ${GITLAB_NAMESPACE}:enabled is true (GITLAB_TOKEN is unset). Fix: ${fixCommand(stack, "token")}, or export GITLAB_TOKEN=<token>`);
+    }
+
+    const environment = v.environment ?? environmentNameForStack(stack);
+    if (v.environment === undefined && raw.environment === undefined && environmentNameProblem(environment)) {
+        problems.push(`${GITLAB_NAMESPACE}:environment: the stack name "${stack}" is not a valid GitLab environment name. Fix: ${fixCommand(stack, "environment")}`);
+    }
+
+    const variables: Record<string, GitlabVariableArgs> = {};
+    const keys = Object.keys(v.variables ?? {});
+    for (const [key, entry] of Object.entries(v.variables ?? {})) {
+        const spec = typeof entry === "string" ? { value: entry } : entry;
+        const resolved = {
+            masked: spec.masked ?? true,
+            protected: spec.protected ?? false,
+            raw: spec.raw ?? false,
+            variableType: spec.variableType ?? "env_var",
+            environmentScope: spec.environmentScope ?? environment,
+            description: spec.description ?? `Set by the Pulumi stack ${stack}`,
+        } as const;
+        const found = variableProblems({ key, value: spec.value, otherNames: keys, ...resolved });
+        for (const p of found) {
+            const fix = /cannot be masked/.test(p)
+                ? `pulumi config set --secret --path '${GITLAB_NAMESPACE}:variables.${key}.value' <value> --stack ${stack}, or pulumi config set --path '${GITLAB_NAMESPACE}:variables.${key}.masked' false --stack ${stack}`
+                : /environment scope/.test(p)
+                  ? `pulumi config set --path '${GITLAB_NAMESPACE}:variables.${key}.environmentScope' ${environment} --stack ${stack}`
+                  : `rename it: pulumi config rm --path '${GITLAB_NAMESPACE}:variables.${key}' --stack ${stack}, then set it under a valid key`;
+            problems.push(`${GITLAB_NAMESPACE}:variables.${key}: ${p}. Fix: ${fix}`);
+        }
+        variables[key] = { value: pulumi.secret(spec.value), ...resolved };
+    }
+
+    const protect = v.protect ?? stack === "production";
+    if (!protect) {
+        for (const key of ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"] as const) {
+            if (raw[key] !== undefined) {
+                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies to a protected environment, but ${GITLAB_NAMESPACE}:protect is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:protect true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+            }
+        }
+    }
+    const deployToken = v.deployToken ?? true;
+    if (!deployToken) {
+        for (const key of ["deployTokenName", "deployTokenExpiresAt"] as const) {
+            if (raw[key] !== undefined) {
+                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies with a deploy token, but ${GITLAB_NAMESPACE}:deployToken is false. Fix: pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+            }
+        }
+    }
+    const cleanup = v.registryCleanup ?? false;
+    if (!cleanup) {
+        for (const key of ["registryCleanupKeepN", "registryCleanupOlderThan", "registryCleanupCadence", "registryCleanupKeepRegex", "registryCleanupDeleteRegex"] as const) {
+            if (raw[key] !== undefined) {
+                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies when this stack manages the cleanup policy, but ${GITLAB_NAMESPACE}:registryCleanup is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:registryCleanup true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+            }
+        }
+    }
+
+    if (problems.length > 0) {
+        throw new GitlabConfigError(stack, problems);
+    }
+
+    return {
+        stack,
+        connection: { url: url!, project: project!, token: pulumi.secret(token!) },
+        environment: { name: environment, externalUrl: v.environmentUrl, tier: v.environmentTier },
+        variables,
+        protect: protect
+            ? { deployAccessLevel: v.deployAccessLevel ?? ACCESS_LEVELS.maintainer, requiredApprovals: v.requiredApprovals ?? 0, approverAccessLevel: v.approverAccessLevel ?? ACCESS_LEVELS.maintainer }
+            : false,
+        deployToken: deployToken ? { name: v.deployTokenName ?? `${environment} image pulls`, scopes: ["read_registry"], expiresAt: v.deployTokenExpiresAt } : false,
+        cleanupPolicy: cleanup
+            ? {
+                  enabled: true,
+                  cadence: v.registryCleanupCadence ?? "1d",
+                  keepN: (v.registryCleanupKeepN ?? 10) as 10,
+                  olderThan: v.registryCleanupOlderThan ?? "14d",
+                  nameRegexKeep: v.registryCleanupKeepRegex ?? RELEASE_TAG_REGEX,
+                  nameRegexDelete: v.registryCleanupDeleteRegex ?? ".*",
+              }
+            : false,
+    };
+}
+
+/** The raw `gitlab:` config of the running stack (secrets included, decrypted: validate, then wrap). */
+export function readRawGitlabConfig(): Record<string, string | undefined> {
+    const raw: Record<string, string | undefined> = {};
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+        const [ns, ...rest] = fullKey.split(":");
+        if (ns === GITLAB_NAMESPACE) {
+            raw[rest.join(":")] = value;
+        }
+    }
+    return raw;
+}
+
+/**
+ * The program's entry point: the stack's GitLab settings, or undefined when `gitlab:enabled` is
+ * not true (the dev stack). Throws GitlabConfigError before any resource is registered.
+ */
+export function readGitlabSettings(stack: string = pulumi.getStack()): GitlabSettings | undefined {
+    return parseGitlabSettings(stack, readRawGitlabConfig(), process.env);
+}

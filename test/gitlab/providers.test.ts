@@ -1,0 +1,346 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanupPolicyProvider } from "../../components/gitlab/cleanupPolicy";
+import { deployTokenProvider } from "../../components/gitlab/deployToken";
+import { environmentProvider } from "../../components/gitlab/environment";
+import { projectVariableProvider } from "../../components/gitlab/projectVariable";
+import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "./double";
+
+/**
+ * The dynamic providers' CRUD against the GitLab double, called the way the engine calls them:
+ * check -> create, read (refresh/import), diff -> update or replace, delete.
+ */
+
+let gitlab: GitlabDouble;
+let project: DoubleProject;
+let conn: { gitlabUrl: string; gitlabToken: string; project: string };
+
+beforeEach(async () => {
+    const started = await startDouble();
+    gitlab = started.gitlab;
+    project = started.project;
+    conn = { gitlabUrl: started.url, gitlabToken: DOUBLE_TOKEN, project: "group/app" };
+});
+afterEach(async () => {
+    await gitlab.stop();
+});
+
+type Provider = pulumi.dynamic.ResourceProvider;
+
+async function checked(provider: Provider, news: Record<string, unknown>) {
+    const { inputs, failures } = await provider.check!({}, news);
+    expect(failures ?? []).toEqual([]);
+    return inputs;
+}
+
+async function createChecked(provider: Provider, news: Record<string, unknown>) {
+    const inputs = await checked(provider, news);
+    const created = await provider.create(inputs);
+    return { inputs, ...created };
+}
+
+describe("ProjectVariable", () => {
+    const p = projectVariableProvider;
+
+    it("creates a masked variable with its flags, and reads it back", async () => {
+        const { id, outs } = await createChecked(p, { ...conn, key: "DB_PASSWORD", value: "s3cret-Value", masked: true, protected: true, environmentScope: "staging", description: "db" });
+        expect(id).toBe("group/app:DB_PASSWORD:staging");
+        expect(gitlab.variable(project, "DB_PASSWORD", "staging")).toEqual({
+            variable_type: "env_var",
+            key: "DB_PASSWORD",
+            value: "s3cret-Value",
+            protected: true,
+            masked: true,
+            hidden: false,
+            raw: false,
+            environment_scope: "staging",
+            description: "db",
+        });
+        const read = await p.read!(id, outs);
+        expect(read).toEqual({ id, props: outs });
+    });
+
+    it("sees drift on read, and puts it back with an in-place update (no replace)", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "API_URL", value: "https://api.example.com", masked: false });
+        gitlab.variable(project, "API_URL")!.value = "https://changed.example.com";
+        gitlab.variable(project, "API_URL")!.protected = true;
+        const read = await p.read!(id, outs);
+        expect(read.props).toMatchObject({ value: "https://changed.example.com", protected: true });
+        const diff = await p.diff!(id, read.props, inputs);
+        expect(diff).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        const before = gitlab.requests.length;
+        const updated = await p.update!(id, read.props, inputs);
+        expect(updated.outs).toMatchObject({ value: "https://api.example.com", protected: false });
+        expect(gitlab.variable(project, "API_URL")).toMatchObject({ value: "https://api.example.com", protected: false });
+        expect(gitlab.requests.slice(before).map((r) => `${r.method} ${r.status}`)).toEqual(["PUT 200"]);
+    });
+
+    it("reports no changes for equal inputs, in-place for value/flags, replace for key and scope", async () => {
+        const base = await checked(p, { ...conn, key: "A_KEY", value: "one-value", masked: true });
+        expect((await p.diff!("x", base, base)).changes).toBe(false);
+        for (const [field, value] of [
+            ["value", "two-value"],
+            ["masked", false],
+            ["protected", true],
+            ["raw", true],
+            ["variableType", "file"],
+            ["description", "d"],
+            ["gitlabToken", "rotated"],
+        ] as const) {
+            expect(await p.diff!("x", base, { ...base, [field]: value }), field).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        }
+        expect((await p.diff!("x", base, { ...base, key: "B_KEY" })).replaces).toEqual(["key"]);
+        expect((await p.diff!("x", base, { ...base, environmentScope: "production" })).replaces).toEqual(["environmentScope"]);
+        expect((await p.diff!("x", base, { ...base, project: "43" })).replaces).toEqual(["project"]);
+        expect((await p.diff!("x", base, { ...base, gitlabUrl: "https://other.example.com" })).replaces).toEqual(["gitlabUrl"]);
+    });
+
+    it("stores a rotated token without calling GitLab", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "ROTATE", value: "v" , masked: false });
+        const before = gitlab.requests.length;
+        const updated = await p.update!(id, outs, { ...inputs, gitlabToken: "glpat-new" });
+        expect(updated.outs.gitlabToken).toBe("glpat-new");
+        expect(gitlab.requests.length).toBe(before);
+    });
+
+    it("handles the same key in two scopes: each read, update and delete touches only its scope", async () => {
+        const staging = await createChecked(p, { ...conn, key: "DB_URL", value: "postgres://staging", masked: false, environmentScope: "staging" });
+        const production = await createChecked(p, { ...conn, key: "DB_URL", value: "postgres://production", masked: false, environmentScope: "production" });
+        expect(production.id).toBe("group/app:DB_URL:production");
+        expect((await p.read!(staging.id, staging.outs)).props.value).toBe("postgres://staging");
+        expect((await p.read!(production.id, production.outs)).props.value).toBe("postgres://production");
+        await p.update!(staging.id, staging.outs, { ...staging.inputs, value: "postgres://staging-2" });
+        expect(gitlab.variable(project, "DB_URL", "staging")!.value).toBe("postgres://staging-2");
+        expect(gitlab.variable(project, "DB_URL", "production")!.value).toBe("postgres://production");
+        await p.delete!(staging.id, staging.outs);
+        expect(project.variables.map((v) => `${v.key}@${v.environment_scope}`)).toEqual(["DB_URL@production"]);
+        // Without a filter GitLab would have answered 409 for every call above.
+        expect(gitlab.requests.filter((r) => r.status === 409)).toEqual([]);
+    });
+
+    it("imports an existing variable by id from inputs alone, and reports a deleted one as gone", async () => {
+        gitlab.variable(project, "X") ?? project.variables.push({ variable_type: "file", key: "KUBECONFIG", value: "apiVersion: v1", protected: false, masked: false, hidden: false, raw: true, environment_scope: "*", description: null });
+        const imported = await p.read!("group/app:KUBECONFIG:*", { ...conn, key: "KUBECONFIG" });
+        expect(imported).toEqual({
+            id: "group/app:KUBECONFIG:*",
+            props: { ...conn, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "" },
+        });
+        project.variables.length = 0;
+        expect(await p.read!("group/app:KUBECONFIG:*", imported.props)).toEqual({ id: "", props: {} });
+    });
+
+    it("refuses an existing variable on create, and says how to adopt it", async () => {
+        project.variables.push({ variable_type: "env_var", key: "TAKEN", value: "by hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: null });
+        const inputs = await checked(p, { ...conn, key: "TAKEN", value: "v", masked: false });
+        await expect(p.create(inputs)).rejects.toThrow(
+            /create variable TAKEN \(scope \*\) in project group\/app failed: HTTP 400 Bad Request from POST \/api\/v4\/projects\/group%2Fapp\/variables: \{"key":\["\(TAKEN\) has already been taken"\]\}.*import: "group\/app:TAKEN:\*"/,
+        );
+    });
+
+    it("rejects an unmaskable value in check and create, naming the key, before any API call", async () => {
+        const { failures } = await p.check!({}, { ...conn, key: "SHORT_SECRET", value: "abc", masked: true });
+        expect(failures).toEqual([{ property: "value", reason: "GitLab variable SHORT_SECRET (scope *) cannot be masked: it has 3 characters; a masked value needs at least 8. Change the value, or set masked: false" }]);
+        const withSpace = await p.check!({}, { ...conn, key: "SPACED", value: "two words here", masked: true, raw: true });
+        expect(withSpace.failures![0].reason).toContain("GitLab variable SPACED (scope *) cannot be masked: it contains spaces or tabs");
+        await expect(p.create({ ...withSpace.inputs })).rejects.toThrow("GitLab variable SPACED (scope *) cannot be masked");
+        expect(gitlab.requests).toEqual([]);
+        // The value itself never appears in the message.
+        expect(JSON.stringify(withSpace.failures)).not.toContain("two words here");
+    });
+
+    it("retries 5xx answers and succeeds", async () => {
+        gitlab.failNext(2, 503);
+        const { id } = await createChecked(p, { ...conn, key: "RETRIED", value: "v", masked: false });
+        expect(id).toBe("group/app:RETRIED:*");
+        expect(gitlab.requests.map((r) => r.status)).toEqual([503, 503, 201]);
+    });
+
+    it("gives up after the bounded attempts and reports what failed", async () => {
+        gitlab.failNext(100, 500);
+        const inputs = await checked(p, { ...conn, key: "DOOMED", value: "v", masked: false });
+        const error = await p.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(error?.message).toBe(
+            'GitLab: create variable DOOMED (scope *) in project group/app failed: HTTP 500 Internal Server Error from POST /api/v4/projects/group%2Fapp/variables: 500 Internal Server Error (after 4 attempts).',
+        );
+        expect(gitlab.requests).toHaveLength(4);
+    });
+
+    it("reports a persistent 502 with its status (gitbeaker retries 502 itself; ours bounds the total)", async () => {
+        gitlab.failNext(1000, 502);
+        const inputs = await checked(p, { ...conn, key: "BAD_GATEWAY", value: "v", masked: false });
+        const error = (await p.create(inputs).catch((e: Error) => e)) as Error;
+        expect(error.message).toMatch(/^GitLab: create variable BAD_GATEWAY \(scope \*\) in project group\/app failed: .*last status code: 502.*\(after 4 attempts\)\.$/);
+        // 4 of our attempts x 10 of gitbeaker's: bounded.
+        expect(gitlab.requests).toHaveLength(40);
+        expect(project.variables).toEqual([]);
+    });
+
+    it("does not retry a 4xx, and explains a 401 without leaking the token", async () => {
+        const inputs = await checked(p, { ...conn, gitlabToken: "glpat-revoked-token", key: "NOAUTH", value: "v", masked: false });
+        const error = (await p.create(inputs).catch((e: Error) => e)) as Error;
+        expect(error.message).toContain("HTTP 401 Unauthorized");
+        expect(error.message).toContain("Hint: the token is missing, expired or revoked");
+        expect(error.message).not.toContain("glpat-revoked-token");
+        expect(gitlab.requests).toHaveLength(1);
+    });
+
+    it("deletes, and treats an already deleted variable as deleted", async () => {
+        const { id, outs } = await createChecked(p, { ...conn, key: "GONE", value: "v", masked: false });
+        await p.delete!(id, outs);
+        expect(project.variables).toEqual([]);
+        await expect(p.delete!(id, outs)).resolves.toBeUndefined();
+    });
+});
+
+describe("Environment", () => {
+    const p = environmentProvider;
+
+    it("creates with a tier inferred from the name, updates the URL in place, replaces on rename", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, name: "review/fix-login", externalUrl: "https://fix-login.example.com" });
+        const env = project.environments[0];
+        expect(id).toBe(`group/app:${env.id}`);
+        expect(env).toMatchObject({ name: "review/fix-login", tier: "development", external_url: "https://fix-login.example.com", state: "available" });
+        expect(outs).toMatchObject({ environmentId: env.id, tier: "development", state: "available" });
+        const moved = { ...inputs, externalUrl: "https://moved.example.com" };
+        expect(await p.diff!(id, outs, moved)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        await p.update!(id, outs, moved);
+        expect(env.external_url).toBe("https://moved.example.com");
+        expect((await p.diff!(id, outs, { ...inputs, name: "review/other" })).replaces).toEqual(["name"]);
+        expect((await p.diff!(id, outs, inputs)).changes).toBe(false);
+    });
+
+    it("adopts an environment GitLab already created for a job", async () => {
+        const existing = project.environments.length;
+        await createChecked(p, { ...conn, name: "staging" });
+        expect(project.environments.length).toBe(existing + 1);
+        const again = await createChecked(p, { ...conn, name: "staging", externalUrl: "https://staging.example.com" });
+        expect(project.environments).toHaveLength(existing + 1);
+        expect(again.outs).toMatchObject({ name: "staging", externalUrl: "https://staging.example.com", tier: "staging" });
+    });
+
+    it("stops an available environment before deleting it", async () => {
+        const { id, outs } = await createChecked(p, { ...conn, name: "review/stop-me" });
+        const before = gitlab.requests.length;
+        await p.delete!(id, outs);
+        expect(project.environments).toEqual([]);
+        expect(gitlab.requests.slice(before).map((r) => `${r.method} ${r.path.replace(/\/[0-9]+/g, "/N")} ${r.status}`)).toEqual([
+            "GET /api/v4/projects/group%2Fapp/environments/N 200",
+            "POST /api/v4/projects/group%2Fapp/environments/N/stop 200",
+            "DELETE /api/v4/projects/group%2Fapp/environments/N 204",
+        ]);
+    });
+
+    it("reads drift and deletion", async () => {
+        const { id, outs } = await createChecked(p, { ...conn, name: "production" });
+        project.environments[0].tier = "other";
+        expect((await p.read!(id, outs)).props).toMatchObject({ tier: "other", name: "production" });
+        project.environments.length = 0;
+        expect(await p.read!(id, outs)).toEqual({ id: "", props: {} });
+    });
+
+    it("rejects invalid names and URLs in check", async () => {
+        const { failures } = await p.check!({}, { ...conn, name: "/bad/", externalUrl: "ftp://x", tier: "prod" });
+        expect(failures!.map((f) => f.property)).toEqual(["name", "externalUrl", "tier"]);
+    });
+});
+
+describe("ProtectedEnvironment", () => {
+    const p = protectedEnvironmentProvider;
+
+    it("protects with a deploy level and an approval rule, changes them in place, unprotects", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, environment: "production", deployAccessLevel: 40, requiredApprovals: 1 });
+        expect(id).toBe("group/app:production");
+        expect(outs).toMatchObject({ deployAccessLevel: 40, requiredApprovals: 1, approverAccessLevel: 40 });
+        const pe = project.protectedEnvironments[0];
+        expect(pe.approval_rules.map((r) => [r.access_level, r.required_approvals])).toEqual([[40, 1]]);
+        const news = { ...inputs, deployAccessLevel: 60, requiredApprovals: 2 };
+        expect(await p.diff!(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        const updated = await p.update!(id, outs, news);
+        expect(updated.outs).toMatchObject({ deployAccessLevel: 60, requiredApprovals: 2 });
+        expect(project.protectedEnvironments[0].deploy_access_levels.map((e) => e.access_level)).toEqual([60]);
+        expect(project.protectedEnvironments[0].approval_rules.map((r) => r.required_approvals)).toEqual([2]);
+        // Never unprotected in between: no DELETE/POST during the update.
+        expect(gitlab.requests.filter((r) => r.method === "DELETE")).toEqual([]);
+        const none = await p.update!(id, updated.outs, { ...news, requiredApprovals: 0 });
+        expect(none.outs.requiredApprovals).toBe(0);
+        expect(project.protectedEnvironments[0].approval_rules).toEqual([]);
+        await p.delete!(id, none.outs);
+        expect(project.protectedEnvironments).toEqual([]);
+    });
+
+    it("works for names with a slash (URL-encoded) and imports by id", async () => {
+        await createChecked(p, { ...conn, environment: "review/x" });
+        const imported = await p.read!("group/app:review/x", { ...conn });
+        expect(imported.props).toMatchObject({ environment: "review/x", deployAccessLevel: 40, requiredApprovals: 0 });
+    });
+
+    it("explains an environment that is already protected", async () => {
+        await createChecked(p, { ...conn, environment: "production" });
+        const inputs = await checked(p, { ...conn, environment: "production" });
+        await expect(p.create(inputs)).rejects.toThrow(/HTTP 409 Conflict.*Environment 'production' is already protected.*import: "group\/app:production"/);
+    });
+
+    it("rejects unknown access levels", async () => {
+        const { failures } = await p.check!({}, { ...conn, environment: "production", deployAccessLevel: 50, requiredApprovals: -1 });
+        expect(failures!.map((f) => f.property)).toEqual(["deployAccessLevel", "requiredApprovals"]);
+    });
+});
+
+describe("DeployToken", () => {
+    const p = deployTokenProvider;
+
+    it("creates a read_registry token whose value is kept from creation", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, name: "staging image pulls" });
+        const t = project.deployTokens[0];
+        expect(id).toBe(`group/app:${t.id}`);
+        expect(outs).toMatchObject({ tokenId: t.id, token: t.token, username: t.username, scopes: ["read_registry"], revoked: false });
+        expect(t.scopes).toEqual(["read_registry"]);
+        const read = await p.read!(id, outs);
+        expect(read.props).toMatchObject({ token: t.token, username: t.username });
+        expect((await p.diff!(id, outs, inputs)).changes).toBe(false);
+    });
+
+    it("replaces on any change (GitLab cannot update a token), creating the new one first", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, name: "pulls" });
+        for (const change of [{ name: "pulls-2" }, { scopes: ["read_registry", "read_repository"] }, { expiresAt: "2030-01-01" }, { username: "puller" }]) {
+            const diff = await p.diff!(id, outs, { ...inputs, ...change });
+            expect(diff.replaces, JSON.stringify(change)).toEqual(Object.keys(change));
+            expect(diff.deleteBeforeReplace).toBe(false);
+        }
+    });
+
+    it("reports a revoked or deleted token as gone so the next up makes a new one", async () => {
+        const { id, outs } = await createChecked(p, { ...conn, name: "pulls" });
+        project.deployTokens[0].revoked = true;
+        expect(await p.read!(id, outs)).toEqual({ id: "", props: {} });
+        await p.delete!(id, outs);
+        expect(project.deployTokens).toEqual([]);
+        expect(await p.read!(id, outs)).toEqual({ id: "", props: {} });
+    });
+});
+
+describe("ContainerRegistryCleanupPolicy", () => {
+    const p = cleanupPolicyProvider;
+
+    it("keeps release tags and the newest N, updates in place, and is disabled on delete", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn, keepN: 5 });
+        expect(id).toBe("group/app");
+        expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, cadence: "1d", keep_n: 5, older_than: "14d", name_regex: ".*", name_regex_keep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$" });
+        expect((await p.read!(id, outs)).props).toMatchObject({ keepN: 5, enabled: true });
+        const news = { ...inputs, olderThan: "30d" };
+        expect(await p.diff!(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        await p.update!(id, outs, news);
+        expect(project.containerExpirationPolicy.older_than).toBe("30d");
+        await p.delete!(id, outs);
+        expect(project.containerExpirationPolicy.enabled).toBe(false);
+    });
+
+    it("rejects values GitLab does not accept, and regexes RE2 cannot run", async () => {
+        const { failures } = await p.check!({}, { ...conn, keepN: 7, cadence: "2d", nameRegexKeep: "^(?!v).*" });
+        expect(failures!.map((f) => f.property)).toEqual(["cadence", "keepN", "nameRegexKeep"]);
+    });
+});

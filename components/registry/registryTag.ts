@@ -76,7 +76,7 @@ async function authorizedFetch(url: string, init: RequestInit, creds: { username
 
 /** Copies the manifest `digest` to `tag` and returns the digest the registry reports for the tag. */
 export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
-    const { createHash } = await import("node:crypto");
+    const { createHash } = require("node:crypto") as typeof import("node:crypto");
     const base = `${inputs.insecure ? "http" : "https"}://${inputs.server}/v2/${inputs.repository}/manifests`;
     const scope = `repository:${inputs.repository}:pull,push`;
     const got = await authorizedFetch(`${base}/${inputs.digest}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope);

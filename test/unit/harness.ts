@@ -77,6 +77,13 @@ export function installMocks(opts: MockOptions = {}): Recorder {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
                 recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
                 const inputs = plain(args.inputs);
+                if ("__provider" in inputs) {
+                    // A dynamic provider's resource: its serialized provider travels as an input.
+                    return {
+                        id: `${args.name}-id`,
+                        state: { ...inputs, createdAt: "2026-11-26T00:00:00.000Z", containerId: "c0ffee", containerName: `${inputs.name}-live`, digest: inputs.digest },
+                    };
+                }
                 switch (args.type) {
                     case "docker-build:index:Image": {
                         const digest = fakeDigest(JSON.stringify(inputs.tags));
@@ -89,11 +96,6 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                         }
                         return { id: inputs.name, state: { name: inputs.name, outputs, secretOutputNames: [] } };
                     }
-                    case "pulumi-nodejs:dynamic:Resource":
-                        return {
-                            id: `${args.name}-id`,
-                            state: { ...inputs, createdAt: "2026-11-26T00:00:00.000Z", containerId: "c0ffee", containerName: `${inputs.name}-live`, digest: inputs.digest },
-                        };
                     default: {
                         const metadata = inputs.metadata ? { ...inputs.metadata, name: inputs.metadata.name ?? `${args.name}-x` } : undefined;
                         return { id: `${args.name}-id`, state: { ...inputs, ...(metadata ? { metadata } : {}) } };

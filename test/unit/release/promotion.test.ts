@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { Promotion, qualifiedStackName, validatePromotedRelease } from "../../../components/release/promotion";
+import { Registry } from "../../../components/registry/registry";
+import { SHA, fakeDigest, isSecretValue, plain, settle, useMocks } from "../harness";
+
+const DIGEST = fakeDigest("staging-build");
+const REF = `127.0.0.1:5000/delivery/app@${DIGEST}`;
+
+describe("qualifiedStackName", () => {
+    it("qualifies a bare stack with the organization and project", () => {
+        expect(qualifiedStackName("staging", "organization", "delivery")).toBe("organization/delivery/staging");
+        expect(qualifiedStackName("acme/staging", "organization", "delivery")).toBe("acme/delivery/staging");
+        expect(qualifiedStackName("acme/other/staging", "organization", "delivery")).toBe("acme/other/staging");
+    });
+});
+
+describe("validatePromotedRelease", () => {
+    it("accepts a digest-pinned release", () => {
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, releaseId: "r-1" }, "stack staging")).toEqual({ imageRef: REF, commitSha: SHA, releaseId: "r-1", origin: "" });
+    });
+
+    it("rejects a missing release", () => {
+        expect(() => validatePromotedRelease(undefined, 'stack "o/delivery/staging"')).toThrow(
+            'stack "o/delivery/staging" exports no release (stack output "release.imageRef" is missing); run `pulumi up` there first',
+        );
+    });
+
+    it("rejects a release named by a tag", () => {
+        expect(() => validatePromotedRelease({ imageRef: "127.0.0.1:5000/delivery/app:latest", commitSha: SHA }, "stack staging")).toThrow(
+            'stack staging exports release image "127.0.0.1:5000/delivery/app:latest", which is not pinned by digest; only repo@sha256:... refs can be promoted',
+        );
+    });
+
+    it("rejects a release without a commit", () => {
+        expect(() => validatePromotedRelease({ imageRef: REF, commitSha: "main" }, "stack staging")).toThrow('stack staging exports release commit "main", which is not a commit SHA');
+    });
+});
+
+describe("Promotion", () => {
+    const mocks = useMocks();
+    const registry = () => new Registry("registry", { server: "127.0.0.1:5000", repository: "delivery/app", insecure: true, pushCredentials: { username: "ci", password: "push-pass" } });
+
+    it("promotes the exact digest and builds nothing", async () => {
+        const p = new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "promote:staging" }, registry: registry() });
+        expect(p.imageRef).toBe(REF);
+        expect(p.digest).toBe(DIGEST);
+        await settle(mocks());
+        expect(mocks().ofType("docker-build:index:Image")).toHaveLength(0);
+        expect(mocks().resources.filter((r) => "__provider" in r.inputs)).toHaveLength(0);
+    });
+
+    it("tags the same digest in the registry with the git tag, credentials secret", async () => {
+        new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "promote:staging" }, registry: registry(), tag: "v1.2.3" });
+        await settle(mocks());
+        const tag = mocks().named("promotion-tag");
+        expect(plain(tag.inputs)).toMatchObject({ server: "127.0.0.1:5000", repository: "delivery/app", digest: DIGEST, tag: "v1.2.3", insecure: true, username: "ci", password: "push-pass" });
+        expect(isSecretValue(tag.inputs.password)).toBe(true);
+    });
+
+    it("refuses a tag-only ref", () => {
+        expect(() => new Promotion("promotion", { release: { imageRef: "127.0.0.1:5000/delivery/app:v1", commitSha: SHA, origin: "pin" }, registry: registry() })).toThrow(
+            'Promotion "promotion": "127.0.0.1:5000/delivery/app:v1" is not pinned by digest; refusing to promote a mutable tag',
+        );
+    });
+
+    it("refuses to tag a release that lives in another registry", () => {
+        expect(
+            () =>
+                new Promotion("promotion", {
+                    release: { imageRef: `registry.example.com/delivery/app@${DIGEST}`, commitSha: SHA, origin: "pin" },
+                    registry: registry(),
+                    tag: "v1",
+                }),
+        ).toThrow('the release lives in registry.example.com/delivery/app, not in registry 127.0.0.1:5000; cannot add tag "v1" there');
+    });
+});

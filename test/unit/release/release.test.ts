@@ -1,0 +1,43 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { configHash, releaseId } from "../../../components/naming";
+import { Release } from "../../../components/release/release";
+import { SHA, fakeDigest, plain, settle, useMocks, valueOf } from "../harness";
+
+const DIGEST = fakeDigest("build-1");
+const REF = `127.0.0.1:5000/delivery/app@${DIGEST}`;
+
+describe("Release", () => {
+    const mocks = useMocks();
+
+    it("derives its id from the digest and the config, and records it", async () => {
+        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: { A: "1" }, secretEnv: pulumi.secret({ S: "x" }), stack: "dev", origin: "build" });
+        const info = await valueOf(r.info);
+        const hash = configHash({ A: "1" }, { S: "x" });
+        expect(info).toEqual({
+            imageRef: REF,
+            digest: DIGEST,
+            commitSha: SHA,
+            releaseId: releaseId(DIGEST, hash),
+            configHash: hash,
+            createdAt: "2026-11-26T00:00:00.000Z",
+            stack: "dev",
+            origin: "build",
+        });
+        await settle(mocks());
+        const record = plain(mocks().named("release-record").inputs);
+        expect(record).toMatchObject({ releaseId: info.releaseId, imageRef: REF, commitSha: SHA, configHash: hash, stack: "dev", origin: "build" });
+    });
+
+    it("is a new release when only the config changes", async () => {
+        const a = new Release("a", { imageRef: REF, commitSha: SHA, env: { A: "1" }, secretEnv: {}, stack: "dev", origin: "build" });
+        const b = new Release("b", { imageRef: REF, commitSha: SHA, env: { A: "2" }, secretEnv: {}, stack: "dev", origin: "build" });
+        expect(await valueOf(a.releaseId)).not.toBe(await valueOf(b.releaseId));
+    });
+
+    it("exports a config hash that is not secret and holds no secret text", async () => {
+        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: {}, secretEnv: pulumi.secret({ S: "very-secret-value" }), stack: "dev", origin: "build" });
+        expect(await pulumi.isSecret(r.configHash)).toBe(false);
+        expect(JSON.stringify(await valueOf(r.info))).not.toContain("very-secret-value");
+    });
+});

@@ -1,0 +1,258 @@
+/**
+ * Posts the output of `pulumi preview --diff` as ONE note on the merge request of the running
+ * pipeline, and edits that same note on later pipelines (found by a hidden per-stack marker), so
+ * an MR shows the current preview instead of a growing pile of them.
+ *
+ * Usage: scripts/mr-note --stack <stack> [--file <preview.txt>]   (default: read stdin)
+ *
+ * Environment (GitLab sets the CI_* ones in merge request pipelines):
+ *   CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID   required
+ *   GITLAB_TOKEN (or MR_NOTE_TOKEN)    a token with the api scope that may comment (CI_JOB_TOKEN cannot)
+ *   CI_JOB_URL, CI_PIPELINE_URL, CI_COMMIT_SHORT_SHA   optional, linked from the note
+ *   MR_NOTE_MASK_VARIABLES   names of further variables whose values must never appear in the note
+ *   MR_NOTE_MAX_CHARS        how much of the diff to include (default 60000)
+ */
+import { readFileSync } from "node:fs";
+import { createGitlabClient, GitlabApiError } from "../components/gitlab/client";
+
+/** GitLab's note limit is 1,000,000 characters; a note that long is unreadable anyway. */
+export const DEFAULT_MAX_CHARS = 60_000;
+export const MASK = "[MASKED]";
+
+/** Variables whose values are secrets wherever this runs, whatever they are called in a project. */
+const KNOWN_SECRET_VARIABLES = [
+    "GITLAB_TOKEN",
+    "MR_NOTE_TOKEN",
+    "CI_JOB_TOKEN",
+    "CI_BUILD_TOKEN",
+    "CI_REGISTRY_PASSWORD",
+    "CI_DEPENDENCY_PROXY_PASSWORD",
+    "CI_DEPLOY_PASSWORD",
+    "CI_JOB_JWT",
+    "CI_JOB_JWT_V2",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_ACCESS_TOKEN",
+    "DOCKER_AUTH_CONFIG",
+];
+/** Names that look like secrets: masked CI variables usually carry one of these words. */
+const SECRET_NAME = /(TOKEN|PASSWORD|PASSWD|SECRET|PASSPHRASE|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL)/i;
+
+export function markerFor(stack: string): string {
+    return `<!-- delivery:preview:${stack} -->`;
+}
+
+/**
+ * The values to mask: every variable named in MR_NOTE_MASK_VARIABLES (comma or space separated),
+ * the well-known secret variables, and any variable whose name looks like a secret. Values shorter
+ * than 8 characters are skipped unless named explicitly (GitLab itself cannot mask those, and
+ * replacing every short word like `true` would wreck the diff). Multi-line values (keys, certs)
+ * are also masked line by line.
+ */
+export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>): string[] {
+    const explicit = (env.MR_NOTE_MASK_VARIABLES ?? "").split(/[\s,]+/).filter(Boolean);
+    const values = new Set<string>();
+    const add = (value: string | undefined, min: number) => {
+        if (!value) return;
+        if (value.length >= min) values.add(value);
+        for (const line of value.split(/\r?\n/)) {
+            if (line.trim().length >= Math.max(min, 16)) values.add(line.trim());
+        }
+    };
+    for (const name of explicit) add(env[name], 4);
+    for (const name of KNOWN_SECRET_VARIABLES) add(env[name], 8);
+    for (const [name, value] of Object.entries(env)) {
+        if (SECRET_NAME.test(name)) add(value, 8);
+    }
+    return [...values];
+}
+
+/** Replaces every occurrence of every secret, longest first so a secret inside another goes too. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+    let out = text;
+    for (const secret of [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)) {
+        out = out.split(secret).join(MASK);
+    }
+    return out;
+}
+
+/** Pulumi colours its output unless told not to; escape codes are noise in Markdown. */
+export function stripAnsi(text: string): string {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/\r(?!\n)/g, "");
+}
+
+/** The `Resources:` summary pulumi prints last, as one line (`+ 2 to create, 4 unchanged`). */
+export function resourceSummary(preview: string): string | undefined {
+    const lines = preview.split(/\r?\n/);
+    const at = lines.findIndex((l) => /^Resources:\s*$/.test(l.trim()));
+    if (at < 0) return undefined;
+    const items: string[] = [];
+    for (const line of lines.slice(at + 1)) {
+        if (line.trim() === "") break;
+        items.push(line.trim());
+    }
+    return items.length > 0 ? items.join(", ") : undefined;
+}
+
+/** A backtick fence longer than any run of backticks inside, so the content cannot close it. */
+export function fenceFor(content: string): string {
+    const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
+    return "`".repeat(Math.max(3, longest + 1));
+}
+
+/** Cuts at a line boundary so that at most `max` characters remain. */
+export function cut(text: string, max: number): { text: string; cut: boolean } {
+    if (text.length <= max) return { text, cut: false };
+    const slice = text.slice(0, max);
+    const nl = slice.lastIndexOf("\n");
+    return { text: nl > max / 2 ? slice.slice(0, nl) : slice, cut: true };
+}
+
+export interface NoteInput {
+    readonly stack: string;
+    readonly preview: string;
+    readonly secrets: readonly string[];
+    readonly maxChars?: number;
+    readonly jobUrl?: string;
+    readonly pipelineUrl?: string;
+    readonly commit?: string;
+}
+
+/** The whole note body: marker, summary, the (masked, possibly cut) diff, and where the rest is. */
+export function buildNoteBody(input: NoteInput): string {
+    const max = input.maxChars ?? DEFAULT_MAX_CHARS;
+    // Mask before cutting: a cut through a secret would leave a prefix of it unmasked.
+    const clean = maskSecrets(stripAnsi(input.preview), input.secrets).replace(/\s+$/, "");
+    const shown = cut(clean, max);
+    const fence = fenceFor(shown.text);
+    const summary = resourceSummary(clean);
+    const where = [input.commit ? `commit \`${input.commit}\`` : undefined, input.pipelineUrl ? `[pipeline](${input.pipelineUrl})` : undefined].filter(Boolean).join(", ");
+    const lines = [
+        markerFor(input.stack),
+        `#### \`pulumi preview\` for stack \`${input.stack}\``,
+        "",
+        summary ? `**Resources:** ${summary}` : "_No resource summary found in the output._",
+        "",
+        `<details><summary>Diff${where ? ` (${where})` : ""}</summary>`,
+        "",
+        `${fence}diff`,
+        shown.text,
+        fence,
+        "",
+        "</details>",
+    ];
+    if (shown.cut) {
+        const log = input.jobUrl ? `[job log](${input.jobUrl})` : "job log";
+        lines.push("", `_Output cut at ${shown.text.length.toLocaleString("en-US")} of ${clean.length.toLocaleString("en-US")} characters; the full diff is in the ${log}._`);
+    }
+    lines.push("", "<sub>Updated in place by `scripts/mr-note` on every pipeline of this merge request.</sub>");
+    return lines.join("\n");
+}
+
+interface NoteJson {
+    id: number;
+    body: string;
+}
+
+/** Creates the stack's note, or edits the one a previous pipeline made. */
+export async function upsertNote(options: { apiUrl: string; token: string; projectId: string; mrIid: number; stack: string; body: string }): Promise<{ action: "created" | "updated"; noteId: number }> {
+    const gl = createGitlabClient({ url: options.apiUrl, token: options.token });
+    const where = `merge request !${options.mrIid} of project ${options.projectId}`;
+    const notes = (await gl.call(`list notes of ${where}`, (api) =>
+        api.MergeRequestNotes.all(options.projectId, options.mrIid, { sort: "asc", orderBy: "created_at", perPage: 100 } as never),
+    )) as unknown as NoteJson[];
+    const marker = markerFor(options.stack);
+    // Only a note that starts with the marker: a comment quoting it is not ours.
+    const existing = notes.find((n) => n.body.startsWith(marker));
+    if (existing) {
+        try {
+            await gl.call(`edit note ${existing.id} on ${where}`, (api) => api.MergeRequestNotes.edit(options.projectId, options.mrIid, existing.id, { body: options.body }));
+            return { action: "updated", noteId: existing.id };
+        } catch (e) {
+            // Someone else's note (403): leave it and post our own.
+            if (!(e instanceof GitlabApiError && e.status === 403)) throw e;
+        }
+    }
+    const created = (await gl.call(`create note on ${where}`, (api) => api.MergeRequestNotes.create(options.projectId, options.mrIid, options.body))) as unknown as NoteJson;
+    return { action: "created", noteId: created.id };
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { stack: string; file?: string } {
+    let stack = env.PULUMI_STACK;
+    let file: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--stack" || a === "-s") stack = argv[++i];
+        else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
+        else if (a === "--file" || a === "-f") file = argv[++i];
+        else if (a.startsWith("--file=")) file = a.slice("--file=".length);
+        else if (a === "-h" || a === "--help") throw new UsageError("usage: scripts/mr-note --stack <stack> [--file <preview.txt>]  (default: stdin)");
+        else throw new UsageError(`mr-note: unknown argument ${JSON.stringify(a)}; usage: scripts/mr-note --stack <stack> [--file <preview.txt>]`);
+    }
+    if (!stack) {
+        throw new UsageError("mr-note: no stack given; pass --stack <stack> (or set PULUMI_STACK)");
+    }
+    if (!/^[A-Za-z0-9_.\/-]+$/.test(stack)) {
+        throw new UsageError(`mr-note: ${JSON.stringify(stack)} is not a stack name`);
+    }
+    return { stack, file: file === "-" ? undefined : file };
+}
+
+async function readInput(file: string | undefined): Promise<string> {
+    if (file !== undefined) {
+        return readFileSync(file, "utf8");
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Exit status: 0 posted, 1 GitLab refused or failed, 2 usage or missing environment. */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+    try {
+        const { stack, file } = parseArgs(argv, env);
+        const token = env.GITLAB_TOKEN || env.MR_NOTE_TOKEN;
+        const missing = [
+            ["CI_API_V4_URL", env.CI_API_V4_URL],
+            ["CI_PROJECT_ID", env.CI_PROJECT_ID],
+            ["CI_MERGE_REQUEST_IID", env.CI_MERGE_REQUEST_IID],
+            ["GITLAB_TOKEN (or MR_NOTE_TOKEN)", token],
+        ]
+            .filter(([, v]) => !v)
+            .map(([k]) => k);
+        if (missing.length > 0) {
+            throw new UsageError(
+                `mr-note: missing ${missing.join(", ")}. The CI_* variables exist only in merge request pipelines (rules: if: $CI_PIPELINE_SOURCE == "merge_request_event"); the token is a project access token with the api scope, stored as a masked CI/CD variable (CI_JOB_TOKEN cannot write notes).`,
+            );
+        }
+        if (!/^[0-9]+$/.test(env.CI_MERGE_REQUEST_IID!)) {
+            throw new UsageError(`mr-note: CI_MERGE_REQUEST_IID must be a number (got ${JSON.stringify(env.CI_MERGE_REQUEST_IID)})`);
+        }
+        const maxChars = env.MR_NOTE_MAX_CHARS ? Number(env.MR_NOTE_MAX_CHARS) : DEFAULT_MAX_CHARS;
+        if (!Number.isInteger(maxChars) || maxChars < 1000 || maxChars > 900_000) {
+            throw new UsageError(`mr-note: MR_NOTE_MAX_CHARS must be a whole number from 1000 to 900000 (got ${JSON.stringify(env.MR_NOTE_MAX_CHARS)})`);
+        }
+        const preview = await readInput(file);
+        const body = buildNoteBody({
+            stack,
+            preview,
+            secrets: secretsFromEnv(env),
+            maxChars,
+            jobUrl: env.CI_JOB_URL,
+            pipelineUrl: env.CI_PIPELINE_URL,
+            commit: env.CI_COMMIT_SHORT_SHA,
+        });
+        const result = await upsertNote({ apiUrl: env.CI_API_V4_URL!, token: token!, projectId: env.CI_PROJECT_ID!, mrIid: Number(env.CI_MERGE_REQUEST_IID), stack, body });
+        process.stdout.write(`mr-note: ${result.action} note ${result.noteId} on merge request !${env.CI_MERGE_REQUEST_IID} for stack ${stack}\n`);
+        return 0;
+    } catch (e) {
+        process.stderr.write(`${(e as Error).message}\n`);
+        return e instanceof UsageError ? 2 : 1;
+    }
+}
+
+if (require.main === module) {
+    void main(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}

@@ -1,0 +1,133 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "./double";
+
+/**
+ * The engine stores each dynamic provider as the text `pulumi.runtime.serializeFunction` makes of
+ * it, and the provider process (`pulumi-resource-pulumi-nodejs`) re-creates it with
+ * `require-from-string` in a fresh process. This reproduces both halves without the engine:
+ * serialize under ts-node (as the nodejs language host compiles the program), then run the text
+ * in another process against the double. It catches providers that capture module state, local
+ * files or secrets.
+ */
+
+const run = promisify(execFile);
+const root = resolve(__dirname, "../..");
+const work = mkdtempSync(join(tmpdir(), "gitlab-serialize-"));
+const PROVIDERS = {
+    projectVariableProvider: "projectVariable",
+    environmentProvider: "environment",
+    protectedEnvironmentProvider: "protectedEnvironment",
+    deployTokenProvider: "deployToken",
+    cleanupPolicyProvider: "cleanupPolicy",
+} as const;
+
+let texts: Record<string, string>;
+let gitlab: GitlabDouble;
+let project: DoubleProject;
+let url: string;
+
+beforeAll(async () => {
+    ({ gitlab, project, url } = await startDouble());
+    const serializer = join(work, "serialize.js");
+    writeFileSync(
+        serializer,
+        `const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(root)}] }));
+const { writeFileSync } = require("node:fs");
+const providers = {
+${Object.entries(PROVIDERS)
+    .map(([name, file]) => `    ${name}: require(${JSON.stringify(join(root, "components/gitlab", file))}).${name},`)
+    .join("\n")}
+};
+(async () => {
+    const out = {};
+    for (const [name, provider] of Object.entries(providers)) {
+        out[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false })).text;
+    }
+    writeFileSync(process.argv[2], JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    );
+    await run(process.execPath, ["-r", "ts-node/register/transpile-only", serializer, join(work, "texts.json")], {
+        cwd: root,
+        env: { ...process.env, TS_NODE_PROJECT: join(root, "tsconfig.json") },
+    });
+    texts = JSON.parse(readFileSync(join(work, "texts.json"), "utf8")) as Record<string, string>;
+}, 120_000);
+
+afterAll(async () => {
+    await gitlab?.stop();
+});
+
+/** Runs `script` (the body of an async function with `provider` in scope) in a fresh Node process. */
+async function inProviderProcess(providerName: string, script: string): Promise<unknown> {
+    const file = join(work, `${providerName}-${Math.random().toString(36).slice(2)}.js`);
+    writeFileSync(
+        file,
+        `const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi", { paths: [process.cwd()] })] }));
+const provider = requireFromString(${JSON.stringify(texts[providerName])}).handler();
+(async () => { ${script} })().then((r) => process.stdout.write(JSON.stringify(r ?? null)), (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
+`,
+    );
+    // The provider process runs in the program's directory; modules resolve from there.
+    const { stdout } = await run(process.execPath, [file], { cwd: root, env: { ...process.env, GITLAB_TOKEN: "", GITLAB_URL: "" } });
+    return JSON.parse(stdout);
+}
+
+describe("serialized providers", () => {
+    it("are self-contained: no local requires, no captured connection or secrets", () => {
+        for (const [name, text] of Object.entries(texts)) {
+            expect(text, name).toMatch(/exports\.handler = /);
+            // Only packages (resolvable from the program's node_modules), never a local file.
+            expect(text.match(/require\((["'])[./][^"']*\1\)/g) ?? [], name).toEqual([]);
+            expect(text, name).not.toContain(DOUBLE_TOKEN);
+            expect(text, name).not.toContain(url);
+            expect(text, name).not.toContain(root);
+        }
+    });
+
+    it("run the whole variable lifecycle from their text in a fresh process", async () => {
+        const conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "group/app" };
+        const result = (await inProviderProcess(
+            "projectVariableProvider",
+            `const conn = ${JSON.stringify(conn)};
+            const { inputs, failures } = await provider.check({}, { ...conn, key: "SERIALIZED", value: "v4lue-abcdef", masked: true });
+            const created = await provider.create(inputs);
+            const read = await provider.read(created.id, created.outs);
+            const diff = await provider.diff(created.id, read.props, { ...inputs, value: "v4lue-changed" });
+            const updated = await provider.update(created.id, read.props, { ...inputs, value: "v4lue-changed" });
+            const bad = await provider.check({}, { ...conn, key: "SERIALIZED", value: "short", masked: true });
+            return { failures, id: created.id, diff, value: updated.outs.value, bad: bad.failures.length };`,
+        )) as Record<string, unknown>;
+        expect(result).toEqual({ failures: [], id: "group/app:SERIALIZED:*", diff: { changes: true, replaces: [], deleteBeforeReplace: false }, value: "v4lue-changed", bad: 1 });
+        expect(gitlab.variable(project, "SERIALIZED")?.value).toBe("v4lue-changed");
+        await inProviderProcess("projectVariableProvider", `await provider.delete(${JSON.stringify("group/app:SERIALIZED:*")}, ${JSON.stringify({ ...conn, key: "SERIALIZED" })});`);
+        expect(gitlab.variable(project, "SERIALIZED")).toBeUndefined();
+    }, 60_000);
+
+    it("run the environment, protection, token and cleanup providers from their text", async () => {
+        const conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "42" };
+        const lifecycle = (news: Record<string, unknown>) => `
+            const { inputs, failures } = await provider.check({}, ${JSON.stringify({ ...conn, ...news })});
+            if (failures.length) throw new Error(JSON.stringify(failures));
+            const created = await provider.create(inputs);
+            const read = await provider.read(created.id, created.outs);
+            await provider.delete(created.id, read.props);
+            return created.id;`;
+        expect(await inProviderProcess("environmentProvider", lifecycle({ name: "review/serialized" }))).toMatch(/^42:[0-9]+$/);
+        expect(await inProviderProcess("protectedEnvironmentProvider", lifecycle({ environment: "production", requiredApprovals: 1 }))).toBe("42:production");
+        expect(await inProviderProcess("deployTokenProvider", lifecycle({ name: "pulls" }))).toMatch(/^42:[0-9]+$/);
+        expect(await inProviderProcess("cleanupPolicyProvider", lifecycle({ keepN: 25 }))).toBe("42");
+        expect(project.environments).toEqual([]);
+        expect(project.protectedEnvironments).toEqual([]);
+        expect(project.deployTokens).toEqual([]);
+        expect(project.containerExpirationPolicy).toMatchObject({ keep_n: 25, enabled: false });
+        const methods = gitlab.requests.map((r) => r.method);
+        expect(methods).toContain("DELETE");
+        expect(gitlab.requests.every((r) => r.auth)).toBe(true);
+    }, 120_000);
+});

@@ -106,7 +106,7 @@ export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
     return reported;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+export const registryTagProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: RegistryTagInputs) {
         const digest = await copyManifest(inputs);
         return { id: `${inputs.server}/${inputs.repository}:${inputs.tag}`, outs: { ...inputs, digest } };
@@ -132,7 +132,7 @@ export class RegistryTag extends pulumi.dynamic.Resource {
     constructor(name: string, args: RegistryTagArgs, opts?: pulumi.CustomResourceOptions) {
         const creds = pulumi.output(args.credentials);
         super(
-            provider,
+            registryTagProvider,
             name,
             {
                 server: args.server,

@@ -27,7 +27,7 @@ export interface ReleaseRecordArgs {
 
 const IDENTITY = ["releaseId", "imageRef", "commitSha", "configHash", "stack", "origin"] as const;
 
-const provider: pulumi.dynamic.ResourceProvider = {
+export const releaseRecordProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: ReleaseRecordInputs, news: ReleaseRecordInputs) {
         const failures = /@sha256:[a-f0-9]{64}$/.test(news.imageRef ?? "")
             ? []
@@ -49,6 +49,6 @@ export class ReleaseRecord extends pulumi.dynamic.Resource {
     declare readonly releaseId: pulumi.Output<string>;
 
     constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, createdAt: undefined }, opts, "delivery:release:ReleaseRecord");
+        super(releaseRecordProvider, name, { ...args, createdAt: undefined }, opts, "delivery:release:ReleaseRecord");
     }
 }

@@ -167,7 +167,7 @@ async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerO
 const IMMUTABLE = ["name", "dockerHost"] as const;
 const MUTABLE = ["image", "releaseId", "env", "secretEnv", "containerPort", "hostPort", "bindAddress", "healthPath", "healthTimeoutSeconds", "labels", "registryAuth"] as const;
 
-const provider: pulumi.dynamic.ResourceProvider = {
+export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (!/@sha256:[a-f0-9]{64}$/.test(news.image ?? "")) {
@@ -235,7 +235,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            provider,
+            dockerContainerProvider,
             name,
             { ...args, secretEnv: pulumi.secret(args.secretEnv), registryAuth: pulumi.secret(args.registryAuth), containerId: undefined, containerName: undefined },
             { ...opts, additionalSecretOutputs: ["secretEnv", "registryAuth"] },

@@ -40,6 +40,9 @@ export const fakeDigest = (seed: string) => `sha256:${createHash("sha256").updat
 
 export interface MockOptions {
     readonly stack?: string;
+    /** Stack config as the engine hands it to the program (`delivery:key` -> string). */
+    readonly config?: Record<string, string>;
+    readonly secretKeys?: string[];
     readonly preview?: boolean;
     /** Stack outputs by fully qualified stack name, for StackReferences. */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
@@ -72,6 +75,7 @@ export class Recorder {
 
 export function installMocks(opts: MockOptions = {}): Recorder {
     const recorder = new Recorder();
+    pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
@@ -109,6 +113,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
         "delivery",
         opts.stack ?? "dev",
         opts.preview ?? false,
+        "organization",
     );
     return recorder;
 }

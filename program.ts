@@ -1,0 +1,122 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AppImage } from "./components/build/appImage";
+import { ConfigError, DeliverySettings, loadSettings } from "./components/config";
+import { Registry } from "./components/registry/registry";
+import { PromotedRelease, Promotion, readUpstreamRelease } from "./components/release/promotion";
+import { Release } from "./components/release/release";
+import { DockerHostTarget } from "./components/targets/dockerHostTarget";
+import { KubernetesTarget } from "./components/targets/kubernetesTarget";
+
+/** What a stack exports: the release a downstream stack can promote, and where the app answers. */
+export interface StackOutputs {
+    readonly release: pulumi.Output<import("./components/release/release").ReleaseInfo>;
+    readonly url: string;
+}
+
+/**
+ * build -> release -> run for one stack. Everything that can be wrong with the settings or
+ * the upstream release is found before the first resource is registered.
+ */
+export async function deliver(): Promise<StackOutputs> {
+    const s = await settingsOrFail();
+    const upstream = await upstreamOrFail(s);
+
+    const registry = new Registry("registry", {
+        server: s.registry.server,
+        repository: s.registry.repository,
+        insecure: s.registry.insecure,
+        pushCredentials:
+            s.registry.username !== undefined ? pulumi.secret({ username: s.registry.username, password: s.registry.password ?? "" }) : undefined,
+    });
+
+    const { imageRef, commitSha, origin } = buildOrPromote(s, registry, upstream);
+    const secretEnv = pulumi.secret({ ...s.secretEnv });
+    const release = new Release("release", { imageRef, commitSha, env: s.env, secretEnv, stack: s.stack, origin });
+
+    const target =
+        s.target.kind === "docker"
+            ? new DockerHostTarget("app", {
+                  appName: s.appName,
+                  stack: s.stack,
+                  image: release.imageRef,
+                  releaseId: release.releaseId,
+                  commitSha,
+                  env: s.env,
+                  secretEnv,
+                  dockerHost: s.target.host,
+                  containerPort: s.containerPort,
+                  hostPort: s.target.hostPort,
+                  bindAddress: s.target.bindAddress,
+                  healthPath: s.healthPath,
+                  healthTimeoutSeconds: s.target.healthTimeoutSeconds,
+                  registryServer: registry.server,
+                  pullCredentials: registry.pullCredentials,
+              })
+            : new KubernetesTarget("app", {
+                  appName: s.appName,
+                  stack: s.stack,
+                  namespace: s.target.namespace,
+                  image: release.imageRef,
+                  releaseId: release.releaseId,
+                  commitSha,
+                  env: s.env,
+                  secretEnv,
+                  configHash: release.configHash,
+                  replicas: s.target.replicas,
+                  containerPort: s.containerPort,
+                  healthPath: s.healthPath,
+                  resources: s.target.resources,
+                  dockerConfigJson: registry.dockerConfigJson,
+                  rolloutTimeoutSeconds: s.target.rolloutTimeoutSeconds,
+                  ingressHost: s.target.ingressHost,
+                  ingressClassName: s.target.ingressClassName,
+                  url: s.url,
+                  kubeconfig: s.target.kubeconfig,
+              });
+
+    return {
+        release: release.info,
+        url: s.url ?? target.url,
+    };
+}
+
+async function settingsOrFail(): Promise<DeliverySettings> {
+    try {
+        return loadSettings();
+    } catch (e) {
+        // RunError prints the message alone: the problems list is the whole story.
+        throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+    }
+}
+
+async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | undefined> {
+    if (s.source.kind !== "promote") {
+        return undefined;
+    }
+    try {
+        return await readUpstreamRelease(s.source.fromStack);
+    } catch (e) {
+        throw new pulumi.RunError(`delivery:promoteFrom: cannot promote from "${s.source.fromStack}": ${(e as Error).message}; nothing was changed`);
+    }
+}
+
+function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined) {
+    if (s.source.kind === "build") {
+        const image = new AppImage("app", {
+            context: s.build.context,
+            dockerfile: s.build.dockerfile,
+            repositoryUrl: registry.repositoryUrl,
+            registryServer: registry.server,
+            credentials: registry.pushCredentials,
+            insecure: registry.insecure,
+            commitSha: s.commitSha,
+            refName: s.refName,
+            baseImage: s.build.baseImage,
+            platform: s.build.platform,
+        });
+        return { imageRef: image.ref, commitSha: s.commitSha, origin: "build" };
+    }
+    const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
+    const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag });
+    return { imageRef: pulumi.output(promotion.imageRef), commitSha: promotion.commitSha, origin: release.origin };
+}

@@ -1,0 +1,179 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { deliver } from "../../program";
+import { Recorder, SHA, fakeDigest, installMocks, isSecretValue, plain, settle, valueOf } from "./harness";
+
+/**
+ * Each stack file run through the whole program under mocks: what it registers, and
+ * what it refuses to register.
+ */
+
+const ROOT = join(__dirname, "..", "..");
+const STAGING_DIGEST = fakeDigest("staging-build");
+const STAGING_RELEASE = {
+    imageRef: `127.0.0.1:5000/delivery/app@${STAGING_DIGEST}`,
+    digest: STAGING_DIGEST,
+    commitSha: SHA,
+    releaseId: "r-000000000001",
+    configHash: fakeDigest("cfg"),
+    createdAt: "2026-11-25T00:00:00.000Z",
+    stack: "staging",
+    origin: "build",
+};
+
+/** The engine hands the program every key as a string, objects as JSON, secrets decrypted. */
+function stackConfig(stack: string, overrides: Record<string, string> = {}): { config: Record<string, string>; secretKeys: string[] } {
+    const file = parseYaml(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(file.config ?? {})) {
+        const json = JSON.stringify(v, (_key, x) => (x && typeof x === "object" && "secure" in x ? "decrypted-secret" : x));
+        if (json.includes("decrypted-secret")) {
+            secretKeys.push(k);
+        }
+        config[k] = typeof v === "string" ? v : json;
+    }
+    for (const [k, v] of Object.entries(overrides)) {
+        config[`delivery:${k}`] = v;
+        if (k === "secretEnv" || k === "registryPassword") {
+            secretKeys.push(`delivery:${k}`);
+        }
+    }
+    return { config, secretKeys };
+}
+
+async function run(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
+    const rec = installMocks({ stack, ...stackConfig(stack, overrides), stackOutputs });
+    const out = await deliver();
+    const outputs = { release: await valueOf(out.release), url: out.url };
+    await settle(rec);
+    return { rec, outputs };
+}
+
+async function failure(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}): Promise<{ message: string; rec: Recorder }> {
+    const rec = installMocks({ stack, ...stackConfig(stack, overrides), stackOutputs });
+    try {
+        await deliver();
+    } catch (e) {
+        await settle(rec);
+        return { message: (e as Error).message, rec };
+    }
+    throw new Error("expected the program to fail");
+}
+
+const CI_ENV = ["CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD"];
+const saved: Record<string, string | undefined> = {};
+beforeAll(() => {
+    for (const k of CI_ENV) {
+        saved[k] = process.env[k];
+        delete process.env[k];
+    }
+    process.env.CI_COMMIT_SHA = SHA;
+    process.env.CI_COMMIT_REF_NAME = "main";
+    process.env.CI_REGISTRY = "127.0.0.1:5000";
+});
+afterAll(() => {
+    for (const k of CI_ENV) {
+        if (saved[k] === undefined) {
+            delete process.env[k];
+        } else {
+            process.env[k] = saved[k];
+        }
+    }
+});
+
+const DYNAMIC = (rec: Recorder) => rec.resources.filter((r) => "__provider" in r.inputs);
+
+describe("stack dev", () => {
+    it("builds, records the release and runs it on the local Docker host", async () => {
+        const { rec, outputs } = await run("dev");
+        const image = plain(rec.one("docker-build:index:Image").inputs);
+        expect(image.tags).toEqual([`127.0.0.1:5000/delivery/app:${SHA}`, "127.0.0.1:5000/delivery/app:main"]);
+        expect(image.exports).toEqual([{ registry: { insecure: true, push: true } }]);
+        const container = plain(rec.named("app-container").inputs);
+        expect(container.image).toMatch(/^127\.0\.0\.1:5000\/delivery\/app@sha256:[a-f0-9]{64}$/);
+        expect(container.hostPort).toBe(8000);
+        expect(container.env).toEqual({ APP_ENV: "dev", GREETING: "Hello from the dev stack" });
+        expect(outputs.url).toBe("http://127.0.0.1:8000");
+        const release = outputs.release as Record<string, string>;
+        expect(release.imageRef).toBe(container.image);
+        expect(release.commitSha).toBe(SHA);
+        expect(release.origin).toBe("build");
+        expect(release.releaseId).toBe(container.releaseId);
+        expect(rec.ofType("kubernetes:apps/v1:Deployment")).toHaveLength(0);
+    });
+
+    it("fails before registering anything when a setting is wrong", async () => {
+        const { message, rec } = await failure("dev", { hostPort: "http" });
+        expect(message).toContain('delivery:hostPort: must be a whole number from 1 to 65535 (got "http"). Fix: pulumi config set delivery:hostPort 8000 --stack dev');
+        expect(rec.resources).toHaveLength(0);
+    });
+});
+
+describe("stack staging", () => {
+    it("builds and deploys to its Kubernetes namespace with an Ingress", async () => {
+        const { rec, outputs } = await run("staging", { secretEnv: JSON.stringify({ SECRET_KEY: "staging-secret" }) });
+        expect(rec.ofType("docker-build:index:Image")).toHaveLength(1);
+        const d = plain(rec.one("kubernetes:apps/v1:Deployment").inputs);
+        expect(d.metadata.namespace).toBe("staging");
+        expect(d.spec.template.spec.containers[0].image).toBe((outputs.release as { imageRef: string }).imageRef);
+        expect(rec.ofType("kubernetes:networking.k8s.io/v1:Ingress")).toHaveLength(1);
+        expect(outputs.url).toBe("https://staging.example.com");
+    });
+
+    it("keeps secret settings secret all the way to the Secret", async () => {
+        const { rec } = await run("staging", { secretEnv: JSON.stringify({ SECRET_KEY: "staging-secret" }) });
+        const config = rec.ofType("kubernetes:core/v1:Secret").find((s) => plain(s.inputs).type === "Opaque")!;
+        expect(isSecretValue(config.inputs.stringData)).toBe(true);
+        const plainResources = rec.resources.filter((r) => JSON.stringify(r.inputs).includes("staging-secret") && !isSecretValue(Object.values(r.inputs).find((v) => JSON.stringify(v).includes("staging-secret"))));
+        expect(plainResources.map((r) => r.name)).toEqual([]);
+    });
+});
+
+describe("stack production", () => {
+    const upstream = { "organization/delivery/staging": { release: STAGING_RELEASE } };
+
+    it("registers no build and deploys exactly the digest staging exported", async () => {
+        const { rec, outputs } = await run("production", {}, upstream);
+        expect(rec.ofType("docker-build:index:Image")).toHaveLength(0);
+        expect(plain(rec.one("pulumi:pulumi:StackReference").inputs).name).toBe("organization/delivery/staging");
+        const d = plain(rec.one("kubernetes:apps/v1:Deployment").inputs);
+        expect(d.spec.template.spec.containers[0].image).toBe(STAGING_RELEASE.imageRef);
+        expect(d.spec.replicas).toBe(3);
+        expect(d.metadata.namespace).toBe("production");
+        const release = outputs.release as Record<string, string>;
+        expect(release.digest).toBe(STAGING_DIGEST);
+        expect(release.commitSha).toBe(SHA);
+        expect(release.origin).toBe("promote:staging");
+    });
+
+    it("adds the git tag to the promoted digest in the registry", async () => {
+        const { rec } = await run("production", { promotionTag: "v1.4.0" }, upstream);
+        const tag = plain(rec.named("promotion-tag").inputs);
+        expect(tag).toMatchObject({ repository: "delivery/app", digest: STAGING_DIGEST, tag: "v1.4.0" });
+    });
+
+    it("rolls back to a pinned earlier release without consulting staging", async () => {
+        const earlier = `127.0.0.1:5000/delivery/app@${fakeDigest("earlier")}`;
+        const { rec, outputs } = await run("production", { releaseRef: earlier, releaseCommitSha: "abcdef1" }, upstream);
+        expect(rec.ofType("pulumi:pulumi:StackReference")).toHaveLength(0);
+        expect(rec.ofType("docker-build:index:Image")).toHaveLength(0);
+        expect(plain(rec.one("kubernetes:apps/v1:Deployment").inputs).spec.template.spec.containers[0].image).toBe(earlier);
+        expect((outputs.release as Record<string, string>).origin).toBe("pin");
+    });
+
+    it("refuses a staging release pinned only by tag, before any resource", async () => {
+        const { message, rec } = await failure("production", {}, { "organization/delivery/staging": { release: { ...STAGING_RELEASE, imageRef: "127.0.0.1:5000/delivery/app:latest" } } });
+        expect(message).toContain('delivery:promoteFrom: cannot promote from "staging"');
+        expect(message).toContain("which is not pinned by digest");
+        expect(rec.resources.filter((r) => r.type !== "pulumi:pulumi:StackReference")).toHaveLength(0);
+        expect(DYNAMIC(rec)).toHaveLength(0);
+    });
+
+    it("refuses to run without a promotion source", async () => {
+        const { message } = await failure("production", { promoteFrom: "production" }, upstream);
+        expect(message).toContain('delivery:promoteFrom: a stack cannot promote from itself ("production")');
+    });
+});

@@ -1,0 +1,89 @@
+import { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers } from "./workspace";
+
+/**
+ * The dev stack's whole life on the real engine, Docker engine and registry, in the order
+ * of Pulumi's own ProgramTest: preview, up, empty preview, refresh, edit, up, destroy.
+ */
+describe("dev stack lifecycle", () => {
+    let project: Project;
+    let stack: Stack;
+    const port = 18011;
+
+    beforeAll(async () => {
+        ensureEnvironment();
+        project = new Project();
+        stack = await project.stack("dev", localConfig(project, port));
+    });
+
+    afterAll(async () => {
+        await stack?.destroy().catch(() => undefined);
+        project?.cleanup();
+    });
+
+    let first: ReleaseOutput;
+
+    it("previews, then up builds, pushes and serves the release over HTTP", async () => {
+        const preview = await stack.preview();
+        expect(preview.changeSummary.create).toBeGreaterThanOrEqual(4);
+
+        const up = await stack.up();
+        expect(up.summary.result).toBe("succeeded");
+        first = outputValue<ReleaseOutput>(up.outputs, "release");
+        expect(first.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:5000/${project.repository}@sha256:[a-f0-9]{64}$`));
+        expect(first.commitSha).toBe(project.git("rev-parse", "HEAD"));
+        expect(outputValue<string>(up.outputs, "url")).toBe(`http://127.0.0.1:${port}`);
+
+        const app = await getApp(`http://127.0.0.1:${port}/`);
+        expect(app.status).toBe(200);
+        expect(app.body.release_id).toBe(first.releaseId);
+        expect(app.body.app_env).toBe("dev");
+        expect((await getApp(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+        // The commit tag names the very digest that was deployed.
+        expect(await registryDigest("127.0.0.1:5000", project.repository, first.commitSha)).toBe(first.digest);
+        expect(await resourceTypes(stack)).toContain("docker-build:index:Image");
+    });
+
+    it("a second run changes nothing (no spurious image diff)", async () => {
+        const preview = await stack.preview({ expectNoChanges: true, diff: true });
+        expect(preview.changeSummary.update ?? 0).toBe(0);
+        expect(preview.changeSummary.replace ?? 0).toBe(0);
+        expect(preview.changeSummary.create ?? 0).toBe(0);
+    });
+
+    it("a refresh finds the container and image as Pulumi left them", async () => {
+        const refresh = await stack.refresh();
+        expect(refresh.summary.result).toBe("succeeded");
+        await stack.preview({ expectNoChanges: true });
+    });
+
+    it("a change in app/ gives exactly one new digest and a replaced container", async () => {
+        const before = slotContainers("app-dev");
+        expect(before).toHaveLength(1);
+        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, v2"));
+
+        const up = await stack.up();
+        const second = outputValue<ReleaseOutput>(up.outputs, "release");
+        expect(second.digest).not.toBe(first.digest);
+        expect(second.releaseId).not.toBe(first.releaseId);
+        expect(up.summary.resourceChanges?.update).toBeGreaterThanOrEqual(1);
+
+        const after = slotContainers("app-dev");
+        expect(after).toHaveLength(1);
+        expect(after[0].split(" ")[0]).not.toBe(before[0].split(" ")[0]);
+
+        const app = await getApp(`http://127.0.0.1:${port}/`);
+        expect(app.body.release_id).toBe(second.releaseId);
+        expect(String(app.body.message)).toContain("v2");
+        await stack.preview({ expectNoChanges: true });
+    });
+
+    it("destroy leaves no container behind", async () => {
+        const destroy = await stack.destroy();
+        expect(destroy.summary.result).toBe("succeeded");
+        expect(slotContainers("app-dev")).toEqual([]);
+        await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    });
+});

@@ -1,0 +1,76 @@
+import { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, registryDigest, resourceTypes } from "./workspace";
+
+/**
+ * Stack A builds; stack B promotes A's release through a StackReference without building,
+ * tags the same digest in the registry, and rolls back by pinning an earlier release.
+ */
+describe("promotion and rollback", () => {
+    let project: Project;
+    let upstream: Stack;
+    let downstream: Stack;
+    const portA = 18021;
+    const portB = 18022;
+
+    beforeAll(async () => {
+        ensureEnvironment();
+        project = new Project();
+        upstream = await project.stack("e2e-staging", localConfig(project, portA, { env: '{"APP_ENV":"staging"}' }));
+        downstream = await project.stack(
+            "e2e-production",
+            localConfig(project, portB, { promoteFrom: "e2e-staging", promotionTag: "v1.0.0", env: '{"APP_ENV":"production"}' }),
+        );
+    });
+
+    afterAll(async () => {
+        await downstream?.destroy().catch(() => undefined);
+        await upstream?.destroy().catch(() => undefined);
+        project?.cleanup();
+    });
+
+    let r1: ReleaseOutput;
+
+    it("the downstream stack deploys the upstream digest byte for byte, with no build", async () => {
+        r1 = outputValue<ReleaseOutput>((await upstream.up()).outputs, "release");
+        const promoted = outputValue<ReleaseOutput>((await downstream.up()).outputs, "release");
+        expect(promoted.imageRef).toBe(r1.imageRef);
+        expect(promoted.digest).toBe(r1.digest);
+        expect(promoted.commitSha).toBe(r1.commitSha);
+        expect(promoted.origin).toBe("promote:e2e-staging");
+        // Same build, other config: another release of the same image.
+        expect(promoted.releaseId).not.toBe(r1.releaseId);
+
+        expect(await resourceTypes(upstream)).toContain("docker-build:index:Image");
+        expect(await resourceTypes(downstream)).not.toContain("docker-build:index:Image");
+
+        const app = await getApp(`http://127.0.0.1:${portB}/`);
+        expect(app.body.app_env).toBe("production");
+        expect(app.body.release_id).toBe(promoted.releaseId);
+    });
+
+    it("the registry shows the promotion tag on that same digest", async () => {
+        expect(await registryDigest("127.0.0.1:5000", project.repository, "v1.0.0")).toBe(r1.digest);
+        expect(await registryDigest("127.0.0.1:5000", project.repository, r1.commitSha)).toBe(r1.digest);
+    });
+
+    it("follows a new upstream release, then rolls back to the earlier one by pinning it", async () => {
+        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, r2"));
+        const r2 = outputValue<ReleaseOutput>((await upstream.up()).outputs, "release");
+        expect(r2.digest).not.toBe(r1.digest);
+        await downstream.setConfig("delivery:promotionTag", { value: "v1.1.0" });
+        const promoted2 = outputValue<ReleaseOutput>((await downstream.up()).outputs, "release");
+        expect(promoted2.digest).toBe(r2.digest);
+        expect(String((await getApp(`http://127.0.0.1:${portB}/`)).body.message)).toContain("r2");
+
+        await downstream.setAllConfig({ "delivery:releaseRef": { value: r1.imageRef }, "delivery:releaseCommitSha": { value: r1.commitSha } });
+        await downstream.removeConfig("delivery:promotionTag");
+        const rolledBack = outputValue<ReleaseOutput>((await downstream.up()).outputs, "release");
+        expect(rolledBack.digest).toBe(r1.digest);
+        expect(rolledBack.origin).toBe("pin");
+        const app = await getApp(`http://127.0.0.1:${portB}/`);
+        expect(String(app.body.message)).not.toContain("r2");
+        expect(app.body.release_id).toBe(rolledBack.releaseId);
+        expect(await resourceTypes(downstream)).not.toContain("docker-build:index:Image");
+    });
+});

@@ -1,0 +1,71 @@
+import { Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Project, ROOT, ensureEnvironment, getApp, localConfig } from "./workspace";
+
+function filesUnder(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+        const p = join(dir, name);
+        return statSync(p).isDirectory() ? filesUnder(p) : [p];
+    });
+}
+
+/**
+ * Secret settings and registry credentials, pushed through a registry that requires a
+ * password: none of the known values may appear in the state files or the command output.
+ */
+describe("secrets stay encrypted", () => {
+    let project: Project;
+    let stack: Stack;
+    const appSecret = `e2e-app-secret-${Date.now()}`;
+    let registryPassword: string;
+    const output: string[] = [];
+
+    beforeAll(async () => {
+        ensureEnvironment();
+        const runDir = execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && echo $DELIVERY_RUN_DIR`]).toString().trim();
+        registryPassword = readFileSync(join(runDir, "registry-auth", "password"), "utf8").trim();
+        project = new Project();
+        stack = await project.stack(
+            "e2e-secrets",
+            localConfig(project, 18051, {
+                registryServer: "127.0.0.1:5001",
+                registryUsername: "delivery",
+                registryPassword: { value: registryPassword, secret: true },
+                secretEnv: { value: JSON.stringify({ SECRET_KEY: appSecret }), secret: true },
+            }),
+        );
+    });
+
+    afterAll(async () => {
+        await stack?.destroy().catch(() => undefined);
+        project?.cleanup();
+    });
+
+    it("deploys through the password-protected registry", async () => {
+        const up = await stack.up({ onOutput: (o) => output.push(o), diff: true });
+        output.push(JSON.stringify(up.outputs));
+        const app = await getApp(String(up.outputs.url.value) + "/");
+        expect(app.status).toBe(200);
+        expect(app.body.secret_configured).toBe(true);
+        expect(JSON.stringify(app.body)).not.toContain(appSecret);
+        await stack.preview({ onOutput: (o) => output.push(o), diff: true });
+    });
+
+    it("keeps the values out of state, outputs and logs", async () => {
+        const exported = JSON.stringify(await stack.exportStack());
+        const stateFiles = filesUnder(join(project.dir, ".state")).map((f) => readFileSync(f, "utf8"));
+        const stackFile = readFileSync(join(project.dir, "Pulumi.e2e-secrets.yaml"), "utf8");
+        for (const secret of [appSecret, registryPassword]) {
+            expect(exported).not.toContain(secret);
+            expect(stateFiles.some((s) => s.includes(secret))).toBe(false);
+            expect(stackFile).not.toContain(secret);
+            expect(output.join("\n")).not.toContain(secret);
+        }
+        // The values are in the state, encrypted, not dropped.
+        expect(exported).toContain("4dabf18193072939515e22adb298388d");
+        expect(output.join("\n").length).toBeGreaterThan(100);
+    });
+});

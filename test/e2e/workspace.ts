@@ -1,0 +1,141 @@
+import { ConfigMap, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * A throw-away copy of the project, with its own file:// backend, driven by the
+ * Automation API against the real engine, Docker engine and registry.
+ */
+
+export const ROOT = join(__dirname, "..", "..");
+export const PASSPHRASE = "e2e-passphrase-not-secret";
+
+/** Starts (or finds) the engine and local services. Throws, never skips, when they cannot start. */
+export function ensureEnvironment(...parts: string[]): void {
+    execFileSync(join(ROOT, "scripts", "bootstrap"), [], { stdio: "inherit" });
+    execFileSync(join(ROOT, "scripts", "services"), ["start", ...parts], { stdio: "inherit" });
+}
+
+export class Project {
+    readonly dir: string;
+    readonly backend: string;
+    /** A repository per project copy, so that runs never see each other's tags. */
+    readonly repository = `e2e/${randomBytes(4).toString("hex")}/app`;
+
+    constructor() {
+        this.dir = mkdtempSync(join(tmpdir(), "delivery-e2e-"));
+        for (const item of ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "program.ts", "tsconfig.json", "package.json", "components", "app"]) {
+            cpSync(join(ROOT, item), join(this.dir, item), { recursive: true });
+        }
+        symlinkSync(join(ROOT, "node_modules"), join(this.dir, "node_modules"));
+        this.backend = `file://${join(this.dir, ".state")}`;
+        execFileSync("mkdir", ["-p", join(this.dir, ".state")]);
+        // A git checkout of its own gives the program a commit SHA, as in a real clone.
+        this.git("init", "-q");
+        this.commit("initial");
+    }
+
+    git(...args: string[]): string {
+        return execFileSync("git", ["-c", "user.email=e2e@delivery.local", "-c", "user.name=e2e", ...args], { cwd: this.dir }).toString().trim();
+    }
+
+    commit(message: string): string {
+        this.git("add", "-A");
+        this.git("commit", "-q", "--allow-empty", "-m", message);
+        return this.git("rev-parse", "HEAD");
+    }
+
+    /** Rewrites app/app.py and commits it: a new build. */
+    changeApp(edit: (source: string) => string, message = "app change"): string {
+        const file = join(this.dir, "app", "app.py");
+        writeFileSync(file, edit(readFileSync(file, "utf8")));
+        return this.commit(message);
+    }
+
+    async stack(name: string, config: Record<string, string | { value: string; secret: true }>): Promise<Stack> {
+        const stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: name, workDir: this.dir },
+            {
+                envVars: {
+                    PULUMI_BACKEND_URL: this.backend,
+                    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+                    PULUMI_SKIP_UPDATE_CHECK: "true",
+                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+                },
+                secretsProvider: "passphrase",
+            },
+        );
+        const map: ConfigMap = {};
+        for (const [k, v] of Object.entries(config)) {
+            map[k.includes(":") ? k : `delivery:${k}`] = typeof v === "string" ? { value: v } : { value: v.value, secret: true };
+        }
+        await stack.setAllConfig(map);
+        return stack;
+    }
+
+    cleanup(): void {
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Settings every e2e stack shares: the local registry and the offline base image. */
+export function localConfig(project: Project, hostPort: number, extra: Record<string, string | { value: string; secret: true }> = {}) {
+    return {
+        registryServer: "127.0.0.1:5000",
+        registryInsecure: "true",
+        registryRepository: project.repository,
+        target: "docker",
+        hostPort: String(hostPort),
+        healthTimeoutSeconds: "30",
+        ...extra,
+    };
+}
+
+export function outputValue<T>(outputs: OutputMap, key: string): T {
+    const o = outputs[key];
+    if (!o) {
+        throw new Error(`stack has no output ${key}`);
+    }
+    return o.value as T;
+}
+
+export interface ReleaseOutput {
+    imageRef: string;
+    digest: string;
+    commitSha: string;
+    releaseId: string;
+    configHash: string;
+    createdAt: string;
+    origin: string;
+}
+
+/** GETs the app and returns its JSON answer, failing with the status otherwise. */
+export async function getApp(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : { text } };
+}
+
+/** The digest a registry reports for a tag (a HEAD on the manifest). */
+export async function registryDigest(server: string, repository: string, tag: string): Promise<string | null> {
+    const res = await fetch(`http://${server}/v2/${repository}/manifests/${tag}`, {
+        method: "HEAD",
+        headers: { accept: "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    return res.ok ? res.headers.get("docker-content-digest") : null;
+}
+
+/** Containers of one docker-target slot (any role), via the Docker CLI. */
+export function slotContainers(slot: string): string[] {
+    const out = execFileSync("docker", ["ps", "-a", "--filter", `label=delivery.slot=${slot}`, "--format", "{{.ID}} {{.Names}} {{.Status}}"]).toString().trim();
+    return out ? out.split("\n") : [];
+}
+
+/** Resource types in a stack's current state. */
+export async function resourceTypes(stack: Stack): Promise<string[]> {
+    const state = await stack.exportStack();
+    return ((state.deployment.resources ?? []) as Array<{ type: string }>).map((r) => r.type);
+}

@@ -20,9 +20,10 @@ export const MASKABLE_VALUE = /^[a-zA-Z0-9_+=/@:.~-]{8,}$/;
  * `Ci::Maskable::MASK_AND_RAW_REGEX` (GitLab 16.x+, no longer behind a flag in 17.x): a masked
  * variable that is also `raw` (not expanded) only needs to be a single line of at least 8
  * characters with no whitespace. Ruby's `\S` is ASCII-only, hence the explicit class here
- * (JavaScript's `\S` would also reject e.g. a no-break space, which GitLab accepts).
+ * (JavaScript's `\S` would also reject e.g. a no-break space, which GitLab accepts), and Ruby
+ * counts characters, hence the `u` flag (without it an emoji would count as two).
  */
-export const MASKABLE_RAW_VALUE = /^[^ \t\n\v\f\r]{8,}$/;
+export const MASKABLE_RAW_VALUE = /^[^ \t\n\v\f\r]{8,}$/u;
 
 /** Project-level variables API, "Create a variable": key is at most 255 of `A-Z a-z 0-9 _`. */
 export const VARIABLE_KEY = /^[A-Za-z0-9_]{1,255}$/;

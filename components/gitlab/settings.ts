@@ -47,25 +47,24 @@ const regex = z.string().superRefine((s, ctx) => {
     if (why) ctx.addIssue({ code: "custom", message: why });
 });
 
-const variableSpec = z.union(
-    [
-        z.string(),
-        z
-            .object(
-                {
-                    value: z.string("needs a value (a string; quote numbers and booleans)"),
-                    masked: z.boolean("masked must be true or false").optional(),
-                    protected: z.boolean("protected must be true or false").optional(),
-                    raw: z.boolean("raw must be true or false").optional(),
-                    variableType: z.enum(["env_var", "file"], "variableType must be env_var or file").optional(),
-                    environmentScope: z.string("environmentScope must be a string").optional(),
-                    description: z.string("description must be a string").optional(),
-                },
-                "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}",
-            )
-            .strict(),
-    ],
-    "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}",
+const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}";
+/** `KEY: "value"` is shorthand for `KEY: {value: "value"}`. */
+const variableSpec = z.preprocess(
+    (v) => (typeof v === "string" ? { value: v } : v),
+    z
+        .object(
+            {
+                value: z.string("needs a value (a string; quote numbers and booleans)"),
+                masked: z.boolean("must be true or false").optional(),
+                protected: z.boolean("must be true or false").optional(),
+                raw: z.boolean("must be true or false").optional(),
+                variableType: z.enum(["env_var", "file"], "must be env_var or file").optional(),
+                environmentScope: z.string("must be a string").optional(),
+                description: z.string("must be a string").optional(),
+            },
+            VARIABLE_SHAPE,
+        )
+        .strict(VARIABLE_SHAPE),
 );
 
 interface KeySpec<T> {
@@ -201,7 +200,11 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
             const shown = GITLAB_KEYS[key].secret ? "" : ` (got ${JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value)})`;
             const issue = result.error.issues[0];
             const where = issue?.path?.length ? `.${issue.path.join(".")}` : "";
-            problems.push(`${GITLAB_NAMESPACE}:${key}${where}: ${issue?.message ?? "is invalid"}${shown}. Fix: ${fixCommand(stack, key)}`);
+            const fix =
+                key === "variables" && issue?.path?.length
+                    ? `pulumi config set${issue.path.length > 1 && issue.path[1] !== "value" ? "" : " --secret"} --path '${GITLAB_NAMESPACE}:variables.${issue.path.join(".")}${issue.path.length === 1 ? ".value" : ""}' <value> --stack ${stack}`
+                    : fixCommand(stack, key);
+            problems.push(`${GITLAB_NAMESPACE}:${key}${where}: ${issue?.message ?? "is invalid"}${shown}. Fix: ${fix}`);
         }
     };
 

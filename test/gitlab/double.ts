@@ -141,7 +141,7 @@ const DEPLOY_TOKEN_SCOPES = ["read_repository", "read_registry", "write_registry
 
 // [mask] Ci::Maskable::REGEX and MASK_AND_RAW_REGEX.
 const MASK_REGEX = /^[a-zA-Z0-9_+=/@:.~-]{8,}$/;
-const MASK_AND_RAW_REGEX = /^[^ \t\n\v\f\r]{8,}$/;
+const MASK_AND_RAW_REGEX = /^[^ \t\n\v\f\r]{8,}$/u;
 
 export class GitlabDouble {
     readonly users = new Map<string, DoubleUser>();

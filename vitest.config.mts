@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
     test: {
         projects: [
-            { test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 20_000 } },
+            { test: { name: "unit", include: ["test/unit/**/*.test.ts"], benchmark: { include: ["bench/**/*.bench.ts"] }, testTimeout: 20_000 } },
             {
                 test: {
                     name: "gitlab",

@@ -51,20 +51,21 @@ const VARIABLE_SHAPE = "must be a string value or an object {value, masked, prot
 /** `KEY: "value"` is shorthand for `KEY: {value: "value"}`. */
 const variableSpec = z.preprocess(
     (v) => (typeof v === "string" ? { value: v } : v),
-    z
-        .object(
-            {
-                value: z.string("needs a value (a string; quote numbers and booleans)"),
-                masked: z.boolean("must be true or false").optional(),
-                protected: z.boolean("must be true or false").optional(),
-                raw: z.boolean("must be true or false").optional(),
-                variableType: z.enum(["env_var", "file"], "must be env_var or file").optional(),
-                environmentScope: z.string("must be a string").optional(),
-                description: z.string("must be a string").optional(),
-            },
-            VARIABLE_SHAPE,
-        )
-        .strict(VARIABLE_SHAPE),
+    z.strictObject(
+        {
+            value: z.string("needs a value (a string; quote numbers and booleans)"),
+            masked: z.boolean("must be true or false").optional(),
+            protected: z.boolean("must be true or false").optional(),
+            raw: z.boolean("must be true or false").optional(),
+            variableType: z.enum(["env_var", "file"], "must be env_var or file").optional(),
+            environmentScope: z.string("must be a string").optional(),
+            description: z.string("must be a string").optional(),
+        },
+        {
+            error: (issue) =>
+                issue.code === "unrecognized_keys" ? `has unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.join(", ")}; ${VARIABLE_SHAPE.replace(/^must/, "it must")}` : VARIABLE_SHAPE,
+        },
+    ),
 );
 
 interface KeySpec<T> {

@@ -1,0 +1,181 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "./double";
+
+/**
+ * GitlabProjectSettings with the real engine (CLI, nodejs language host, dynamic provider host)
+ * against the GitLab double, driven through the Automation API the way Pulumi's ProgramTest does:
+ * preview -> up -> empty preview/up -> refresh -> edit -> up -> destroy, checking GitLab's side
+ * and the state file at each step.
+ */
+
+const fixture = resolve(__dirname, "fixture");
+const ENGINE_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
+
+function onPath(bin: string): boolean {
+    try {
+        execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+const missingEngine = ENGINE_BINARIES.filter((b) => !onPath(b));
+const title = missingEngine.length === 0 ? "GitLab settings with the real engine" : `GitLab settings with the real engine (not run: ${missingEngine.join(", ")} not on PATH; run scripts/bootstrap)`;
+
+const DB_URL = "postgres://app:Db-Passw0rd-e2e@db.internal/app";
+const DB_URL_2 = "postgres://app:Db-Passw0rd-e2e-ROTATED@db.internal/app";
+const API_TOKEN = "api-token-e2e-0123456789";
+
+describe.skipIf(missingEngine.length > 0)(title, () => {
+    let gitlab: GitlabDouble;
+    let project: DoubleProject;
+    let stack: Stack;
+    let backend: string;
+    const stackName = `gitlab-e2e-${process.pid}`;
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+
+    beforeAll(async () => {
+        ({ gitlab, project } = await startDouble());
+        backend = mkdtempSync(join(tmpdir(), "gitlab-e2e-state-"));
+        stack = await LocalWorkspace.createOrSelectStack(
+            { stackName, workDir: fixture },
+            {
+                envVars: {
+                    PULUMI_BACKEND_URL: `file://${backend}`,
+                    PULUMI_CONFIG_PASSPHRASE: "gitlab-e2e-passphrase",
+                    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+                    // The token must come from config, not from the test runner's environment.
+                    GITLAB_TOKEN: "",
+                    GITLAB_URL: "",
+                },
+            },
+        );
+        await stack.setAllConfig({
+            "gitlab:enabled": { value: "true" },
+            "gitlab:url": { value: gitlab.url },
+            "gitlab:project": { value: "group/app" },
+            "gitlab:token": { value: DOUBLE_TOKEN, secret: true },
+            "gitlab:environment": { value: "staging" },
+            "gitlab:environmentUrl": { value: "https://staging.example.com" },
+            "gitlab:protect": { value: "true" },
+            "gitlab:requiredApprovals": { value: "1" },
+            "gitlab:registryCleanup": { value: "true" },
+        });
+        // Structured and secret, as the README tells users to set them (`--secret --path`).
+        await stack.setConfig("gitlab:variables.DATABASE_URL.value", { value: DB_URL, secret: true }, true);
+        await stack.setConfig("gitlab:variables.DATABASE_URL.masked", { value: "false" }, true);
+        await stack.setConfig("gitlab:variables.API_TOKEN", { value: API_TOKEN, secret: true }, true);
+    }, 600_000);
+
+    afterAll(async () => {
+        try {
+            await stack?.destroy({ onOutput });
+            await stack?.workspace.removeStack(stackName);
+        } catch {
+            // Best effort: the assertions have already reported what went wrong.
+        }
+        rmSync(join(fixture, `Pulumi.${stackName}.yaml`), { force: true });
+        rmSync(backend, { recursive: true, force: true });
+        await gitlab?.stop();
+    }, 600_000);
+
+    it("previews the creation of every GitLab resource", async () => {
+        const preview = await stack.preview({ onOutput, diff: true });
+        expect(preview.changeSummary).toEqual({ create: 8 });
+    });
+
+    it("up creates the variables, environment, protection, token and cleanup policy in GitLab", async () => {
+        const up = await stack.up({ onOutput });
+        expect(up.summary.result).toBe("succeeded");
+        expect(up.summary.resourceChanges).toEqual({ create: 8 });
+        expect(project.variables.map((v) => [v.key, v.environment_scope, v.masked, v.value])).toEqual(
+            expect.arrayContaining([
+                ["DATABASE_URL", "staging", false, DB_URL],
+                ["API_TOKEN", "staging", true, API_TOKEN],
+            ]),
+        );
+        expect(project.variables).toHaveLength(2);
+        expect(project.environments.map((e) => [e.name, e.external_url, e.tier, e.state])).toEqual([["staging", "https://staging.example.com", "staging", "available"]]);
+        expect(project.protectedEnvironments.map((p) => [p.name, p.deploy_access_levels[0].access_level, p.approval_rules[0].required_approvals])).toEqual([["staging", 40, 1]]);
+        expect(project.deployTokens.map((t) => [t.name, t.scopes])).toEqual([["staging image pulls", ["read_registry"]]]);
+        expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, keep_n: 10, older_than: "14d" });
+
+        expect(up.outputs.pullCredentials.secret).toBe(true);
+        expect(up.outputs.pullCredentials.value).toEqual({ username: project.deployTokens[0].username, password: project.deployTokens[0].token });
+        expect(up.outputs.environmentId.value).toBe(project.environments[0].id);
+    });
+
+    it("a second preview and up change nothing", async () => {
+        const preview = await stack.preview({ onOutput });
+        expect(preview.changeSummary).toEqual({ same: 8 });
+        const before = gitlab.requests.filter((r) => r.method !== "GET").length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 8 });
+        expect(gitlab.requests.filter((r) => r.method !== "GET").length).toBe(before);
+    });
+
+    it("refresh finds no drift, then sees a value changed by hand and up puts it back", async () => {
+        const clean = await stack.refresh({ onOutput });
+        expect(clean.summary.resourceChanges).toEqual({ same: 8 });
+        gitlab.variable(project, "DATABASE_URL", "staging")!.value = "postgres://changed-by-hand";
+        const drift = await stack.refresh({ onOutput });
+        expect(drift.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        expect(gitlab.variable(project, "DATABASE_URL", "staging")!.value).toBe(DB_URL);
+    });
+
+    it("a changed value is updated in place: the same GitLab variable, no delete and create", async () => {
+        await stack.setConfig("gitlab:variables.DATABASE_URL.value", { value: DB_URL_2, secret: true }, true);
+        const variable = gitlab.variable(project, "DATABASE_URL", "staging")!;
+        const before = gitlab.requests.length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        expect(gitlab.variable(project, "DATABASE_URL", "staging")).toBe(variable);
+        expect(variable.value).toBe(DB_URL_2);
+        const writes = gitlab.requests.slice(before).filter((r) => r.method !== "GET");
+        expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(["PUT /api/v4/projects/group%2Fapp/variables/DATABASE_URL"]);
+    });
+
+    it("imports a variable made by hand (the provider's read), then manages it", async () => {
+        project.variables.push({ variable_type: "env_var", key: "HAND_MADE", value: "made-by-hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: "made by hand" });
+        await stack.setConfig("gitlab-fixture:adoptVariable", { value: "HAND_MADE" });
+        await stack.setConfig("gitlab-fixture:adoptValue", { value: "made-by-hand", secret: true });
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 8, import: 1 });
+        expect(project.variables.filter((v) => v.key === "HAND_MADE")).toHaveLength(1);
+    });
+
+    it("keeps every secret out of the state in plain text", async () => {
+        const state = JSON.stringify(await stack.exportStack());
+        for (const secret of [DOUBLE_TOKEN, DB_URL, DB_URL_2, API_TOKEN, "made-by-hand", project.deployTokens[0].token]) {
+            expect(state.includes(secret), `state contains ${secret.slice(0, 6)}…`).toBe(false);
+        }
+        // They are there, encrypted.
+        expect(state).toContain("ciphertext");
+        expect(state).toContain("pulumi-nodejs:dynamic/gitlab:ProjectVariable");
+    });
+
+    it("destroy stops and deletes the environment and removes everything else", async () => {
+        const destroy = await stack.destroy({ onOutput });
+        expect(destroy.summary.result).toBe("succeeded");
+        expect(destroy.summary.resourceChanges).toEqual({ delete: 10 });
+        expect(project.variables).toEqual([]);
+        expect(project.environments).toEqual([]);
+        expect(project.protectedEnvironments).toEqual([]);
+        expect(project.deployTokens).toEqual([]);
+        expect(project.containerExpirationPolicy.enabled).toBe(false);
+        const stopAt = gitlab.requests.findIndex((r) => r.method === "POST" && r.path.endsWith("/stop"));
+        const deleteAt = gitlab.requests.findIndex((r) => r.method === "DELETE" && /\/environments\/[0-9]+$/.test(r.path));
+        expect(stopAt).toBeGreaterThan(-1);
+        expect(deleteAt).toBeGreaterThan(stopAt);
+        expect(gitlab.requests.filter((r) => r.status === 403 || r.status === 409)).toEqual([]);
+    });
+});

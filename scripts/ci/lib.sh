@@ -1,0 +1,100 @@
+# Sourced by the job scripts in scripts/ci/: the project's environment, and the checks that stop a
+# job before it touches a stack with throw-away state or without its passphrase.
+# Nothing here prints a secret: no `set -x`, and values of variables are never echoed.
+# shellcheck shell=bash
+set -euo pipefail
+
+# Read before env.sh defaults it to a directory inside the checkout.
+CI_GIVEN_BACKEND="${PULUMI_BACKEND_URL-}"
+# These scripts act on the checkout they are part of, whatever the environment says.
+DELIVERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export DELIVERY_ROOT
+# shellcheck source=scripts/env.sh
+source "$DELIVERY_ROOT/scripts/env.sh"
+cd "$DELIVERY_ROOT"
+
+ci_log() { printf '[ci] %s\n' "$*"; }
+ci_die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }
+
+# A job's checkout is thrown away, and with it any state kept inside it: a deploy would then
+# create every resource again next time instead of updating them.
+ci_require_backend() {
+    [[ -n $CI_GIVEN_BACKEND ]] ||
+        ci_die "PULUMI_BACKEND_URL is not set. Set it as a CI/CD variable to where the stacks' state lives (s3://bucket/delivery, gs://..., azblob://..., or file:///srv/pulumi-state on a shell runner); the checkout is no place for it."
+    local root="${CI_PROJECT_DIR:-$DELIVERY_ROOT}"
+    case "$CI_GIVEN_BACKEND" in
+        file://"$root" | file://"$root"/* | file://"$DELIVERY_ROOT" | file://"$DELIVERY_ROOT"/*)
+            ci_die "PULUMI_BACKEND_URL points inside the job's checkout ($root), which is deleted after the job; use a path that outlives it." ;;
+    esac
+}
+
+ci_require_passphrase() {
+    [[ -n ${PULUMI_CONFIG_PASSPHRASE-} || -n ${PULUMI_CONFIG_PASSPHRASE_FILE-} ]] ||
+        ci_die "PULUMI_CONFIG_PASSPHRASE is not set for environment '${CI_ENVIRONMENT_NAME:-none}'. Add it as a masked CI/CD variable scoped to that environment (protected for staging and production, whose pipelines run on protected refs)."
+}
+
+ci_require_state() {
+    ci_require_backend
+    ci_require_passphrase
+}
+
+ci_stack_exists() {
+    local listing
+    listing=$(pulumi stack ls --json --non-interactive) ||
+        ci_die "cannot list the stacks in the backend named by PULUMI_BACKEND_URL (see the error above)"
+    printf '%s' "$listing" | node -e '
+        let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+            const names = JSON.parse(s || "[]").map((x) => x.name.split("/").pop());
+            process.exit(names.includes(process.argv[1]) ? 0 : 1);
+        });' "$1"
+}
+
+# ci_select_stack <stack> [create]: without `create` a missing stack is an error, so that a
+# mistyped backend URL cannot silently start an empty environment.
+ci_select_stack() {
+    local stack=$1 create=${2-}
+    if ci_stack_exists "$stack"; then
+        pulumi stack select "$stack" --non-interactive
+    elif [[ $create == create ]]; then
+        ci_log "creating stack $stack in the backend"
+        pulumi stack select "$stack" --create --secrets-provider passphrase --non-interactive
+    else
+        ci_die "stack $stack does not exist in the backend named by PULUMI_BACKEND_URL; it is created by its deploy job (staging: a default-branch pipeline; production: a tag pipeline)."
+    fi
+}
+
+# ci_output <stack> <output> [field]: one stack output (or a field of it) as plain text.
+ci_output() {
+    pulumi stack output "$2" --stack "$1" --json --non-interactive | node -e '
+        let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+            let v = JSON.parse(s);
+            if (process.argv[1]) v = v == null ? undefined : v[process.argv[1]];
+            if (v === undefined || v === null || v === "") process.exit(3);
+            process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+        });' "${3-}"
+}
+
+ci_digest_of() { printf '%s\n' "${1##*@}"; }
+
+# Logs what a stack runs now and hands its URL to GitLab (environment:url: $DYNAMIC_ENVIRONMENT_URL).
+ci_finish_deploy() {
+    local stack=$1 ref sha url
+    ref=$(ci_output "$stack" release imageRef) || ci_die "stack $stack exports no release.imageRef after the update"
+    sha=$(ci_output "$stack" release commitSha) || sha="?"
+    ci_log "$stack runs $ref (commit $sha)"
+    url=$(ci_output "$stack" url 2>/dev/null) || url=""
+    : >"$DELIVERY_ROOT/deploy.env"
+    if [[ $url =~ ^https?:// ]]; then
+        printf 'DYNAMIC_ENVIRONMENT_URL=%s\n' "$url" >"$DELIVERY_ROOT/deploy.env"
+        ci_log "$stack answers at $url"
+    fi
+}
+
+# Review stacks have no stack file in the repo: every one starts from the same template.
+ci_review_stack_file() {
+    local stack=$1 file="$DELIVERY_ROOT/Pulumi.$1.yaml"
+    [[ $stack == review-* ]] || ci_die "$stack is not a review stack (review-<slug>)"
+    if [[ ! -f $file ]]; then
+        cp "$DELIVERY_ROOT/scripts/ci/review-stack.yaml" "$file"
+    fi
+}

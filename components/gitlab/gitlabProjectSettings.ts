@@ -49,6 +49,8 @@ export interface GitlabVariableArgs {
     readonly environmentScope?: string;
     /** Default empty. */
     readonly description?: string;
+    /** Take over a variable with the same key and scope made by hand, instead of failing. Default false. */
+    readonly adopt?: boolean;
 }
 
 /** Deploy protection (GitLab Premium). */
@@ -265,6 +267,7 @@ export class GitlabProjectSettings extends pulumi.ComponentResource {
                     variableType: v.variableType ?? "env_var",
                     environmentScope: v.environmentScope ?? environment.name,
                     description: v.description ?? "",
+                    adopt: v.adopt ?? false,
                 },
                 { parent: this },
             );

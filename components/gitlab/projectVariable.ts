@@ -29,6 +29,12 @@ export interface ProjectVariableInputs extends ConnectionInputs {
     readonly variableType: "env_var" | "file";
     readonly environmentScope: string;
     readonly description: string;
+    /**
+     * Take over a variable with the same key and scope that already exists (made by hand in
+     * Settings > CI/CD > Variables) instead of failing: the engine cannot `import` a dynamic
+     * provider's resource (pulumi/pulumi#3550), so adoption happens in create.
+     */
+    readonly adopt: boolean;
 }
 
 export interface ProjectVariableArgs extends ConnectionArgs {
@@ -48,6 +54,8 @@ export interface ProjectVariableArgs extends ConnectionArgs {
     readonly environmentScope?: pulumi.Input<string>;
     /** Default empty. */
     readonly description?: pulumi.Input<string>;
+    /** Take over an existing variable with the same key and scope. Default false. */
+    readonly adopt?: pulumi.Input<boolean>;
 }
 
 interface VariableJson {
@@ -62,7 +70,7 @@ interface VariableJson {
     description: string | null;
 }
 
-const UPDATABLE = ["value", "masked", "protected", "raw", "variableType", "description", "gitlabToken"] as const;
+const UPDATABLE = ["value", "masked", "protected", "raw", "variableType", "description", "gitlabToken", "adopt"] as const;
 
 function withDefaults(news: Partial<ProjectVariableInputs>): ProjectVariableInputs {
     return {
@@ -75,6 +83,7 @@ function withDefaults(news: Partial<ProjectVariableInputs>): ProjectVariableInpu
         variableType: news.variableType ?? "env_var",
         environmentScope: news.environmentScope ?? "*",
         description: news.description ?? "",
+        adopt: news.adopt ?? false,
     };
 }
 
@@ -90,9 +99,10 @@ function validate(v: ProjectVariableInputs): string[] {
     });
 }
 
-function fromGitlab(conn: ConnectionInputs, json: VariableJson, knownValue: string | undefined): ProjectVariableInputs {
+function fromGitlab(conn: ConnectionInputs, json: VariableJson, knownValue: string | undefined, adopt = false): ProjectVariableInputs {
     return {
         ...conn,
+        adopt,
         key: json.key,
         // A hidden variable's value is never returned; the last value we set is the best we know.
         value: json.value ?? knownValue ?? "",
@@ -128,22 +138,38 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         }
         const gl = clientFor(inputs);
         const id = `${inputs.project}:${inputs.key}:${inputs.environmentScope}`;
+        const what = `variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`;
+        const attrs = {
+            masked: inputs.masked,
+            protected: inputs.protected,
+            raw: inputs.raw,
+            variableType: inputs.variableType,
+            description: inputs.description,
+        };
+        if (inputs.adopt) {
+            let exists = true;
+            try {
+                await gl.call(`look up ${what}`, (api) => api.ProjectVariables.show(inputs.project, inputs.key, { filter: { environment_scope: inputs.environmentScope } }));
+            } catch (e) {
+                if (!isNotFound(e)) throw e;
+                exists = false;
+            }
+            if (exists) {
+                const adopted = (await gl.call(`adopt ${what}`, (api) =>
+                    api.ProjectVariables.edit(inputs.project, inputs.key, inputs.value, { filter: { environment_scope: inputs.environmentScope }, ...attrs } as never),
+                )) as unknown as VariableJson;
+                return { id, outs: fromGitlab(connectionOf(inputs), adopted, inputs.value, true) };
+            }
+        }
         try {
-            const created = (await gl.call(`create variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`, (api) =>
-                api.ProjectVariables.create(inputs.project, inputs.key, inputs.value, {
-                    masked: inputs.masked,
-                    protected: inputs.protected,
-                    raw: inputs.raw,
-                    variableType: inputs.variableType,
-                    environmentScope: inputs.environmentScope,
-                    description: inputs.description,
-                }),
+            const created = (await gl.call(`create ${what}`, (api) =>
+                api.ProjectVariables.create(inputs.project, inputs.key, inputs.value, { ...attrs, environmentScope: inputs.environmentScope }),
             )) as unknown as VariableJson;
-            return { id, outs: fromGitlab(connectionOf(inputs), created, inputs.value) };
+            return { id, outs: fromGitlab(connectionOf(inputs), created, inputs.value, inputs.adopt) };
         } catch (e) {
             if (/has already been taken/.test((e as Error).message)) {
                 throw new Error(
-                    `${(e as Error).message} The variable already exists in GitLab: adopt it with the resource option import: "${id}", or delete it in GitLab (Settings > CI/CD > Variables) and run again.`,
+                    `${(e as Error).message} The variable already exists in GitLab: adopt it (adopt: true; in config: pulumi config set --path 'gitlab:variables.${inputs.key}.adopt' true), or delete it in GitLab (Settings > CI/CD > Variables) and run again.`,
                 );
             }
             throw e;
@@ -158,7 +184,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
             const json = (await gl.call(`read variable ${key} (scope ${scope}) in project ${project}`, (api) =>
                 api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }),
             )) as unknown as VariableJson;
-            const state = fromGitlab(conn, json, props.value);
+            const state = fromGitlab(conn, json, props.value, props.adopt ?? false);
             return { id, props: state };
         } catch (e) {
             if (isNotFound(e)) {
@@ -174,7 +200,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         if (problems.length > 0) {
             throw new Error(problems.join("; "));
         }
-        const apiFields = changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken");
+        const apiFields = changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken" && k !== "adopt");
         if (apiFields.length === 0) {
             return { outs: { ...olds, ...connectionOf(news) } };
         }
@@ -189,7 +215,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
                 description: news.description,
             } as never),
         )) as unknown as VariableJson;
-        return { outs: fromGitlab(connectionOf(news), updated, news.value) };
+        return { outs: fromGitlab(connectionOf(news), updated, news.value, news.adopt) };
     },
 
     async delete(id: string, props: ProjectVariableInputs) {

@@ -47,7 +47,7 @@ const regex = z.string().superRefine((s, ctx) => {
     if (why) ctx.addIssue({ code: "custom", message: why });
 });
 
-const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}";
+const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}";
 /** `KEY: "value"` is shorthand for `KEY: {value: "value"}`. */
 const variableSpec = z.preprocess(
     (v) => (typeof v === "string" ? { value: v } : v),
@@ -60,6 +60,7 @@ const variableSpec = z.preprocess(
             variableType: z.enum(["env_var", "file"], "must be env_var or file").optional(),
             environmentScope: z.string("must be a string").optional(),
             description: z.string("must be a string").optional(),
+            adopt: z.boolean("must be true or false").optional(),
         },
         {
             error: (issue) =>
@@ -123,7 +124,7 @@ export const GITLAB_KEYS = {
             })
             .pipe(z.record(z.string(), variableSpec, "must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path)")),
         "DATABASE_URL.value",
-        "Project CI/CD variables: KEY: value or KEY: {value, masked (default true), protected, raw, variableType, environmentScope (default: the environment), description}.",
+        "Project CI/CD variables: KEY: value or KEY: {value, masked (default true), protected, raw, variableType, environmentScope (default: the environment), description, adopt (take over one made by hand)}.",
         { secret: true },
     ),
     protect: spec(bool, "true", "Protect the environment (GitLab Premium).", { default: "true for production, else false" }),
@@ -258,6 +259,7 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
             environmentScope: spec.environmentScope ?? environment,
             description: spec.description ?? `Set by the Pulumi stack ${stack}`,
         } as const;
+        const adopt = spec.adopt ?? false;
         const found = variableProblems({ key, value: spec.value, otherNames: keys, ...resolved });
         for (const p of found) {
             const fix = /cannot be masked/.test(p)
@@ -267,7 +269,7 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
                   : `rename it: pulumi config rm --path '${GITLAB_NAMESPACE}:variables.${key}' --stack ${stack}, then set it under a valid key`;
             problems.push(`${GITLAB_NAMESPACE}:variables.${key}: ${p}. Fix: ${fix}`);
         }
-        variables[key] = { value: pulumi.secret(spec.value), ...resolved };
+        variables[key] = { value: pulumi.secret(spec.value), ...resolved, adopt };
     }
 
     const protect = v.protect ?? stack === "production";

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "./double";
@@ -25,6 +26,13 @@ function onPath(bin: string): boolean {
     }
 }
 
+function walk(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+}
+
 const missingEngine = ENGINE_BINARIES.filter((b) => !onPath(b));
 const title = missingEngine.length === 0 ? "GitLab settings with the real engine" : `GitLab settings with the real engine (not run: ${missingEngine.join(", ")} not on PATH; run scripts/bootstrap)`;
 
@@ -40,6 +48,8 @@ describe.skipIf(missingEngine.length > 0)(title, () => {
     const stackName = `gitlab-e2e-${process.pid}`;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
+    /** Every deploy token value GitLab handed out during the test. */
+    const deployTokenValues = new Set<string>();
 
     beforeAll(async () => {
         ({ gitlab, project } = await startDouble());
@@ -105,6 +115,7 @@ describe.skipIf(missingEngine.length > 0)(title, () => {
         expect(project.environments.map((e) => [e.name, e.external_url, e.tier, e.state])).toEqual([["staging", "https://staging.example.com", "staging", "available"]]);
         expect(project.protectedEnvironments.map((p) => [p.name, p.deploy_access_levels[0].access_level, p.approval_rules[0].required_approvals])).toEqual([["staging", 40, 1]]);
         expect(project.deployTokens.map((t) => [t.name, t.scopes])).toEqual([["staging image pulls", ["read_registry"]]]);
+        project.deployTokens.forEach((t) => deployTokenValues.add(t.token));
         expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, keep_n: 10, older_than: "14d" });
 
         expect(up.outputs.pullCredentials.secret).toBe(true);
@@ -144,29 +155,63 @@ describe.skipIf(missingEngine.length > 0)(title, () => {
         expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(["PUT /api/v4/projects/group%2Fapp/variables/DATABASE_URL"]);
     });
 
-    it("imports a variable made by hand (the provider's read), then manages it", async () => {
-        project.variables.push({ variable_type: "env_var", key: "HAND_MADE", value: "made-by-hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: "made by hand" });
-        await stack.setConfig("gitlab-fixture:adoptVariable", { value: "HAND_MADE" });
-        await stack.setConfig("gitlab-fixture:adoptValue", { value: "made-by-hand", secret: true });
+    it("adopts a variable made by hand (adopt: true) instead of failing on it", async () => {
+        project.variables.push({ variable_type: "env_var", key: "HAND_MADE", value: "made-by-hand", protected: true, masked: false, hidden: false, raw: false, environment_scope: "staging", description: null });
+        const existing = gitlab.variable(project, "HAND_MADE", "staging")!;
+        await stack.setConfig("gitlab:variables.HAND_MADE.value", { value: "now-from-pulumi", secret: true }, true);
+        await stack.setConfig("gitlab:variables.HAND_MADE.masked", { value: "false" }, true);
+        await stack.setConfig("gitlab:variables.HAND_MADE.adopt", { value: "true" }, true);
+        const before = gitlab.requests.length;
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 8, import: 1 });
-        expect(project.variables.filter((v) => v.key === "HAND_MADE")).toHaveLength(1);
+        expect(up.summary.resourceChanges).toEqual({ same: 8, create: 1 });
+        expect(gitlab.variable(project, "HAND_MADE", "staging")).toBe(existing);
+        expect(existing).toMatchObject({ value: "now-from-pulumi", protected: false });
+        expect(gitlab.requests.slice(before).filter((r) => r.method === "POST")).toEqual([]);
     });
 
     it("keeps every secret out of the state in plain text", async () => {
-        const state = JSON.stringify(await stack.exportStack());
-        for (const secret of [DOUBLE_TOKEN, DB_URL, DB_URL_2, API_TOKEN, "made-by-hand", project.deployTokens[0].token]) {
-            expect(state.includes(secret), `state contains ${secret.slice(0, 6)}…`).toBe(false);
+        project.deployTokens.forEach((t) => deployTokenValues.add(t.token));
+        expect(deployTokenValues.size).toBeGreaterThan(0);
+        const secrets = [DOUBLE_TOKEN, DB_URL, DB_URL_2, API_TOKEN, "made-by-hand", "now-from-pulumi", ...deployTokenValues];
+        // Everything the file backend wrote (current state, history, backups) and the stack's config file.
+        const files = [...walk(backend), join(fixture, `Pulumi.${stackName}.yaml`)];
+        expect(files.some((f) => f.endsWith(`${stackName}.json`))).toBe(true);
+        for (const file of files) {
+            const raw = readFileSync(file);
+            const text = file.endsWith(".gz") ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+            for (const secret of secrets) {
+                expect(text.includes(secret), `${file} contains ${secret.slice(0, 6)}…`).toBe(false);
+            }
         }
-        // They are there, encrypted.
-        expect(state).toContain("ciphertext");
-        expect(state).toContain("pulumi-nodejs:dynamic/gitlab:ProjectVariable");
+        // They are in the state, encrypted, and marked secret where the engine would otherwise infer nothing.
+        const state = JSON.parse(readFileSync(files.find((f) => f.endsWith(`stacks/gitlab-fixture/${stackName}.json`))!, "utf8"));
+        const resources = state.checkpoint.latest.resources as { type: string; outputs: Record<string, unknown>; additionalSecretOutputs?: string[] }[];
+        const token = resources.find((r) => r.type === "pulumi-nodejs:dynamic/gitlab:DeployToken")!;
+        expect(token.additionalSecretOutputs).toEqual(["token", "gitlabToken"]);
+        expect(Object.keys(token.outputs.token as object)).toEqual(["4dabf18193072939515e22adb298388d", "ciphertext"]);
+        const variable = resources.find((r) => r.type === "pulumi-nodejs:dynamic/gitlab:ProjectVariable")!;
+        expect(Object.keys(variable.outputs.value as object)).toEqual(["4dabf18193072939515e22adb298388d", "ciphertext"]);
+        expect(variable.outputs.gitlabUrl).toBe(gitlab.url);
+    });
+
+    it("a rotated token reaches every resource without touching GitLab, and the old one can be revoked", async () => {
+        const rotated = "glpat-rotated-token-0002";
+        gitlab.users.set(rotated, { id: 2, username: "maintainer", name: "maintainer" });
+        await stack.setConfig("gitlab:token", { value: rotated, secret: true });
+        // Revoked before the update: the update must not need it.
+        gitlab.users.delete(DOUBLE_TOKEN);
+        const before = gitlab.requests.length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 2, update: 7 });
+        expect(gitlab.requests.slice(before)).toEqual([]);
+        const state = walk(backend).filter((f) => f.endsWith(".json")).map((f) => readFileSync(f, "utf8")).join("\n");
+        expect(state.includes(rotated)).toBe(false);
     });
 
     it("destroy stops and deletes the environment and removes everything else", async () => {
         const destroy = await stack.destroy({ onOutput });
         expect(destroy.summary.result).toBe("succeeded");
-        expect(destroy.summary.resourceChanges).toEqual({ delete: 10 });
+        expect(destroy.summary.resourceChanges).toEqual({ delete: 9 });
         expect(project.variables).toEqual([]);
         expect(project.environments).toEqual([]);
         expect(project.protectedEnvironments).toEqual([]);

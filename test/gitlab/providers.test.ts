@@ -87,6 +87,7 @@ describe("ProjectVariable", () => {
             ["variableType", "file"],
             ["description", "d"],
             ["gitlabToken", "rotated"],
+            ["adopt", true],
         ] as const) {
             expect(await p.diff!("x", base, { ...base, [field]: value }), field).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
         }
@@ -124,7 +125,7 @@ describe("ProjectVariable", () => {
         const imported = await p.read!("group/app:KUBECONFIG:*", { ...conn, key: "KUBECONFIG" });
         expect(imported).toEqual({
             id: "group/app:KUBECONFIG:*",
-            props: { ...conn, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "" },
+            props: { ...conn, adopt: false, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "" },
         });
         project.variables.length = 0;
         expect(await p.read!("group/app:KUBECONFIG:*", imported.props)).toEqual({ id: "", props: {} });
@@ -134,8 +135,23 @@ describe("ProjectVariable", () => {
         project.variables.push({ variable_type: "env_var", key: "TAKEN", value: "by hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: null });
         const inputs = await checked(p, { ...conn, key: "TAKEN", value: "v", masked: false });
         await expect(p.create(inputs)).rejects.toThrow(
-            /create variable TAKEN \(scope \*\) in project group\/app failed: HTTP 400 Bad Request from POST \/api\/v4\/projects\/group%2Fapp\/variables: \{"key":\["\(TAKEN\) has already been taken"\]\}.*import: "group\/app:TAKEN:\*"/,
+            /create variable TAKEN \(scope \*\) in project group\/app failed: HTTP 400 Bad Request from POST \/api\/v4\/projects\/group%2Fapp\/variables: \{"key":\["\(TAKEN\) has already been taken"\]\}.*adopt it \(adopt: true; in config: pulumi config set --path 'gitlab:variables.TAKEN.adopt' true\)/,
         );
+        expect(gitlab.variable(project, "TAKEN")!.value).toBe("by hand");
+    });
+
+    it("adopts a variable made by hand when asked: the same GitLab variable, updated, not created", async () => {
+        project.variables.push({ variable_type: "env_var", key: "HAND", value: "by hand", protected: true, masked: false, hidden: false, raw: false, environment_scope: "staging", description: null });
+        const existing = gitlab.variable(project, "HAND", "staging");
+        const { id, outs } = await createChecked(p, { ...conn, key: "HAND", value: "from-pulumi", masked: false, environmentScope: "staging", adopt: true });
+        expect(id).toBe("group/app:HAND:staging");
+        expect(gitlab.variable(project, "HAND", "staging")).toBe(existing);
+        expect(existing).toMatchObject({ value: "from-pulumi", protected: false });
+        expect(outs).toMatchObject({ adopt: true, value: "from-pulumi" });
+        expect(gitlab.requests.map((r) => r.method)).toEqual(["GET", "PUT"]);
+        // With nothing to adopt it simply creates.
+        await createChecked(p, { ...conn, key: "FRESH", value: "v", masked: false, adopt: true });
+        expect(gitlab.variable(project, "FRESH")?.value).toBe("v");
     });
 
     it("rejects an unmaskable value in check and create, naming the key, before any API call", async () => {

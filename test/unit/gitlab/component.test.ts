@@ -113,7 +113,7 @@ describe("GitlabProjectSettings", () => {
         await settle();
         const vars = registered.filter((r) => r.type.endsWith(":ProjectVariable"));
         const byKey = Object.fromEntries(vars.map((r) => [unwrap(r.inputs.key), unwrap(r.inputs)])) as Record<string, Record<string, unknown>>;
-        expect(byKey.DATABASE_URL).toMatchObject({ key: "DATABASE_URL", value: "postgres://app:pw@db/app", masked: false, protected: false, raw: false, variableType: "env_var", environmentScope: "staging", description: "db" });
+        expect(byKey.DATABASE_URL).toMatchObject({ key: "DATABASE_URL", value: "postgres://app:pw@db/app", masked: false, protected: false, raw: false, variableType: "env_var", environmentScope: "staging", description: "db", adopt: false });
         expect(byKey.API_TOKEN).toMatchObject({ key: "API_TOKEN", value: "abcdefgh12345678", masked: true, protected: true, environmentScope: "staging" });
         expect(byKey.API_TOKEN).toMatchObject({ gitlabUrl: "https://gitlab.example.com", project: "group/app", gitlabToken: "glpat-component-token" });
         expect(typeof byKey.API_TOKEN.__provider).toBe("string");

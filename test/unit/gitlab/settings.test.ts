@@ -52,6 +52,7 @@ describe("readGitlabSettings: enabled or not", () => {
             variableType: "env_var",
             environmentScope: "staging",
             description: "Set by the Pulumi stack staging",
+            adopt: false,
         });
         expect(staging.variables!.DATABASE_URL.masked).toBe(false);
         // Every value and the token leave this module as secrets.
@@ -92,7 +93,7 @@ describe("readGitlabSettings: every wrong or missing setting has its own message
         ["environmentTier", { environmentTier: "prod" }, 'gitlab:environmentTier: must be one of production, staging, testing, development, other (got "prod")'],
         ["variables JSON", { variables: "DB=1" }, "gitlab:variables: must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path). Fix: pulumi config set --secret --path 'gitlab:variables.DATABASE_URL.value' <value> --stack staging"],
         ["variables entry", { variables: JSON.stringify({ A: { value: "v", masked: "yes" } }) }, "gitlab:variables.A.masked: must be true or false. Fix: pulumi config set --path 'gitlab:variables.A.masked' <value> --stack staging"],
-        ["variables unknown field", { variables: JSON.stringify({ A: { value: "abcdefgh", mask: true } }) }, "gitlab:variables.A: has unknown field mask; it must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description}. Fix: pulumi config set --secret --path 'gitlab:variables.A.value' <value> --stack staging"],
+        ["variables unknown field", { variables: JSON.stringify({ A: { value: "abcdefgh", mask: true } }) }, "gitlab:variables.A: has unknown field mask; it must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}. Fix: pulumi config set --secret --path 'gitlab:variables.A.value' <value> --stack staging"],
         ["variable key", { variables: JSON.stringify({ "DB-URL": "abcdefgh" }) }, 'gitlab:variables.DB-URL: "DB-URL" is not a valid GitLab variable key'],
         [
             "variable masking",

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -61,6 +61,7 @@ ${Object.entries(PROVIDERS)
 
 afterAll(async () => {
     await gitlab?.stop();
+    rmSync(work, { recursive: true, force: true });
 });
 
 /** Runs `script` (the body of an async function with `provider` in scope) in a fresh Node process. */

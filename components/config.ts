@@ -236,6 +236,8 @@ function fixCommand(stack: string, key: Key): string {
  */
 export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults = {}, secretKeys?: ReadonlySet<string>): DeliverySettings {
     const problems: string[] = [];
+    // Pulumi.yaml declares optional keys with an empty default (a key without one is required).
+    raw = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== "" && value !== "{}"));
     if (secretKeys !== undefined) {
         for (const key of Object.keys(KEYS) as Key[]) {
             if (KEYS[key].secret && raw[key] !== undefined && !secretKeys.has(key)) {

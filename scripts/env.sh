@@ -16,6 +16,9 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
 # The local DIY backend is the default; CI or a user may point PULUMI_BACKEND_URL elsewhere.
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$DELIVERY_ROOT/.pulumi-state}"
+# The buildx store with the project's BuildKit builder (scripts/services start buildkit); kept
+# apart from ~/.docker so that the user's own builders and logins are left alone.
+export DOCKER_CONFIG="${DELIVERY_DOCKER_CONFIG:-$DELIVERY_RUN_DIR/docker-config}"
 export GOFLAGS="${GOFLAGS:--mod=mod}"
 export GOCACHE="${GOCACHE:-$DELIVERY_CACHE/go-build}"
 export GOMODCACHE="${GOMODCACHE:-$(go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")}"

@@ -170,7 +170,9 @@ const MUTABLE = ["image", "releaseId", "env", "secretEnv", "containerPort", "hos
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!/@sha256:[a-f0-9]{64}$/.test(news.image ?? "")) {
+        // During a preview the image is not known yet: the engine sends its "unknown" sentinel.
+        const unknown = news.image === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        if (!unknown && !/@sha256:[a-f0-9]{64}$/.test(news.image ?? "")) {
             failures.push({ property: "image", reason: `"${news.image}" is not pinned by digest; the Docker host runs only repo@sha256:... images` });
         }
         if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(news.name ?? "")) {

@@ -154,12 +154,23 @@ describe("Pulumi.yaml", () => {
         }
     });
 
-    it("states the same defaults as the program and marks the same keys secret", () => {
+    it("states the same defaults as the program; optional keys default to empty (unset)", () => {
         for (const key of Object.keys(KEYS) as Array<keyof typeof KEYS>) {
             const declared = project.config[key].default;
-            expect(declared === undefined ? undefined : String(declared), key).toBe(DEFAULTS[key]);
+            const asString = typeof declared === "object" ? JSON.stringify(declared) : String(declared);
+            if (DEFAULTS[key] === undefined) {
+                expect(["", "{}"], key).toContain(asString);
+            } else {
+                expect(asString, key).toBe(DEFAULTS[key]);
+            }
         }
-        expect(project.config.registryPassword.secret).toBe(true);
+    });
+
+    it("reads the empty defaults as unset", () => {
+        const s = parseSettings("dev", { ...base, promoteFrom: "", releaseRef: "", url: "", env: "{}", secretEnv: "{}", registryUsername: "", registryPassword: "" });
+        expect(s.source).toEqual({ kind: "build" });
+        expect(s.url).toBeUndefined();
+        expect(s.registry.username).toBeUndefined();
     });
 
     it("has valid stack files for dev, staging and production", () => {

@@ -11,7 +11,8 @@ import { join } from "node:path";
  */
 
 export const ROOT = join(__dirname, "..", "..");
-export const PASSPHRASE = "e2e-passphrase-not-secret";
+// The dev stack file carries the salt of its documented, non-secret passphrase.
+export const PASSPHRASE = "delivery-dev";
 
 /** Starts (or finds) the engine and local services. Throws, never skips, when they cannot start. */
 export function ensureEnvironment(...parts: string[]): void {

@@ -68,6 +68,7 @@ export async function deliver(): Promise<StackOutputs> {
                   resources: s.target.resources,
                   dockerConfigJson: registry.dockerConfigJson,
                   rolloutTimeoutSeconds: s.target.rolloutTimeoutSeconds,
+                  podLabels: s.target.podLabels,
                   ingressHost: s.target.ingressHost,
                   ingressClassName: s.target.ingressClassName,
                   url: s.url,

@@ -53,6 +53,8 @@ export interface KubernetesTargetSettings {
     readonly ingressHost?: string;
     readonly ingressClassName?: string;
     readonly rolloutTimeoutSeconds: number;
+    /** Extra labels on the pods (not the selector). */
+    readonly podLabels: Readonly<Record<string, string>>;
     readonly resources: {
         readonly cpuRequest: string;
         readonly cpuLimit: string;
@@ -141,6 +143,30 @@ const envMap = z.string().transform((s, ctx): Record<string, string> => {
     return value as Record<string, string>;
 });
 
+/** Kubernetes label keys (optional DNS prefix + name) and values. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const labelMap = z.string().transform((s, ctx): Record<string, string> => {
+    let value: unknown;
+    try {
+        value = JSON.parse(s);
+    } catch {
+        value = undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        ctx.addIssue({ code: "custom", message: "must be a map of label: value (set it with --path, see below)" });
+        return z.NEVER;
+    }
+    for (const [key, v] of Object.entries(value)) {
+        if (!LABEL_KEY.test(key) || key.startsWith("app.kubernetes.io/")) {
+            ctx.addIssue({ code: "custom", message: `has "${key}", which is not a label key of its own (app.kubernetes.io/* are set by the program)` });
+        } else if (typeof v !== "string" || !LABEL_VALUE.test(v)) {
+            ctx.addIssue({ code: "custom", message: `has a value for "${key}" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)` });
+        }
+    }
+    return value as Record<string, string>;
+});
+
 interface KeySpec<T> {
     readonly schema: z.ZodType<T, string>;
     /** An example value for the fix command. */
@@ -188,6 +214,7 @@ export const KEYS = {
     ingressHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
     ingressClassName: spec(dnsLabel, "nginx"),
     rolloutTimeoutSeconds: spec(intIn(10, 3600), "300"),
+    podLabels: spec(labelMap, "team", { path: true }),
     cpuRequest: spec(quantity, "50m"),
     cpuLimit: spec(quantity, "500m"),
     memoryRequest: spec(quantity, "64Mi"),
@@ -360,6 +387,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                   ingressHost: v.ingressHost,
                   ingressClassName: v.ingressClassName,
                   rolloutTimeoutSeconds: v.rolloutTimeoutSeconds!,
+                  podLabels: v.podLabels ?? {},
                   resources: { cpuRequest: v.cpuRequest!, cpuLimit: v.cpuLimit!, memoryRequest: v.memoryRequest!, memoryLimit: v.memoryLimit! },
               }
             : {

@@ -207,8 +207,9 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: DockerContainerOutputs) {
         const docker = connect(props.dockerHost);
         await removeContainer(docker, props.containerId);
-        // Leftovers from an interrupted swap carry the slot label.
-        const stray = await docker.listContainers({ all: true, filters: { label: [`delivery.slot=${props.name}`] } });
+        // Candidates left over from an interrupted swap; live containers of another stack
+        // with the same slot name are not ours to remove.
+        const stray = await docker.listContainers({ all: true, filters: { label: [`delivery.slot=${props.name}`, "delivery.role=candidate"] } });
         for (const c of stray) {
             await removeContainer(docker, c.Id);
         }

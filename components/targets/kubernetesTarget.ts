@@ -37,6 +37,8 @@ export interface KubernetesTargetArgs {
     readonly url?: string;
     /** A kubeconfig path or body; default: the ambient KUBECONFIG. */
     readonly kubeconfig?: string;
+    /** Extra pod labels (never part of the selector). Default none. */
+    readonly podLabels?: Readonly<Record<string, string>>;
     /** UID the app runs as; the app image declares the same. Default 10001. */
     readonly runAsUser?: number;
 }
@@ -106,7 +108,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
                     template: {
                         metadata: {
-                            labels: pulumi.output(args.commitSha).apply((sha) => standardLabels(args.appName, args.stack, sha)),
+                            labels: pulumi.output(args.commitSha).apply((sha) => ({ ...args.podLabels, ...standardLabels(args.appName, args.stack, sha) })),
                             annotations: {
                                 "delivery.dev/release-id": args.releaseId,
                                 "delivery.dev/config-hash": args.configHash,

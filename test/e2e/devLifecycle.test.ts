@@ -10,6 +10,8 @@ describe("dev stack lifecycle", () => {
     let project: Project;
     let stack: Stack;
     const port = 18011;
+    /** Container slot on the Docker host: appName-stack (see localConfig). */
+    const SLOT = "e2e-18011-dev";
 
     beforeAll(async () => {
         ensureEnvironment();
@@ -60,7 +62,7 @@ describe("dev stack lifecycle", () => {
     });
 
     it("a change in app/ gives exactly one new digest and a replaced container", async () => {
-        const before = slotContainers("app-dev");
+        const before = slotContainers(SLOT);
         expect(before).toHaveLength(1);
         project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, v2"));
 
@@ -70,7 +72,7 @@ describe("dev stack lifecycle", () => {
         expect(second.releaseId).not.toBe(first.releaseId);
         expect(up.summary.resourceChanges?.update).toBeGreaterThanOrEqual(1);
 
-        const after = slotContainers("app-dev");
+        const after = slotContainers(SLOT);
         expect(after).toHaveLength(1);
         expect(after[0].split(" ")[0]).not.toBe(before[0].split(" ")[0]);
 
@@ -83,7 +85,7 @@ describe("dev stack lifecycle", () => {
     it("destroy leaves no container behind", async () => {
         const destroy = await stack.destroy();
         expect(destroy.summary.result).toBe("succeeded");
-        expect(slotContainers("app-dev")).toEqual([]);
+        expect(slotContainers(SLOT)).toEqual([]);
         await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     });
 });

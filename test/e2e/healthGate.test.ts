@@ -7,6 +7,8 @@ describe("health-gated release on the Docker host", () => {
     let project: Project;
     let stack: Stack;
     const port = 18031;
+    /** Container slot on the Docker host: appName-stack (see localConfig). */
+    const SLOT = "e2e-18031-e2e-health";
 
     beforeAll(async () => {
         ensureEnvironment();
@@ -34,6 +36,6 @@ describe("health-gated release on the Docker host", () => {
         const app = await getApp(`http://127.0.0.1:${port}/`);
         expect(app.status).toBe(200);
         expect(app.body.release_id).toBe(good.releaseId);
-        expect(slotContainers("app-e2e-health")).toHaveLength(1);
+        expect(slotContainers(SLOT)).toHaveLength(1);
     });
 });

@@ -85,6 +85,8 @@ export class Project {
 /** Settings every e2e stack shares: the local registry and the offline base image. */
 export function localConfig(project: Project, hostPort: number, extra: Record<string, string | { value: string; secret: true }> = {}) {
     return {
+        // A name of its own: container names and slot labels must not meet a real dev stack's.
+        appName: `e2e-${hostPort}`,
         registryServer: "127.0.0.1:5000",
         registryInsecure: "true",
         registryRepository: project.repository,

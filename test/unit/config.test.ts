@@ -109,6 +109,8 @@ describe("parseSettings: each bad setting has its own clear error", () => {
         ["bad docker host", "dev", { ...base, dockerHost: "/var/run/docker.sock" }, "delivery:dockerHost: must be unix:///path/to/docker.sock or tcp://host:port"],
         ["typo in a key", "dev", { ...base, replica: "2" }, "delivery:replica: is not a setting of this program (a typo?). Fix: pulumi config rm delivery:replica --stack dev"],
         ["bad promotion tag", "production", { ...base, promoteFrom: "staging", promotionTag: "-v1" }, 'delivery:promotionTag: must be a valid image tag'],
+        ["pod label overriding a standard label", "dev", { ...base, target: "kubernetes", podLabels: JSON.stringify({ "app.kubernetes.io/name": "x" }) }, 'delivery:podLabels: has "app.kubernetes.io/name", which is not a label key of its own'],
+        ["pod label value too long", "dev", { ...base, target: "kubernetes", podLabels: JSON.stringify({ team: "x".repeat(64) }) }, 'delivery:podLabels: has a value for "team" that is not a label value'],
         ["bad platform", "dev", { ...base, platform: "windows/amd64" }, "delivery:platform: must be linux/amd64 or linux/arm64"],
     ];
 

@@ -139,6 +139,14 @@ describe("KubernetesTarget", () => {
         expect(t.url).toBe("http://staging.example.com");
     });
 
+    it("adds extra pod labels without touching the selector or the standard labels", async () => {
+        await deploy(mocks(), { podLabels: { "example.com/team": "web", "app.kubernetes.io/name": "ignored" } });
+        const d = plain(mocks().one("kubernetes:apps/v1:Deployment").inputs);
+        expect(d.spec.template.metadata.labels["example.com/team"]).toBe("web");
+        expect(d.spec.template.metadata.labels["app.kubernetes.io/name"]).toBe("app");
+        expect(d.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "app-staging" });
+    });
+
     it("uses an explicit kubeconfig through its own provider", async () => {
         await deploy(mocks(), { kubeconfig: "/tmp/kubeconfig" });
         expect(plain(mocks().one("pulumi:providers:kubernetes").inputs).kubeconfig).toBe("/tmp/kubeconfig");

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,11 +71,28 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 export interface GclResult {
+    /** gitlab-ci-local's own exit status: 0 even when a job it was asked to run failed. */
     readonly code: number;
     readonly stdout: string;
     readonly stderr: string;
     /** stdout and stderr interleaved, as a person would read it. */
     readonly output: string;
+}
+
+/**
+ * How a job ended, from gitlab-ci-local's closing report (` PASS  job`, ` WARN  job`,
+ * ` FAIL  job`), and its script's exit code when it failed (`job finished in 2 s  FAIL 1`).
+ */
+export function jobOutcome(res: GclResult, job: string): { status: "success" | "warning" | "failed"; exitCode: number } {
+    const name = job.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    // A warned job may carry a suffix (` WARN  preview  pre_script`).
+    const report = new RegExp(`^ (PASS|WARN|FAIL) +${name}(?:\\s|$)`, "m").exec(res.stdout + res.stderr);
+    if (!report) {
+        throw new Error(`no outcome for job ${job} in gitlab-ci-local's output (exit ${res.code}):\n${res.output}`);
+    }
+    const code = new RegExp(`^${name} finished in .*(?:FAIL|WARN) ([0-9]+)\\s*$`, "m").exec(res.output);
+    const status = ({ PASS: "success", WARN: "warning", FAIL: "failed" } as const)[report[1] as "PASS" | "WARN" | "FAIL"];
+    return { status, exitCode: status === "success" ? 0 : Number(code?.[1] ?? -1) };
 }
 
 /** Runs gitlab-ci-local in `cwd` with the project's Node 22. Never throws on a non-zero exit. */
@@ -108,6 +125,26 @@ export function gcl(cwd: string, args: readonly string[], options: { env?: NodeJ
     });
 }
 
+/**
+ * gitlab-ci-local copies the tracked files with rsync before it runs any job. Installs Debian's
+ * rsync when it is missing (CI runs as root on a fresh machine); throws when that is impossible.
+ */
+export function ensureRsync(): void {
+    const has = () => spawnSync("sh", ["-c", "command -v rsync"], { stdio: "ignore" }).status === 0;
+    if (has()) return;
+    if (process.getuid?.() !== 0) {
+        throw new Error("gitlab-ci-local needs rsync to run jobs: install it (Debian: apt-get install rsync)");
+    }
+    const apt = (...args: string[]) => spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
+    if (!apt("install", "-y", "-qq", "--no-install-recommends", "rsync")) {
+        apt("update", "-qq");
+        apt("install", "-y", "-qq", "--no-install-recommends", "rsync");
+    }
+    if (!has()) {
+        throw new Error("could not install rsync with apt-get; gitlab-ci-local needs it to run jobs");
+    }
+}
+
 export function git(cwd: string, ...args: string[]): string {
     return execFileSync("git", ["-c", "user.email=pipeline@delivery.test", "-c", "user.name=pipeline test", "-c", "init.defaultBranch=main", ...args], {
         cwd,
@@ -138,7 +175,10 @@ export function makeRepo(options: { files?: readonly string[]; linkNodeModules?:
     git(dir, "init", "-q");
     git(dir, "add", "-A");
     git(dir, "commit", "-q", "-m", "working tree of the delivery project");
+    // gitlab-ci-local reads the project path from gcl-origin and the default branch from origin/HEAD.
     git(dir, "remote", "add", "gcl-origin", "https://gitlab.example.com/group/app.git");
+    git(dir, "remote", "add", "origin", "https://gitlab.example.com/group/app.git");
+    git(dir, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main");
     return dir;
 }
 

@@ -1,0 +1,368 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../gitlab/double";
+import { type GclResult, PIPELINES, type PipelineKind, ROOT, cleanEnv, ensureRsync, gcl, git, jobOutcome, makeRepo, pipelineArgs, removeDir } from "./harness";
+
+/**
+ * The pipeline's jobs run for real: gitlab-ci-local's shell executor runs each job's script in
+ * a git repository made from the working tree, as a GitLab runner would (fresh checkout per
+ * job), against the real engine, Docker engine and registry, and the GitLab double for the MR
+ * note. The stacks use the docker target on free host ports and the local registry instead of
+ * Kubernetes; everything else (stack names, passphrase scopes, backend, rules) is the
+ * pipeline's own. The tests run in order: each pipeline builds on what the previous one left.
+ */
+
+const id = randomBytes(3).toString("hex");
+const APP = `pl${id}`;
+const REPOSITORY = `pipeline/${id}/app`;
+const REGISTRY = "127.0.0.1:5000";
+// Env-scoped like the GitLab variables, one per environment: production reads staging's release
+// (not secret) without staging's passphrase, and review stacks have their own.
+const PASSPHRASES = {
+    staging: `staging-${randomBytes(8).toString("hex")}`,
+    production: `production-${randomBytes(8).toString("hex")}`,
+    review: `review-${randomBytes(8).toString("hex")}`,
+};
+const passphraseOf = (stack: string) => (stack.startsWith("review-") ? PASSPHRASES.review : PASSPHRASES[stack as "staging" | "production"]);
+const FEATURE = "feature/login-form";
+const REVIEW_STACK = "review-feature-login-form";
+const MR_IID = 7;
+
+let repo: string;
+let stateDir: string;
+let backend: string;
+let gitlab: GitlabDouble;
+let project: DoubleProject;
+let apiUrl: string;
+const ports = { staging: 0, production: 0, review: 0 };
+const commits = { pristine: "", main1: "", feature: "" };
+
+async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = createServer();
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as { port: number };
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+/** The engine cache scripts/bootstrap filled: the jobs use it instead of building their own. */
+const engineCache = process.env.DELIVERY_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "delivery");
+
+function stackFile(extra: Record<string, string>, env: Record<string, string>): string {
+    const lines = [
+        "# Rewritten by test/pipeline/jobs.test.ts: the docker target and the local registry.",
+        "config:",
+        "  delivery:target: docker",
+        `  delivery:appName: ${APP}`,
+        `  delivery:registryServer: "${REGISTRY}"`,
+        '  delivery:registryInsecure: "true"',
+        `  delivery:registryRepository: ${REPOSITORY}`,
+        '  delivery:healthTimeoutSeconds: "60"',
+        ...Object.entries(extra).map(([k, v]) => `  delivery:${k}: "${v}"`),
+        "  delivery:env:",
+        ...Object.entries(env).map(([k, v]) => `    ${k}: ${v}`),
+    ];
+    return lines.join("\n") + "\n";
+}
+
+/** Variables GitLab would hold for the project (Settings > CI/CD), in gitlab-ci-local's format. */
+function projectVariables(): string {
+    return JSON.stringify(
+        {
+            PULUMI_BACKEND_URL: { type: "variable", values: { "*": backend } },
+            PULUMI_CONFIG_PASSPHRASE: {
+                type: "variable",
+                values: { staging: PASSPHRASES.staging, production: PASSPHRASES.production, "review/*": PASSPHRASES.review },
+            },
+            GITLAB_TOKEN: { type: "variable", values: { "*": DOUBLE_TOKEN } },
+        },
+        null,
+        2,
+    );
+}
+
+/** What the runner does before every job: a clean checkout of the commit. */
+function freshCheckout(ref: string): void {
+    git(repo, "checkout", "-q", "-f", ref);
+    git(repo, "clean", "-ffdxq", "-e", "node_modules", "-e", ".gitlab-ci-local", "-e", ".gitlab-ci-local-variables.yml");
+}
+
+type JobRun = GclResult & ReturnType<typeof jobOutcome>;
+
+async function runJob(job: string, ref: string, kind: PipelineKind, extra: Record<string, string> = {}): Promise<JobRun> {
+    freshCheckout(ref);
+    const variables = {
+        ...kind.variables,
+        CI_API_V4_URL: `${apiUrl}/api/v4`,
+        CI_PROJECT_ID: String(project.id),
+        DELIVERY_CACHE: engineCache,
+        ...extra,
+    };
+    const res = await gcl(repo, [job, "--shell-executor-no-image", ...pipelineArgs({ variables, unset: kind.unset })], { timeoutMs: 20 * 60_000 });
+    // The job log is what a developer sees in GitLab: no secret may appear in it.
+    for (const secret of Object.values(PASSPHRASES)) {
+        expect(res.output.includes(secret), `${job} printed a passphrase`).toBe(false);
+    }
+    return { ...res, ...jobOutcome(res, job) };
+}
+
+function expectSuccess(run: JobRun): void {
+    expect(run.status, run.output).toBe("success");
+}
+
+const mr = () => PIPELINES.mergeRequest(FEATURE, MR_IID);
+
+/** Runs a command in the repository with the project's environment and the test backend. */
+function pulumi(args: string[], passphrase = PASSPHRASES.staging): string {
+    return execFileSync(join(repo, "scripts", "with-env"), ["pulumi", ...args, "--non-interactive"], {
+        cwd: repo,
+        env: cleanEnv({ PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: passphrase, DELIVERY_CACHE: engineCache }),
+        stdio: ["ignore", "pipe", "pipe"],
+    }).toString();
+}
+
+interface Release {
+    imageRef: string;
+    digest: string;
+    commitSha: string;
+    releaseId: string;
+    origin: string;
+}
+
+const release = (stack: string) => JSON.parse(pulumi(["stack", "output", "release", "--json", "--stack", stack], passphraseOf(stack))) as Release;
+const stacks = () => (JSON.parse(pulumi(["stack", "ls", "--json"])) as Array<{ name: string }>).map((s) => s.name.split("/").pop());
+
+async function registryDigest(tag: string): Promise<string | null> {
+    const res = await fetch(`http://${REGISTRY}/v2/${REPOSITORY}/manifests/${tag}`, {
+        method: "HEAD",
+        headers: {
+            accept: "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        },
+    });
+    return res.ok ? res.headers.get("docker-content-digest") : null;
+}
+
+async function appAnswer(port: number): Promise<{ release_id: string; app_env: string }> {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { release_id: string; app_env: string };
+}
+
+function dotenv(): string {
+    const file = join(repo, "deploy.env");
+    return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+
+const notes = () => project.mergeRequests.get(MR_IID)!.notes;
+
+beforeAll(async () => {
+    // The real runs need the engine and the local services: set them up, and fail if they cannot.
+    execFileSync(join(ROOT, "scripts", "bootstrap"), [], { stdio: "inherit", env: cleanEnv() });
+    execFileSync(join(ROOT, "scripts", "services"), ["start"], { stdio: "inherit", env: cleanEnv() });
+    ensureRsync();
+
+    ports.staging = await freePort();
+    ports.production = await freePort();
+    ports.review = await freePort();
+    stateDir = mkdtempSync(join(tmpdir(), "delivery-pipeline-state-"));
+    backend = `file://${stateDir}`;
+    ({ gitlab, project, url: apiUrl } = await startDouble());
+
+    repo = makeRepo({ linkNodeModules: true });
+    // The project as it is, for the checks (its unit tests read the real stack files).
+    commits.pristine = git(repo, "rev-parse", "HEAD");
+    writeFileSync(join(repo, "Pulumi.staging.yaml"), stackFile({ hostPort: String(ports.staging) }, { APP_ENV: "staging" }));
+    writeFileSync(join(repo, "Pulumi.production.yaml"), stackFile({ hostPort: String(ports.production), promoteFrom: "staging" }, { APP_ENV: "production" }));
+    writeFileSync(join(repo, "scripts", "ci", "review-stack.yaml"), stackFile({ hostPort: String(ports.review) }, { APP_ENV: "review" }));
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "test: docker target and the local registry");
+    commits.main1 = git(repo, "rev-parse", "HEAD");
+    git(repo, "checkout", "-q", "-b", FEATURE);
+    appendFileSync(join(repo, "app", "app.py"), "\n# login form\n");
+    git(repo, "commit", "-q", "-am", "feature: login form");
+    commits.feature = git(repo, "rev-parse", "HEAD");
+    git(repo, "checkout", "-q", "main");
+    writeFileSync(join(repo, ".gitlab-ci-local-variables.yml"), projectVariables());
+}, 60 * 60_000);
+
+afterAll(async () => {
+    if (repo && stateDir) {
+        for (const stack of ["production", "staging", REVIEW_STACK]) {
+            try {
+                pulumi(["destroy", "--yes", "--stack", stack], passphraseOf(stack));
+            } catch {
+                // Not created, or already removed by a test.
+            }
+        }
+    }
+    await gitlab?.stop();
+    removeDir(repo);
+    removeDir(stateDir);
+});
+
+describe("pipelines run with gitlab-ci-local's shell executor", () => {
+    let noteId = 0;
+    let staging1: Release;
+
+    it("every pipeline's checks run green: install restores node_modules and the engine, unit writes a JUnit report, typecheck", async () => {
+        for (const job of ["install", "typecheck", "unit"]) {
+            const res = await runJob(job, commits.pristine, PIPELINES.defaultBranch());
+            expectSuccess(res);
+            expect(res.output).toMatch(/\[ci\] node v22\.[0-9.]+, pulumi v3\.[0-9.]+/);
+        }
+        const junit = readFileSync(join(repo, "junit-unit.xml"), "utf8");
+        expect(junit).toMatch(/<testsuites [^>]*tests="[1-9][0-9]*" failures="0" errors="0"/);
+    });
+
+    it("merge request before staging exists: preview fails the job, and the MR still gets one note that says why", async () => {
+        const res = await runJob("preview", FEATURE, mr());
+        expect(res.status, res.output).toBe("failed");
+        expect(res.exitCode).toBe(1);
+        expect(res.output).toContain("stack staging does not exist in the backend");
+        expect(notes()).toHaveLength(1);
+        const [note] = notes();
+        expect(note.body.startsWith("<!-- delivery:preview:staging -->")).toBe(true);
+        expect(note.body).toContain("stack staging does not exist in the backend");
+        noteId = note.id;
+    });
+
+    it("default branch: the staging job builds, pushes and deploys the commit, and hands GitLab the URL", async () => {
+        const res = await runJob("staging", "main", PIPELINES.defaultBranch());
+        expectSuccess(res);
+        staging1 = release("staging");
+        expect(staging1.commitSha).toBe(commits.main1);
+        expect(staging1.imageRef).toMatch(new RegExp(`^${REGISTRY}/${REPOSITORY}@sha256:[0-9a-f]{64}$`));
+        expect(await registryDigest(commits.main1)).toBe(staging1.digest);
+        expect(dotenv()).toBe(`DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${ports.staging}\n`);
+        const answer = await appAnswer(ports.staging);
+        expect(answer).toMatchObject({ release_id: staging1.releaseId, app_env: "staging" });
+    });
+
+    it("merge request again: preview passes and the same note is edited, now with the diff against staging", async () => {
+        const res = await runJob("preview", FEATURE, mr());
+        expectSuccess(res);
+        expect(res.output).toContain(`mr-note: updated note ${noteId}`);
+        expect(notes()).toHaveLength(1);
+        const [note] = notes();
+        expect(note.id).toBe(noteId);
+        expect(note.body).not.toContain("does not exist");
+        expect(note.body).toMatch(/\*\*Resources:\*\* .*to (update|replace)/);
+        expect(note.body).toContain(commits.feature.slice(0, 8));
+        for (const secret of [...Object.values(PASSPHRASES), DOUBLE_TOKEN]) {
+            expect(note.body).not.toContain(secret);
+        }
+        const edits = gitlab.requests.filter((r) => r.method === "PUT" && r.path.endsWith(`/notes/${noteId}`));
+        expect(edits).toHaveLength(1);
+        // The preview changed nothing: staging still runs the default branch's release.
+        expect(release("staging").imageRef).toBe(staging1.imageRef);
+    });
+
+    it("merge request without GITLAB_TOKEN: the preview still runs, the job ends as a warning (exit 3), and the note is left alone", async () => {
+        const before = notes().map((n) => ({ ...n }));
+        expect(before).toHaveLength(1);
+        const res = await runJob("preview", FEATURE, mr(), { GITLAB_TOKEN: "" });
+        expect(res.output).toContain("Previewing update (staging)");
+        expect(res.output).toContain("warning: GITLAB_TOKEN is not set");
+        expect(res.status, res.output).toBe("warning");
+        expect(res.exitCode).toBe(3);
+        expect(notes()).toEqual(before);
+    });
+
+    it("merge request: the review job deploys review-<slug> from the MR's commit, with the review passphrase", async () => {
+        const res = await runJob("review", FEATURE, mr());
+        expectSuccess(res);
+        expect(stacks()).toContain(REVIEW_STACK);
+        const review = release(REVIEW_STACK);
+        expect(review.commitSha).toBe(commits.feature);
+        expect(review.digest).not.toBe(staging1.digest);
+        expect(dotenv()).toBe(`DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${ports.review}\n`);
+        expect(await appAnswer(ports.review)).toMatchObject({ release_id: review.releaseId, app_env: "review" });
+    });
+
+    it("merge request: review:stop destroys the review app and removes its stack; stopping again changes nothing", async () => {
+        expect(stacks()).toContain(REVIEW_STACK);
+        const res = await runJob("review:stop", FEATURE, mr());
+        expectSuccess(res);
+        expect(stacks()).not.toContain(REVIEW_STACK);
+        await expect(fetch(`http://127.0.0.1:${ports.review}/`, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
+        expect(stacks()).toEqual(expect.arrayContaining(["staging"]));
+
+        const again = await runJob("review:stop", FEATURE, mr());
+        expectSuccess(again);
+        expect(again.output).toContain(`stack ${REVIEW_STACK} does not exist (already stopped)`);
+    });
+
+    it("tag: production promotes the digest staging runs, builds nothing, and the git tag becomes a registry tag of it", async () => {
+        git(repo, "tag", "v1.0.0", "main");
+        const res = await runJob("production", "v1.0.0", PIPELINES.tag("v1.0.0"));
+        expectSuccess(res);
+        const prod = release("production");
+        expect(prod.imageRef).toBe(staging1.imageRef);
+        expect(prod.commitSha).toBe(commits.main1);
+        expect(prod.origin).toBe("promote:staging");
+        const builds = (stack: string) =>
+            (JSON.parse(pulumi(["stack", "export", "--stack", stack], passphraseOf(stack))).deployment.resources as Array<{ type: string }>).some((r) => r.type.startsWith("docker-build:"));
+        expect(builds("production")).toBe(false);
+        expect(builds("staging"), "the same check finds staging's build").toBe(true);
+        expect(await registryDigest("v1.0.0")).toBe(staging1.digest);
+        expect(await appAnswer(ports.production)).toMatchObject({ release_id: prod.releaseId, app_env: "production" });
+    });
+
+    it("tag: production refuses to promote when the tag is not on the commit staging runs, and changes nothing", async () => {
+        const before = release("production");
+        const res = await runJob("production", "v1.0.0", PIPELINES.tag("v1.0.1"), { CI_COMMIT_SHA: commits.feature });
+        expect(res.status, res.output).toBe("failed");
+        expect(res.output).toContain(`tag v1.0.1 is on commit ${commits.feature}, but staging runs a release built from ${commits.main1}`);
+        expect(release("production")).toEqual(before);
+        expect(await registryDigest("v1.0.1")).toBeNull();
+    });
+
+    it("tag: rollback runs an earlier release on production again, without moving the new git tag", async () => {
+        // A second release: the feature is merged, staging deploys it, v1.1.0 promotes it.
+        git(repo, "checkout", "-q", "main");
+        git(repo, "merge", "-q", "--ff-only", FEATURE);
+        expectSuccess(await runJob("staging", "main", PIPELINES.defaultBranch()));
+        const staging2 = release("staging");
+        expect(staging2.digest).not.toBe(staging1.digest);
+        git(repo, "tag", "v1.1.0", "main");
+        expectSuccess(await runJob("production", "v1.1.0", PIPELINES.tag("v1.1.0")));
+        expect(release("production").digest).toBe(staging2.digest);
+
+        const res = await runJob("rollback", "v1.1.0", PIPELINES.tag("v1.1.0"), {
+            ROLLBACK_RELEASE_REF: staging1.imageRef,
+            ROLLBACK_COMMIT_SHA: commits.main1,
+        });
+        expectSuccess(res);
+        const prod = release("production");
+        expect(prod.imageRef).toBe(staging1.imageRef);
+        expect(prod.commitSha).toBe(commits.main1);
+        expect(prod.origin).toBe("pin");
+        expect(await registryDigest("v1.1.0")).toBe(staging2.digest);
+        expect(await appAnswer(ports.production)).toMatchObject({ release_id: prod.releaseId });
+        expect(res.output).toContain(`pulumi config set delivery:releaseRef '${staging1.imageRef}' --stack production`);
+    });
+
+    it("schedule: drift checks pass while nothing changed, and drift:staging fails once its container is removed behind Pulumi's back", async () => {
+        const clean = await runJob("drift:staging", "main", PIPELINES.schedule());
+        expectSuccess(clean);
+        expect(clean.output).toContain("staging: no drift");
+        expectSuccess(await runJob("drift:production", "main", PIPELINES.schedule()));
+
+        const containers = execFileSync("docker", ["ps", "-aq", "--filter", `label=delivery.slot=${APP}-staging`]).toString().split(/\s+/).filter(Boolean);
+        expect(containers.length).toBeGreaterThan(0);
+        execFileSync("docker", ["rm", "-f", ...containers], { stdio: "ignore" });
+        const drifted = await runJob("drift:staging", "main", PIPELINES.schedule());
+        expect(drifted.status, drifted.output).toBe("failed");
+        expect(drifted.output).toContain("staging has drifted from its state");
+        // Production, untouched, still passes: the check is per stack.
+        expectSuccess(await runJob("drift:production", "main", PIPELINES.schedule()));
+    });
+});

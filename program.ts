@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./components/build/appImage";
 import { ConfigError, DeliverySettings, loadSettings } from "./components/config";
+import { GitlabConfigError, GitlabProjectSettings, GitlabSettings, readGitlabSettings } from "./components/gitlab";
 import { Registry } from "./components/registry/registry";
 import { PromotedRelease, Promotion, readUpstreamRelease } from "./components/release/promotion";
 import { Release } from "./components/release/release";
@@ -18,8 +19,17 @@ export interface StackOutputs {
  * the upstream release is found before the first resource is registered.
  */
 export async function deliver(): Promise<StackOutputs> {
-    const s = await settingsOrFail();
+    const { s, gitlabSettings } = settingsOrFail();
     const upstream = await upstreamOrFail(s);
+
+    // The GitLab side of the stack (dev leaves it off): its environment, variables and the
+    // deploy token the runtime pulls with, since a CI job token dies with its job.
+    const gitlab =
+        gitlabSettings &&
+        new GitlabProjectSettings("gitlab", {
+            ...gitlabSettings,
+            environment: { ...gitlabSettings.environment, externalUrl: gitlabSettings.environment.externalUrl ?? s.url },
+        });
 
     const registry = new Registry("registry", {
         server: s.registry.server,
@@ -27,6 +37,7 @@ export async function deliver(): Promise<StackOutputs> {
         insecure: s.registry.insecure,
         pushCredentials:
             s.registry.username !== undefined ? pulumi.secret({ username: s.registry.username, password: s.registry.password ?? "" }) : undefined,
+        pullCredentials: gitlab?.pullCredentials,
     });
 
     const { imageRef, commitSha, origin } = buildOrPromote(s, registry, upstream);
@@ -81,13 +92,27 @@ export async function deliver(): Promise<StackOutputs> {
     };
 }
 
-async function settingsOrFail(): Promise<DeliverySettings> {
-    try {
-        return loadSettings();
-    } catch (e) {
+/** Both settings namespaces are checked before anything is registered; all problems are reported together. */
+function settingsOrFail(): { s: DeliverySettings; gitlabSettings: GitlabSettings | undefined } {
+    const problems: string[] = [];
+    const attempt = <T>(read: () => T): T | undefined => {
+        try {
+            return read();
+        } catch (e) {
+            if (e instanceof ConfigError || e instanceof GitlabConfigError) {
+                problems.push(e.message);
+                return undefined;
+            }
+            throw e;
+        }
+    };
+    const s = attempt(loadSettings);
+    const gitlabSettings = attempt(() => readGitlabSettings(pulumi.getStack()));
+    if (problems.length > 0 || s === undefined) {
         // RunError prints the message alone: the problems list is the whole story.
-        throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+        throw new pulumi.RunError(problems.join("\n"));
     }
+    return { s, gitlabSettings };
 }
 
 async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | undefined> {

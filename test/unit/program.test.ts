@@ -44,16 +44,18 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): { c
     return { config, secretKeys };
 }
 
-async function run(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
-    const rec = installMocks({ stack, ...stackConfig(stack, overrides), stackOutputs });
+async function run(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}, extra: Record<string, string> = {}): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
+    const { config, secretKeys } = stackConfig(stack, overrides);
+    const rec = installMocks({ stack, config: { ...config, ...extra }, secretKeys: [...secretKeys, ...Object.keys(extra).filter((k) => k.endsWith(":token"))], stackOutputs });
     const out = await deliver();
     const outputs = { release: await valueOf(out.release), url: out.url };
     await settle(rec);
     return { rec, outputs };
 }
 
-async function failure(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}): Promise<{ message: string; rec: Recorder }> {
-    const rec = installMocks({ stack, ...stackConfig(stack, overrides), stackOutputs });
+async function failure(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}, extra: Record<string, string> = {}): Promise<{ message: string; rec: Recorder }> {
+    const { config, secretKeys } = stackConfig(stack, overrides);
+    const rec = installMocks({ stack, config: { ...config, ...extra }, secretKeys, stackOutputs });
     try {
         await deliver();
     } catch (e) {
@@ -175,5 +177,33 @@ describe("stack production", () => {
     it("refuses to run without a promotion source", async () => {
         const { message } = await failure("production", { promoteFrom: "production" }, upstream);
         expect(message).toContain('delivery:promoteFrom: a stack cannot promote from itself ("production")');
+    });
+});
+
+describe("GitLab settings in a stack", () => {
+    const gitlab = { "gitlab:enabled": "true", "gitlab:url": "https://gitlab.example.com", "gitlab:project": "group/app", "gitlab:token": "glpat-unit-test-token" };
+
+    it("are left out while gitlab:enabled is not true (dev)", async () => {
+        const { rec } = await run("dev");
+        expect(rec.ofType("delivery:gitlab:GitlabProjectSettings")).toHaveLength(0);
+    });
+
+    it("manage the stack's environment with the token as a secret", async () => {
+        const { rec } = await run("staging", {}, {}, gitlab);
+        expect(rec.ofType("delivery:gitlab:GitlabProjectSettings")).toHaveLength(1);
+        const environment = plain(rec.named("gitlab-environment").inputs);
+        expect(environment).toMatchObject({ name: "staging", externalUrl: "https://staging.example.com", gitlabUrl: "https://gitlab.example.com", project: "group/app" });
+        const withToken = DYNAMIC(rec).filter((d) => "gitlabToken" in d.inputs);
+        expect(withToken.map((r) => r.name).sort()).toEqual(["gitlab-deploy-token", "gitlab-environment"]);
+        for (const r of withToken) {
+            expect(isSecretValue(r.inputs.gitlabToken), r.name).toBe(true);
+        }
+    });
+
+    it("report their problems together with the delivery settings', before any resource", async () => {
+        const { message, rec } = await failure("staging", { replicas: "zero" }, {}, { "gitlab:enabled": "true" });
+        expect(message).toContain('delivery:replicas: must be a whole number from 1 to 50 (got "zero")');
+        expect(message).toContain("gitlab:url: is required when gitlab:enabled is true");
+        expect(rec.resources).toHaveLength(0);
     });
 });

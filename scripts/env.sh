@@ -13,6 +13,9 @@ export DELIVERY_RUN_DIR="${DELIVERY_RUN_DIR:-$DELIVERY_CACHE/run}"
 export PULUMI_HOME="${PULUMI_HOME:-$DELIVERY_CACHE/pulumi-home}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# The program is type-checked by `tsc --noEmit` (tests, CI); type-checking it again on every
+# preview costs ~15 s here (measured: dev preview 21.4 s -> 5.6 s).
+export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
 # The local DIY backend is the default; CI or a user may point PULUMI_BACKEND_URL elsewhere.
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$DELIVERY_ROOT/.pulumi-state}"

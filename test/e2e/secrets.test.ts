@@ -55,17 +55,17 @@ describe("secrets stay encrypted", () => {
     });
 
     it("keeps the values out of state, outputs and logs", async () => {
-        const exported = JSON.stringify(await stack.exportStack());
+        // exportStack() decrypts (the Automation API exports with --show-secrets), so the
+        // state is read as the backend stored it.
         const stateFiles = filesUnder(join(project.dir, ".state")).map((f) => readFileSync(f, "utf8"));
         const stackFile = readFileSync(join(project.dir, "Pulumi.e2e-secrets.yaml"), "utf8");
         for (const secret of [appSecret, registryPassword]) {
-            expect(exported).not.toContain(secret);
             expect(stateFiles.some((s) => s.includes(secret))).toBe(false);
             expect(stackFile).not.toContain(secret);
             expect(output.join("\n")).not.toContain(secret);
         }
         // The values are in the state, encrypted, not dropped.
-        expect(exported).toContain("4dabf18193072939515e22adb298388d");
+        expect(stateFiles.some((s) => s.includes('"ciphertext"'))).toBe(true);
         expect(output.join("\n").length).toBeGreaterThan(100);
     });
 });

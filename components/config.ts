@@ -122,50 +122,49 @@ const intIn = (min: number, max: number) =>
         .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/$.?#][^\s]*$/, "must be an http:// or https:// URL");
-const envMap = z.string().transform((s, ctx): Record<string, string> => {
-    let value: unknown;
-    try {
-        value = JSON.parse(s);
-    } catch {
-        value = undefined;
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        ctx.addIssue({ code: "custom", message: "must be a map of NAME: value (set it with --path, see below)" });
-        return z.NEVER;
-    }
-    for (const [name, v] of Object.entries(value)) {
-        if (!ENV_NAME_PATTERN.test(name)) {
-            ctx.addIssue({ code: "custom", message: `has a key that is not an environment variable name (letters, digits, _; not starting with a digit): "${name}"` });
-        } else if (typeof v !== "string") {
-            ctx.addIssue({ code: "custom", message: `must map each name to a string value (quote numbers and booleans): ${name}` });
+/**
+ * A map setting (set with `--path`), which the engine hands over as JSON. `problem` names
+ * what is wrong with one entry, or returns undefined when it is fine.
+ */
+const jsonMap = (what: string, problem: (key: string, value: unknown) => string | undefined) =>
+    z.string().transform((s, ctx): Record<string, string> => {
+        let value: unknown;
+        try {
+            value = JSON.parse(s);
+        } catch {
+            value = undefined;
         }
-    }
-    return value as Record<string, string>;
-});
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            ctx.addIssue({ code: "custom", message: `must be a map of ${what} (set it with --path, see below)` });
+            return z.NEVER;
+        }
+        for (const [key, v] of Object.entries(value)) {
+            const message = problem(key, v);
+            if (message !== undefined) {
+                ctx.addIssue({ code: "custom", message });
+            }
+        }
+        return value as Record<string, string>;
+    });
+
+const envMap = jsonMap("NAME: value", (name, v) =>
+    !ENV_NAME_PATTERN.test(name)
+        ? `has a key that is not an environment variable name (letters, digits, _; not starting with a digit): "${name}"`
+        : typeof v !== "string"
+          ? `must map each name to a string value (quote numbers and booleans): ${name}`
+          : undefined,
+);
 
 /** Kubernetes label keys (optional DNS prefix + name) and values. */
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-const labelMap = z.string().transform((s, ctx): Record<string, string> => {
-    let value: unknown;
-    try {
-        value = JSON.parse(s);
-    } catch {
-        value = undefined;
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        ctx.addIssue({ code: "custom", message: "must be a map of label: value (set it with --path, see below)" });
-        return z.NEVER;
-    }
-    for (const [key, v] of Object.entries(value)) {
-        if (!LABEL_KEY.test(key) || key.startsWith("app.kubernetes.io/")) {
-            ctx.addIssue({ code: "custom", message: `has "${key}", which is not a label key of its own (app.kubernetes.io/* are set by the program)` });
-        } else if (typeof v !== "string" || !LABEL_VALUE.test(v)) {
-            ctx.addIssue({ code: "custom", message: `has a value for "${key}" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)` });
-        }
-    }
-    return value as Record<string, string>;
-});
+const labelMap = jsonMap("label: value", (key, v) =>
+    !LABEL_KEY.test(key) || key.startsWith("app.kubernetes.io/")
+        ? `has "${key}", which is not a label key of its own (app.kubernetes.io/* are set by the program)`
+        : typeof v !== "string" || !LABEL_VALUE.test(v)
+          ? `has a value for "${key}" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)`
+          : undefined,
+);
 
 interface KeySpec<T> {
     readonly schema: z.ZodType<T, string>;

@@ -5,9 +5,9 @@ export DELIVERY_ROOT
 # Caches live outside the clone so a fresh clone reuses them; nothing depends on them existing.
 export DELIVERY_CACHE="${DELIVERY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/delivery}"
 # Versions of the engine and plugins built from Go modules (tools/*/go.mod pin the same ones).
-export PULUMI_VERSION="3.276.0"
+export PULUMI_VERSION="3.274.1"
 export DOCKER_BUILD_PLUGIN_VERSION="0.0.22"
-export KUBERNETES_PLUGIN_VERSION="4.34.2"
+export KUBERNETES_PLUGIN_VERSION="4.25.0"
 export DELIVERY_ENGINE_DIR="$DELIVERY_CACHE/engine/pulumi-v$PULUMI_VERSION"
 export DELIVERY_RUN_DIR="${DELIVERY_RUN_DIR:-$DELIVERY_CACHE/run}"
 export PULUMI_HOME="${PULUMI_HOME:-$DELIVERY_CACHE/pulumi-home}"

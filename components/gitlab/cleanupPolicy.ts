@@ -2,13 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     changedKeys,
     clientFor,
-    CONNECTION_SECRET_OUTPUTS,
     type ConnectionArgs,
     type ConnectionInputs,
     connectionOf,
+    connectionOnlyUpdate,
     connectionReplaces,
-    isNotFound,
+    diffResult,
+    type Failure,
+    ignoreNotFound,
     isUnknown,
+    readOrGone,
+    throwIfProblems,
+    withSecretOutputs,
 } from "./common";
 import {
     CLEANUP_CADENCES,
@@ -84,8 +89,8 @@ function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
     };
 }
 
-function problems(p: CleanupPolicyInputs): { property: string; reason: string }[] {
-    const out: { property: string; reason: string }[] = [];
+function problems(p: CleanupPolicyInputs): Failure[] {
+    const out: Failure[] = [];
     const check = <T>(property: string, value: T, allowed: readonly T[]) => {
         if (!isUnknown(value) && !allowed.includes(value)) {
             out.push({ property, reason: `cleanup policy ${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})` });
@@ -142,14 +147,11 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
         const replaces = connectionReplaces(olds, news);
         const updates = changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
-        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+        return diffResult(replaces, updates);
     },
 
     async create(inputs: CleanupPolicyInputs) {
-        const bad = problems(inputs);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(inputs).map((p) => p.reason));
         const json = await put(inputs, attributes(inputs), "set");
         return { id: inputs.project, outs: fromGitlab(inputs, json) };
     },
@@ -157,7 +159,7 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: Partial<CleanupPolicyOutputs>) {
         const inputs = withDefaults({ ...props, project: id });
         const gl = clientFor(inputs);
-        try {
+        return readOrGone(async () => {
             const project = (await gl.call(`read container registry cleanup policy of project ${id}`, (api) => api.Projects.show(id))) as unknown as {
                 container_expiration_policy?: PolicyJson | null;
             };
@@ -165,34 +167,20 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
                 return { id: "", props: {} };
             }
             return { id, props: fromGitlab(inputs, project.container_expiration_policy) };
-        } catch (e) {
-            if (isNotFound(e)) {
-                return { id: "", props: {} };
-            }
-            throw e;
-        }
+        });
     },
 
     async update(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
-        const bad = problems(news);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep"]).length === 0) {
-            return { outs: { ...olds, ...connectionOf(news) } };
+            return connectionOnlyUpdate(olds, news);
         }
         const json = await put(news, attributes(news), "update");
         return { outs: fromGitlab(news, json) };
     },
 
     async delete(_id: string, props: CleanupPolicyOutputs) {
-        try {
-            await put(props, { enabled: false }, "disable");
-        } catch (e) {
-            if (!isNotFound(e)) {
-                throw e;
-            }
-        }
+        await ignoreNotFound(() => put(props, { enabled: false }, "disable"));
     },
 };
 
@@ -211,7 +199,7 @@ export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
             cleanupPolicyProvider,
             name,
             { ...args, gitlabToken: pulumi.secret(args.gitlabToken), nextRunAt: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            withSecretOutputs(opts),
             "gitlab",
             "ContainerRegistryCleanupPolicy",
         );

@@ -26,6 +26,14 @@ export interface ConnectionArgs {
 export const CONNECTION_SECRET_OUTPUTS = ["gitlabToken"];
 
 /**
+ * A resource's options with the token, and `extra` outputs (before it), added to those the
+ * caller asked to keep secret.
+ */
+export function withSecretOutputs(opts: pulumi.CustomResourceOptions | undefined, ...extra: string[]): pulumi.CustomResourceOptions {
+    return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...extra, ...CONNECTION_SECRET_OUTPUTS] };
+}
+
+/**
  * The client for a resource's stored properties. `pulumi import` and `pulumi refresh` of a
  * resource whose state lacks the connection (imported by id alone) fall back to GITLAB_URL and
  * GITLAB_TOKEN.
@@ -44,6 +52,47 @@ export function clientFor(props: Partial<ConnectionInputs>): GitlabClient {
 
 export function isNotFound(e: unknown): boolean {
     return e instanceof GitlabApiError ? e.status === 404 : (e as { status?: number } | undefined)?.status === 404;
+}
+
+/** An input the provider's check refuses, as the engine reports it. */
+export interface Failure {
+    readonly property: string;
+    readonly reason: string;
+}
+
+/** For create and update: refuses inputs that check would have reported, with every reason. */
+export function throwIfProblems(reasons: readonly string[]): void {
+    if (reasons.length > 0) {
+        throw new Error(reasons.join("; "));
+    }
+}
+
+/** A provider's diff answer: the object is never deleted before its replacement exists. */
+export function diffResult(replaces: string[], updates: string[]): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+}
+
+/** Runs a provider's read; a 404 (deleted outside Pulumi) becomes the empty id that tells the engine it is gone. */
+export async function readOrGone<T>(read: () => Promise<T>): Promise<T | { id: string; props: Record<string, never> }> {
+    try {
+        return await read();
+    } catch (e) {
+        if (isNotFound(e)) {
+            return { id: "", props: {} };
+        }
+        throw e;
+    }
+}
+
+/** Runs a provider's delete; an object already gone (404) counts as deleted. */
+export async function ignoreNotFound(remove: () => Promise<unknown>): Promise<void> {
+    try {
+        await remove();
+    } catch (e) {
+        if (!isNotFound(e)) {
+            throw e;
+        }
+    }
 }
 
 /** The engine's marker for a value that is not known during preview. */
@@ -92,4 +141,9 @@ export function splitId(id: string, parts: number, what: string): string[] {
 /** Only the connection fields, to copy into outputs. */
 export function connectionOf(props: Partial<ConnectionInputs>): ConnectionInputs {
     return { gitlabUrl: props.gitlabUrl ?? "", gitlabToken: props.gitlabToken ?? "", project: String(props.project ?? "") };
+}
+
+/** An update that makes no API call: the old state with the new connection (a rotated token). */
+export function connectionOnlyUpdate<T extends object>(olds: T, news: Partial<ConnectionInputs>): { outs: T & ConnectionInputs } {
+    return { outs: { ...olds, ...connectionOf(news) } };
 }

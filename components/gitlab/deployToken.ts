@@ -2,14 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     changedKeys,
     clientFor,
-    CONNECTION_SECRET_OUTPUTS,
     type ConnectionArgs,
     type ConnectionInputs,
     connectionOf,
+    connectionOnlyUpdate,
     connectionReplaces,
-    isNotFound,
+    diffResult,
+    type Failure,
+    ignoreNotFound,
     isUnknown,
+    readOrGone,
     splitId,
+    throwIfProblems,
+    withSecretOutputs,
 } from "./common";
 import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope } from "./rules";
 
@@ -70,8 +75,8 @@ function withDefaults(news: Partial<DeployTokenInputs>): DeployTokenInputs {
     };
 }
 
-function problems(t: DeployTokenInputs): { property: string; reason: string }[] {
-    const out: { property: string; reason: string }[] = [];
+function problems(t: DeployTokenInputs): Failure[] {
+    const out: Failure[] = [];
     if (!isUnknown(t.name) && t.name.trim() === "") out.push({ property: "name", reason: "deploy token name must not be empty" });
     if (!isUnknown(t.scopes) && Array.isArray(t.scopes)) {
         const bad = t.scopes.filter((s) => !isUnknown(s) && !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s));
@@ -116,14 +121,11 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
             ...(news.username !== "" && news.username !== oldUsername ? ["username"] : []),
         ];
         const updates = changedKeys(olds, news, ["gitlabToken"]);
-        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+        return diffResult(replaces, updates);
     },
 
     async create(inputs: DeployTokenInputs) {
-        const bad = problems(inputs);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
         const json = (await gl.call(`create deploy token ${inputs.name} in project ${inputs.project}`, (api) =>
             api.DeployTokens.create(inputs.name, inputs.scopes as never, {
@@ -139,7 +141,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
         const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
         const inputs = withDefaults({ ...props, project });
         const gl = clientFor(inputs);
-        try {
+        return readOrGone(async () => {
             const json = (await gl.call(`read deploy token ${tokenId} in project ${project}`, (api) =>
                 api.DeployTokens.show(Number(tokenId), { projectId: project }),
             )) as unknown as DeployTokenJson;
@@ -149,29 +151,18 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
             }
             const state = toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? "");
             return { id, props: state };
-        } catch (e) {
-            if (isNotFound(e)) {
-                return { id: "", props: {} };
-            }
-            throw e;
-        }
+        });
     },
 
     async update(_id: string, olds: DeployTokenOutputs, news: DeployTokenInputs) {
         // Only the connection can change in place (everything else replaces).
-        return { outs: { ...olds, ...connectionOf(news) } };
+        return connectionOnlyUpdate(olds, news);
     },
 
     async delete(id: string, props: DeployTokenOutputs) {
         const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
         const gl = clientFor({ ...props, project });
-        try {
-            await gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project }));
-        } catch (e) {
-            if (!isNotFound(e)) {
-                throw e;
-            }
-        }
+        await ignoreNotFound(() => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
     },
 };
 
@@ -188,7 +179,7 @@ export class DeployToken extends pulumi.dynamic.Resource {
             deployTokenProvider,
             name,
             { ...args, gitlabToken: pulumi.secret(args.gitlabToken), tokenId: undefined, token: undefined, revoked: undefined, expired: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token", ...CONNECTION_SECRET_OUTPUTS] },
+            withSecretOutputs(opts, "token"),
             "gitlab",
             "DeployToken",
         );

@@ -2,14 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     changedKeys,
     clientFor,
-    CONNECTION_SECRET_OUTPUTS,
     type ConnectionArgs,
     type ConnectionInputs,
     connectionOf,
     connectionReplaces,
-    isNotFound,
+    diffResult,
+    type Failure,
+    ignoreNotFound,
     isUnknown,
+    readOrGone,
     splitId,
+    throwIfProblems,
+    withSecretOutputs,
 } from "./common";
 import { ENVIRONMENT_TIERS, type EnvironmentTier, environmentNameProblem, externalUrlProblem, tierForEnvironment } from "./rules";
 
@@ -69,8 +73,8 @@ function withDefaults(news: Partial<EnvironmentInputs>): EnvironmentInputs {
     };
 }
 
-function problems(e: EnvironmentInputs): { property: string; reason: string }[] {
-    const out: { property: string; reason: string }[] = [];
+function problems(e: EnvironmentInputs): Failure[] {
+    const out: Failure[] = [];
     const nameProblem = isUnknown(e.name) ? undefined : environmentNameProblem(e.name);
     if (nameProblem) out.push({ property: "name", reason: nameProblem });
     const urlProblem = e.externalUrl === "" || isUnknown(e.externalUrl) ? undefined : externalUrlProblem(e.externalUrl);
@@ -102,14 +106,11 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
         const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["name"])];
         const updates = changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
-        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+        return diffResult(replaces, updates);
     },
 
     async create(inputs: EnvironmentInputs) {
-        const bad = problems(inputs);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
         const where = `environment ${inputs.name} in project ${inputs.project}`;
         const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
@@ -130,22 +131,14 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
         const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
         const inputs = withDefaults({ ...props, project });
         const gl = clientFor(inputs);
-        try {
+        return readOrGone(async () => {
             const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
             return { id, props: toOutputs({ ...inputs, name: json.name }, json) };
-        } catch (e) {
-            if (isNotFound(e)) {
-                return { id: "", props: {} };
-            }
-            throw e;
-        }
+        });
     },
 
     async update(id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
-        const bad = problems(news);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["externalUrl", "tier"]).length === 0) {
             return { outs: { ...olds, ...news } };
         }
@@ -162,17 +155,13 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
         const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
         const gl = clientFor({ ...props, project });
         const where = `environment ${props.name ?? envId} in project ${project}`;
-        try {
+        await ignoreNotFound(async () => {
             const env = (await gl.call(`read ${where}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
             if (env.state !== "stopped") {
                 await gl.call(`stop ${where}`, (api) => api.Environments.stop(project, Number(envId), { force: true } as never));
             }
             await gl.call(`delete ${where}`, (api) => api.Environments.remove(project, Number(envId)));
-        } catch (e) {
-            if (!isNotFound(e)) {
-                throw e;
-            }
-        }
+        });
     },
 };
 
@@ -190,7 +179,7 @@ export class Environment extends pulumi.dynamic.Resource {
             environmentProvider,
             name,
             { ...args, gitlabToken: pulumi.secret(args.gitlabToken), environmentId: undefined, slug: undefined, state: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            withSecretOutputs(opts),
             "gitlab",
             "Environment",
         );

@@ -2,14 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     changedKeys,
     clientFor,
-    CONNECTION_SECRET_OUTPUTS,
     type ConnectionArgs,
     type ConnectionInputs,
     connectionOf,
+    connectionOnlyUpdate,
     connectionReplaces,
+    diffResult,
+    ignoreNotFound,
     isNotFound,
     isUnknown,
+    readOrGone,
     splitId,
+    throwIfProblems,
+    withSecretOutputs,
 } from "./common";
 import { variableProblems } from "./rules";
 
@@ -128,14 +133,11 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: ProjectVariableInputs, news: ProjectVariableInputs) {
         const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["key", "environmentScope"])];
         const updates = changedKeys(olds, news, UPDATABLE);
-        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+        return diffResult(replaces, updates);
     },
 
     async create(inputs: ProjectVariableInputs) {
-        const problems = validate(inputs);
-        if (problems.length > 0) {
-            throw new Error(problems.join("; "));
-        }
+        throwIfProblems(validate(inputs));
         const gl = clientFor(inputs);
         const id = `${inputs.project}:${inputs.key}:${inputs.environmentScope}`;
         const what = `variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`;
@@ -180,29 +182,20 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         const [project, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
         const conn = { ...connectionOf(props), project };
         const gl = clientFor(conn);
-        try {
+        return readOrGone(async () => {
             const json = (await gl.call(`read variable ${key} (scope ${scope}) in project ${project}`, (api) =>
                 api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }),
             )) as unknown as VariableJson;
             const state = fromGitlab(conn, json, props.value, props.adopt ?? false);
             return { id, props: state };
-        } catch (e) {
-            if (isNotFound(e)) {
-                // Deleted outside Pulumi: an empty id tells the engine the resource is gone.
-                return { id: "", props: {} };
-            }
-            throw e;
-        }
+        });
     },
 
     async update(id: string, olds: ProjectVariableInputs, news: ProjectVariableInputs) {
-        const problems = validate(news);
-        if (problems.length > 0) {
-            throw new Error(problems.join("; "));
-        }
+        throwIfProblems(validate(news));
         const apiFields = changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken" && k !== "adopt");
         if (apiFields.length === 0) {
-            return { outs: { ...olds, ...connectionOf(news) } };
+            return connectionOnlyUpdate(olds, news);
         }
         const gl = clientFor(news);
         const updated = (await gl.call(`update variable ${news.key} (scope ${olds.environmentScope}) in project ${news.project}`, (api) =>
@@ -221,16 +214,12 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     async delete(id: string, props: ProjectVariableInputs) {
         const [project, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
         const gl = clientFor({ ...props, project });
-        try {
-            // The filter goes in the query string, as GitLab's docs show for DELETE.
-            await gl.call(`delete variable ${key} (scope ${scope}) in project ${project}`, (api) =>
+        // The filter goes in the query string, as GitLab's docs show for DELETE.
+        await ignoreNotFound(() =>
+            gl.call(`delete variable ${key} (scope ${scope}) in project ${project}`, (api) =>
                 api.ProjectVariables.remove(project, key, { searchParams: { filter: { environment_scope: scope } } } as unknown as { filter: { environment_scope: string } }),
-            );
-        } catch (e) {
-            if (!isNotFound(e)) {
-                throw e;
-            }
-        }
+            ),
+        );
     },
 };
 
@@ -253,7 +242,7 @@ export class ProjectVariable extends pulumi.dynamic.Resource {
             projectVariableProvider,
             name,
             { ...args, value: pulumi.secret(args.value), gitlabToken: pulumi.secret(args.gitlabToken) },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value", ...CONNECTION_SECRET_OUTPUTS] },
+            withSecretOutputs(opts, "value"),
             "gitlab",
             "ProjectVariable",
         );

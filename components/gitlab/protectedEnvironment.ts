@@ -2,14 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     changedKeys,
     clientFor,
-    CONNECTION_SECRET_OUTPUTS,
     type ConnectionArgs,
     type ConnectionInputs,
     connectionOf,
+    connectionOnlyUpdate,
     connectionReplaces,
-    isNotFound,
+    diffResult,
+    type Failure,
+    ignoreNotFound,
     isUnknown,
+    readOrGone,
     splitId,
+    throwIfProblems,
+    withSecretOutputs,
 } from "./common";
 import { ACCESS_LEVELS, type AccessLevel, environmentNameProblem } from "./rules";
 
@@ -67,8 +72,8 @@ function withDefaults(news: Partial<ProtectedEnvironmentInputs>): ProtectedEnvir
     };
 }
 
-function problems(p: ProtectedEnvironmentInputs): { property: string; reason: string }[] {
-    const out: { property: string; reason: string }[] = [];
+function problems(p: ProtectedEnvironmentInputs): Failure[] {
+    const out: Failure[] = [];
     const nameProblem = isUnknown(p.environment) ? undefined : environmentNameProblem(p.environment);
     if (nameProblem) out.push({ property: "environment", reason: nameProblem });
     for (const key of ["deployAccessLevel", "approverAccessLevel"] as const) {
@@ -115,14 +120,11 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
         const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["environment"])];
         const updates = changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
-        return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+        return diffResult(replaces, updates);
     },
 
     async create(inputs: ProtectedEnvironmentInputs) {
-        const bad = problems(inputs);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
         const id = `${inputs.project}:${inputs.environment}`;
         try {
@@ -144,26 +146,18 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
         const inputs = withDefaults({ ...props, project, environment: name });
         const gl = clientFor(inputs);
-        try {
+        return readOrGone(async () => {
             const json = (await gl.call(`read protected environment ${name} in project ${project}`, (api) =>
                 api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
             )) as unknown as ProtectedJson;
             return { id, props: fromGitlab(inputs, json) };
-        } catch (e) {
-            if (isNotFound(e)) {
-                return { id: "", props: {} };
-            }
-            throw e;
-        }
+        });
     },
 
     async update(id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
-        const bad = problems(news);
-        if (bad.length > 0) {
-            throw new Error(bad.map((p) => p.reason).join("; "));
-        }
+        throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"]).length === 0) {
-            return { outs: { ...olds, ...connectionOf(news) } };
+            return connectionOnlyUpdate(olds, news);
         }
         const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
         const gl = clientFor(news);
@@ -189,13 +183,9 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     async delete(id: string, props: ProtectedEnvironmentInputs) {
         const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
         const gl = clientFor({ ...props, project });
-        try {
-            await gl.call(`unprotect environment ${name} in project ${project}`, (api) => api.ProjectProtectedEnvironments.remove(encode(project), encode(name)));
-        } catch (e) {
-            if (!isNotFound(e)) {
-                throw e;
-            }
-        }
+        await ignoreNotFound(() =>
+            gl.call(`unprotect environment ${name} in project ${project}`, (api) => api.ProjectProtectedEnvironments.remove(encode(project), encode(name))),
+        );
     },
 };
 
@@ -211,7 +201,7 @@ export class ProtectedEnvironment extends pulumi.dynamic.Resource {
             protectedEnvironmentProvider,
             name,
             { ...args, gitlabToken: pulumi.secret(args.gitlabToken) },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...CONNECTION_SECRET_OUTPUTS] },
+            withSecretOutputs(opts),
             "gitlab",
             "ProtectedEnvironment",
         );

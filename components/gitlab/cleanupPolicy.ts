@@ -15,15 +15,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./common";
-import {
-    CLEANUP_CADENCES,
-    CLEANUP_KEEP_N,
-    CLEANUP_OLDER_THAN,
-    type CleanupCadence,
-    type CleanupKeepN,
-    type CleanupOlderThan,
-    cleanupRegexProblem,
-} from "./rules";
+import { type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./rules";
 
 /**
  * The project's container registry cleanup policy, set through "Edit a project"
@@ -90,20 +82,7 @@ function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
 }
 
 function problems(p: CleanupPolicyInputs): Failure[] {
-    const out: Failure[] = [];
-    const check = <T>(property: string, value: T, allowed: readonly T[]) => {
-        if (!isUnknown(value) && !allowed.includes(value)) {
-            out.push({ property, reason: `cleanup policy ${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})` });
-        }
-    };
-    check("cadence", p.cadence, CLEANUP_CADENCES);
-    check("keepN", p.keepN, CLEANUP_KEEP_N);
-    check("olderThan", p.olderThan, CLEANUP_OLDER_THAN);
-    for (const property of ["nameRegexDelete", "nameRegexKeep"] as const) {
-        const why = isUnknown(p[property]) ? undefined : cleanupRegexProblem(p[property]);
-        if (why) out.push({ property, reason: `cleanup policy ${property} ${why}` });
-    }
-    return out;
+    return cleanupPolicyProblems(p, "cleanup policy ", isUnknown);
 }
 
 function attributes(p: CleanupPolicyInputs) {

@@ -7,13 +7,10 @@ import { ProtectedEnvironment } from "./protectedEnvironment";
 import {
     ACCESS_LEVELS,
     type AccessLevel,
-    CLEANUP_CADENCES,
-    CLEANUP_KEEP_N,
-    CLEANUP_OLDER_THAN,
     type CleanupCadence,
     type CleanupKeepN,
     type CleanupOlderThan,
-    cleanupRegexProblem,
+    cleanupPolicyProblems,
     DEPLOY_TOKEN_SCOPES,
     type DeployTokenScope,
     ENVIRONMENT_TIERS,
@@ -183,18 +180,8 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
         }
     }
     if (args.cleanupPolicy) {
-        const c = args.cleanupPolicy;
-        const oneOf = <T>(name: string, value: T | undefined, allowed: readonly T[]) => {
-            if (value !== undefined && !allowed.includes(value)) {
-                problems.push(`cleanupPolicy.${name} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
-            }
-        };
-        oneOf("cadence", c.cadence, CLEANUP_CADENCES);
-        oneOf("keepN", c.keepN, CLEANUP_KEEP_N);
-        oneOf("olderThan", c.olderThan, CLEANUP_OLDER_THAN);
-        for (const k of ["nameRegexDelete", "nameRegexKeep"] as const) {
-            const why = c[k] !== undefined ? cleanupRegexProblem(c[k]!) : undefined;
-            if (why) problems.push(`cleanupPolicy.${k} ${why}`);
+        for (const p of cleanupPolicyProblems(args.cleanupPolicy, "cleanupPolicy.", (value) => value === undefined)) {
+            problems.push(p.reason);
         }
     }
     return problems;

@@ -174,6 +174,34 @@ export function cleanupRegexProblem(regex: string): string | undefined {
     return undefined;
 }
 
+/**
+ * Problems with a registry cleanup policy's settings, in the order cadence, keepN, olderThan,
+ * nameRegexDelete, nameRegexKeep. Each reason is `prefix` followed by the setting's name; a value
+ * for which `skip` is true (not given, or not known yet) is not checked.
+ */
+export function cleanupPolicyProblems(
+    p: { readonly cadence?: unknown; readonly keepN?: unknown; readonly olderThan?: unknown; readonly nameRegexDelete?: unknown; readonly nameRegexKeep?: unknown },
+    prefix: string,
+    skip: (value: unknown) => boolean,
+): { property: string; reason: string }[] {
+    const out: { property: string; reason: string }[] = [];
+    const oneOf = (property: "cadence" | "keepN" | "olderThan", allowed: readonly unknown[]) => {
+        const value = p[property];
+        if (!skip(value) && !allowed.includes(value)) {
+            out.push({ property, reason: `${prefix}${property} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})` });
+        }
+    };
+    oneOf("cadence", CLEANUP_CADENCES);
+    oneOf("keepN", CLEANUP_KEEP_N);
+    oneOf("olderThan", CLEANUP_OLDER_THAN);
+    for (const property of ["nameRegexDelete", "nameRegexKeep"] as const) {
+        const value = p[property];
+        const why = skip(value) ? undefined : cleanupRegexProblem(value as string);
+        if (why) out.push({ property, reason: `${prefix}${property} ${why}` });
+    }
+    return out;
+}
+
 /** The GitLab environment a stack deploys to: `review-<slug>` stacks go to `review/<slug>`. */
 export function environmentNameForStack(stack: string): string {
     const review = /^review-(.+)$/.exec(stack);

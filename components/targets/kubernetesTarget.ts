@@ -97,8 +97,14 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                     name: args.appName,
                     namespace,
                     labels,
-                    // The provider waits for the rollout up to this long, then fails the update.
-                    annotations: { "pulumi.com/timeoutSeconds": String(timeout) },
+                    annotations: {
+                        // The provider waits for the rollout up to this long, then fails the update.
+                        "pulumi.com/timeoutSeconds": String(timeout),
+                        // The stack owns the Deployment: a hand edit (`kubectl set image`, `kubectl
+                        // scale`) takes over its fields, and without force the next server-side apply
+                        // stops at that field conflict instead of restoring the release.
+                        "pulumi.com/patchForce": "true",
+                    },
                 },
                 spec: {
                     replicas: args.replicas,

@@ -71,7 +71,8 @@ export async function deliver(): Promise<StackOutputs> {
                   releaseId: release.releaseId,
                   commitSha,
                   env: s.env,
-                  secretEnv,
+                  // None: no data in the config Secret (see KubernetesTargetArgs.secretEnv).
+                  secretEnv: Object.keys(s.secretEnv).length > 0 ? secretEnv : undefined,
                   configHash: release.configHash,
                   replicas: s.target.replicas,
                   containerPort: s.containerPort,

@@ -13,8 +13,12 @@ export interface KubernetesTargetArgs {
     readonly commitSha: pulumi.Input<string>;
     /** Plain settings: container env, visible in diffs. */
     readonly env: Readonly<Record<string, string>>;
-    /** Secret settings: a Secret the pods read with `envFrom`. */
-    readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
+    /**
+     * Secret settings: a Secret the pods read with `envFrom`. Leave it undefined when there are
+     * none: an empty `stringData` is diffed as added on every run (the API server keeps no empty
+     * data), which would replace the Secret on every update.
+     */
+    readonly secretEnv?: pulumi.Input<Readonly<Record<string, string>>>;
     /** Changes roll the pods even when only the Secret changed. */
     readonly configHash: pulumi.Input<string>;
     readonly replicas: number;
@@ -68,7 +72,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
             {
                 metadata: { name: `${args.appName}-config`, namespace, labels },
                 type: "Opaque",
-                stringData: pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
+                stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
             },
             child,
         );

@@ -64,13 +64,19 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         const labels = standardLabels(args.appName, args.stack);
         const selector = selectorLabels(args.appName, args.stack);
 
+        // A change to a Secret's data replaces it, deleting it first (its name is fixed). The
+        // Deployment names both Secrets as plain strings, with dependsOn for the order: a
+        // reference to their outputs would make the engine replace the Deployment with them
+        // (every pod deleted at once) instead of rolling it.
+        const configName = `${args.appName}-config`;
+        const pullName = `${args.appName}-registry`;
         const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, child);
         const namespace = ns.metadata.name;
 
         const config = new k8s.core.v1.Secret(
             `${name}-config`,
             {
-                metadata: { name: `${args.appName}-config`, namespace, labels },
+                metadata: { name: configName, namespace, labels },
                 type: "Opaque",
                 stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
             },
@@ -79,7 +85,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         const pull = new k8s.core.v1.Secret(
             `${name}-pull`,
             {
-                metadata: { name: `${args.appName}-registry`, namespace, labels },
+                metadata: { name: pullName, namespace, labels },
                 type: "kubernetes.io/dockerconfigjson",
                 stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
             },
@@ -125,7 +131,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                             },
                         },
                         spec: {
-                            imagePullSecrets: [{ name: pull.metadata.name }],
+                            imagePullSecrets: [{ name: pullName }],
                             automountServiceAccountToken: false,
                             securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser ?? 10001, runAsGroup: args.runAsUser ?? 10001 },
                             containers: [
@@ -139,7 +145,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                                         { name: "RELEASE_ID", value: args.releaseId },
                                         { name: "PORT", value: String(args.containerPort) },
                                     ],
-                                    envFrom: [{ secretRef: { name: config.metadata.name } }],
+                                    envFrom: [{ secretRef: { name: configName } }],
                                     readinessProbe: probe(2, 3),
                                     livenessProbe: probe(10, 6),
                                     resources: {
@@ -157,7 +163,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...child, customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } },
+            { ...child, dependsOn: [config, pull], customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } },
         );
 
         const service = new k8s.core.v1.Service(

@@ -1,0 +1,156 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Project, ROOT, ensureEnvironment, localConfig } from "../e2e/workspace";
+
+/**
+ * Helpers of the Kubernetes end-to-end tests: the local control plane of `scripts/k8s`
+ * (a real API server, controller manager and scheduler; kwok plays the kubelet), kubectl
+ * run from the test, and stack settings for the kubernetes target.
+ */
+
+export interface Cluster {
+    /** The admin kubeconfig `scripts/k8s start` writes. */
+    readonly kubeconfig: string;
+    /** The kubectl built with the control plane. */
+    readonly kubectlPath: string;
+    /** $DELIVERY_RUN_DIR of the local services (registry password, k8s data). */
+    readonly runDir: string;
+}
+
+/** What `scripts/env.sh` sets, read in a shell of its own. */
+function envValue(name: string): string {
+    return execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf %s "$${name}"`]).toString();
+}
+
+/**
+ * Starts (or finds) the engine, the local services and the control plane. Every step is
+ * idempotent; any of them failing throws, so the suite fails instead of skipping.
+ */
+export function ensureCluster(): Cluster {
+    ensureEnvironment();
+    execFileSync(join(ROOT, "scripts", "k8s"), ["start"], { stdio: "inherit" });
+    const exports = execFileSync(join(ROOT, "scripts", "k8s"), ["env"]).toString();
+    const kubeconfig = /^export KUBECONFIG=(.+)$/m.exec(exports)?.[1];
+    const binDir = /^export PATH=(.+):\$PATH$/m.exec(exports)?.[1];
+    if (!kubeconfig || !binDir) {
+        throw new Error(`scripts/k8s env printed no KUBECONFIG/PATH:\n${exports}`);
+    }
+    const cluster = { kubeconfig, kubectlPath: join(binDir, "kubectl"), runDir: envValue("DELIVERY_RUN_DIR") };
+    // The API server answers and the fake node is Ready: pods can be scheduled.
+    kubectlIn(cluster, "get", "--raw", "/readyz");
+    kubectlIn(cluster, "wait", "--for=condition=Ready", "node/kwok-node-0", "--timeout=60s");
+    return cluster;
+}
+
+let current: Cluster | undefined;
+
+/** ensureCluster() once per test file; kubectl() uses it. */
+export function useCluster(): Cluster {
+    current = ensureCluster();
+    return current;
+}
+
+function kubectlIn(cluster: Cluster, ...args: string[]): string {
+    try {
+        return execFileSync(cluster.kubectlPath, ["--kubeconfig", cluster.kubeconfig, ...args], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+    } catch (e) {
+        const err = e as { stderr?: Buffer; message: string };
+        throw new Error(`kubectl ${args.join(" ")} failed: ${err.stderr?.toString().trim() || err.message}`);
+    }
+}
+
+/** Runs kubectl against the local cluster (after useCluster()). Throws with its stderr. */
+export function kubectl(...args: string[]): string {
+    if (!current) {
+        throw new Error("kubectl() before useCluster()");
+    }
+    return kubectlIn(current, ...args);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+/** `kubectl get ... -o json`, parsed. */
+export function kubectlJson(...args: string[]): Json {
+    return JSON.parse(kubectl("get", ...args, "-o", "json"));
+}
+
+/** Whether an object exists (kubectl get answers NotFound otherwise). */
+export function exists(...args: string[]): boolean {
+    try {
+        kubectl("get", ...args);
+        return true;
+    } catch (e) {
+        if (/NotFound|not found/.test((e as Error).message)) {
+            return false;
+        }
+        throw e;
+    }
+}
+
+/** The ReplicaSets of a Deployment's pods in a namespace, newest revision last. */
+export function replicaSets(namespace: string, selector: string): Json[] {
+    const list = kubectlJson("replicasets", "-n", namespace, "-l", selector);
+    const revision = (rs: Json) => Number(rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+    return (list.items as Json[]).sort((a, b) => revision(a) - revision(b));
+}
+
+/** Polls until `check` returns a value other than undefined, or throws what it last saw. */
+export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const value = check();
+            if (value !== undefined) {
+                return value;
+            }
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+        }
+        await new Promise((r) => setTimeout(r, everyMs));
+    }
+}
+
+/**
+ * Settings of a stack on the kubernetes target: the e2e registry settings without the
+ * docker-only keys, its own namespace and the local cluster's kubeconfig.
+ */
+export function k8sConfig(
+    project: Project,
+    cluster: Cluster,
+    namespace: string,
+    extra: Record<string, string | { value: string; secret: true }> = {},
+): Record<string, string | { value: string; secret: true }> {
+    const base: Record<string, string | { value: string; secret: true }> = localConfig(project, 0);
+    delete base.hostPort;
+    delete base.healthTimeoutSeconds;
+    return {
+        ...base,
+        appName: "web",
+        target: "kubernetes",
+        namespace,
+        kubeconfig: cluster.kubeconfig,
+        replicas: "2",
+        ...extra,
+    };
+}
+
+/** The password of the htpasswd registry on 127.0.0.1:5001 (user `delivery`). */
+export function authRegistryPassword(cluster: Cluster): string {
+    return readFileSync(join(cluster.runDir, "registry-auth", "password"), "utf8").trim();
+}
+
+/**
+ * Deletes namespaces an earlier, interrupted run left behind, and waits until they are
+ * gone: a namespace still Terminating cannot be created again.
+ */
+export function resetNamespaces(...names: string[]): void {
+    for (const ns of names) {
+        kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s");
+    }
+}

@@ -1,0 +1,104 @@
+import { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Project, ReleaseOutput, outputValue, resourceTypes } from "../e2e/workspace";
+import { Cluster, Json, exists, k8sConfig, kubectlJson, resetNamespaces, useCluster } from "./cluster";
+
+/**
+ * Promotion between two namespaces of the same cluster: staging builds and runs a release,
+ * production runs that very digest through a StackReference, with no build of its own.
+ */
+describe("kubernetes target: promotion from staging to production", () => {
+    const STAGING = "k8s-e2e-staging";
+    const PRODUCTION = "k8s-e2e-production";
+    const APP = "web";
+    let cluster: Cluster;
+    let project: Project;
+    let staging: Stack;
+    let production: Stack;
+
+    beforeAll(async () => {
+        cluster = useCluster();
+        resetNamespaces(STAGING, PRODUCTION);
+        project = new Project();
+        staging = await project.stack(STAGING, k8sConfig(project, cluster, STAGING, { env: '{"APP_ENV":"staging"}' }));
+        // One replica, no secret settings: no PodDisruptionBudget, and a config Secret with no data.
+        production = await project.stack(
+            PRODUCTION,
+            k8sConfig(project, cluster, PRODUCTION, { promoteFrom: STAGING, replicas: "1", env: '{"APP_ENV":"production"}' }),
+        );
+    });
+
+    afterAll(async () => {
+        try {
+            await production?.destroy();
+            await staging?.destroy();
+            expect(exists("namespace", PRODUCTION)).toBe(false);
+            expect(exists("namespace", STAGING)).toBe(false);
+        } finally {
+            project?.cleanup();
+        }
+    });
+
+    const deployment = (ns: string): Json => kubectlJson("deployment", APP, "-n", ns);
+    const podImages = (ns: string, stack: string): string[] =>
+        (kubectlJson("pods", "-n", ns, "-l", `app.kubernetes.io/instance=${APP}-${stack}`).items as Json[]).map((p) => p.spec.containers[0].image);
+
+    it("staging and production namespaces run the same digest; production registered no image build", async () => {
+        const built = outputValue<ReleaseOutput>((await staging.up()).outputs, "release");
+        expect(built.origin).toBe("build");
+        const up = await production.up();
+        expect(up.summary.result).toBe("succeeded");
+        const promoted = outputValue<ReleaseOutput>(up.outputs, "release");
+        expect(promoted.imageRef).toBe(built.imageRef);
+        expect(promoted.digest).toBe(built.digest);
+        expect(promoted.commitSha).toBe(built.commitSha);
+        expect(promoted.origin).toBe(`promote:${STAGING}`);
+        expect(promoted.releaseId).not.toBe(built.releaseId);
+
+        expect(await resourceTypes(staging)).toContain("docker-build:index:Image");
+        const productionTypes = await resourceTypes(production);
+        expect(productionTypes).not.toContain("docker-build:index:Image");
+        expect(productionTypes).toContain("kubernetes:apps/v1:Deployment");
+
+        for (const [ns, release, replicas] of [
+            [STAGING, built, 2],
+            [PRODUCTION, promoted, 1],
+        ] as const) {
+            const d = deployment(ns);
+            expect(d.spec.template.spec.containers[0].image).toBe(built.imageRef);
+            expect(d.status.conditions.find((c: Json) => c.type === "Available")?.status).toBe("True");
+            expect(d.status.readyReplicas).toBe(replicas);
+            expect(d.spec.template.metadata.annotations["delivery.dev/release-id"]).toBe(release.releaseId);
+            expect(podImages(ns, ns)).toEqual(Array(replicas).fill(built.imageRef));
+            const env = Object.fromEntries((d.spec.template.spec.containers[0].env as Json[]).map((e) => [e.name, e.value]));
+            expect(env.APP_ENV).toBe(ns === STAGING ? "staging" : "production");
+        }
+        expect(exists("poddisruptionbudget", APP, "-n", STAGING)).toBe(true);
+        expect(exists("poddisruptionbudget", APP, "-n", PRODUCTION)).toBe(false);
+        // No secret settings: the config Secret exists (envFrom names it) but holds nothing.
+        expect(kubectlJson("secret", `${APP}-config`, "-n", PRODUCTION).data ?? {}).toEqual({});
+    });
+
+    it("a second run of either stack changes nothing", async () => {
+        await staging.preview({ expectNoChanges: true });
+        const preview = await production.preview({ expectNoChanges: true, diff: true });
+        expect(preview.changeSummary.replace ?? 0).toBe(0);
+        expect(preview.changeSummary.update ?? 0).toBe(0);
+    });
+
+    it("production follows a new staging release, still without building", async () => {
+        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, k8s promotion r2"));
+        const r2 = outputValue<ReleaseOutput>((await staging.up()).outputs, "release");
+        const before = deployment(PRODUCTION).metadata.uid;
+        const promoted = outputValue<ReleaseOutput>((await production.up()).outputs, "release");
+        expect(promoted.digest).toBe(r2.digest);
+        const d = deployment(PRODUCTION);
+        expect(d.metadata.uid).toBe(before);
+        expect(d.spec.template.spec.containers[0].image).toBe(r2.imageRef);
+        expect(d.status.updatedReplicas).toBe(1);
+        expect(d.status.readyReplicas).toBe(1);
+        expect(podImages(PRODUCTION, PRODUCTION)).toEqual([r2.imageRef]);
+        expect(deployment(STAGING).spec.template.spec.containers[0].image).toBe(r2.imageRef);
+        expect(await resourceTypes(production)).not.toContain("docker-build:index:Image");
+    });
+});

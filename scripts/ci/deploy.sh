@@ -24,5 +24,6 @@ if [[ $stack == review-* && -n ${REVIEW_APPS_DOMAIN-} ]]; then
     fi
 fi
 
-pulumi up --stack "$stack" --yes --non-interactive --diff
+# --refresh: a hand edit (kubectl set image, a stopped container) is found and reverted.
+pulumi up --stack "$stack" --yes --non-interactive --diff --refresh
 ci_finish_deploy "$stack"

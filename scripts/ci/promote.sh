@@ -31,7 +31,8 @@ else
     fi
 fi
 
-pulumi up --stack "$stack" --yes --non-interactive --diff
+# --refresh: a hand edit (kubectl set image, a stopped container) is found and reverted.
+pulumi up --stack "$stack" --yes --non-interactive --diff --refresh
 ci_finish_deploy "$stack"
 
 got=$(ci_output "$stack" release imageRef)

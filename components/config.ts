@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "node:child_process";
 import { z } from "zod";
-import { DIGEST_PATTERN, DNS_LABEL_PATTERN, ENV_NAME_PATTERN, TAG_PATTERN, isDigestPinned } from "./naming";
+import { DNS_LABEL_PATTERN, ENV_NAME_PATTERN, TAG_PATTERN, isDigestPinned } from "./naming";
 
 /**
  * One typed, validated view of a stack's settings.
@@ -496,4 +496,3 @@ export function loadSettings(): DeliverySettings {
     return parseSettings(pulumi.getStack(), raw, ambientDefaults(), secretKeys);
 }
 
-export { DIGEST_PATTERN };

@@ -97,11 +97,6 @@ export function imageTags(repository: string, commitSha: string, ref: string): s
     return tags.map((t) => `${stripTagAndDigest(repository)}:${t}`);
 }
 
-/** `review-<slug>` stack and namespace names are DNS labels: at most 63 characters. */
-export function reviewStackName(ref: string): string {
-    return `review-${refSlug(ref)}`.slice(0, 63).replace(/-+$/, "");
-}
-
 /**
  * A stable digest of a release's configuration. Keys are sorted so that the order in
  * the stack file does not matter. Secret values are included (a config change must make a
@@ -123,23 +118,6 @@ export function configHash(env: Record<string, string>, secretEnv: Record<string
 export function releaseId(digest: string, cfgHash: string): string {
     const h = createHash("sha256").update(`${digest}\0${cfgHash}`).digest("hex");
     return `r-${h.slice(0, 12)}`;
-}
-
-/**
- * Later layers win, like `heroku config:set` on top of defaults. Keys must be valid
- * environment variable names so that a typo fails here instead of inside the container.
- */
-export function mergeEnv(...layers: Array<Record<string, string> | undefined>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const layer of layers) {
-        for (const [k, v] of Object.entries(layer ?? {})) {
-            if (!ENV_NAME_PATTERN.test(k)) {
-                throw new Error(`"${k}" is not a valid environment variable name (use letters, digits and _; not starting with a digit)`);
-            }
-            out[k] = v;
-        }
-    }
-    return out;
 }
 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;

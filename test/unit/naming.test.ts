@@ -6,12 +6,10 @@ import {
     configHash,
     imageTags,
     isDigestPinned,
-    mergeEnv,
     parsePinnedRef,
     pinnedRef,
     refSlug,
     releaseId,
-    reviewStackName,
     stripTagAndDigest,
 } from "../../components/naming";
 
@@ -44,17 +42,6 @@ describe("refSlug (GitLab CI_COMMIT_REF_SLUG)", () => {
         fc.assert(
             fc.property(fc.string({ maxLength: 100 }), (ref) => {
                 expect(refSlug(refSlug(ref))).toBe(refSlug(ref));
-            }),
-        );
-    });
-
-    it("review stack names stay DNS labels", () => {
-        fc.assert(
-            fc.property(fc.string({ maxLength: 200 }), (ref) => {
-                const name = reviewStackName(ref);
-                expect(name.startsWith("review")).toBe(true);
-                expect(name.length).toBeLessThanOrEqual(63);
-                expect(name).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
             }),
         );
     });
@@ -170,16 +157,5 @@ describe("configHash and releaseId", () => {
                 expect(releaseId(d1, h)).not.toBe(releaseId(d2, h));
             }),
         );
-    });
-});
-
-describe("mergeEnv", () => {
-    it("lets later layers win", () => {
-        expect(mergeEnv({ A: "1", B: "1" }, undefined, { B: "2" })).toEqual({ A: "1", B: "2" });
-    });
-
-    it("rejects names that are not environment variable names", () => {
-        expect(() => mergeEnv({ "1BAD": "x" })).toThrow('"1BAD" is not a valid environment variable name');
-        expect(() => mergeEnv({ "A-B": "x" })).toThrow('"A-B" is not a valid environment variable name');
     });
 });

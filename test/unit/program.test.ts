@@ -65,7 +65,8 @@ async function failure(stack: string, overrides: Record<string, string> = {}, st
     throw new Error("expected the program to fail");
 }
 
-const CI_ENV = ["CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD"];
+// Inside a GitLab job (or gitlab-ci-local) these are predefined; the tests set their own.
+const CI_ENV = ["CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD", "CI_SERVER_URL", "CI_PROJECT_ID", "GITLAB_TOKEN"];
 const saved: Record<string, string | undefined> = {};
 beforeAll(() => {
     for (const k of CI_ENV) {

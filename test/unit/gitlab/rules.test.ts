@@ -72,7 +72,9 @@ describe("masking rules (GitLab 'Mask a CI/CD variable')", () => {
 
     it("never puts the value into its explanations", () => {
         fc.assert(
-            fc.property(fc.string({ minLength: 3, maxLength: 30 }).filter((s) => /[a-zA-Z]{3}/.test(s)), (value) =>
+            // Framed by letters no message uses, so a short value cannot match message text by
+            // chance (the shrunk counterexample "ter" is in "characters").
+            fc.property(fc.string({ minLength: 0, maxLength: 30 }).map((s) => `qZx${s}xZq`), (value) =>
                 maskingProblems(value).every((p) => !p.includes(value)) && variableProblems({ key: "K", value, masked: true }).every((p) => !p.includes(value)),
             ),
         );

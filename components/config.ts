@@ -465,21 +465,21 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
     };
 }
 
-/**
- * Reads this project's keys from the engine's config. The raw strings are read directly
- * (not through `Config.getSecret`) so that they can be validated synchronously; secret
- * values only ever leave this module wrapped in `pulumi.secret`.
- */
 // Public at runtime but missing from the SDK's typings: whether the stack stored a key encrypted.
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(fullKey: string): boolean };
 
-export function readRawConfig(): { raw: Record<string, string | undefined>; secretKeys: Set<string> } {
-    const all = pulumi.runtime.allConfig();
+/**
+ * Reads one namespace's keys from the engine's config (keys without the namespace, and which
+ * were stored encrypted). The raw strings are read directly (not through `Config.getSecret`)
+ * so that they can be validated synchronously; secret values leave the settings readers only
+ * wrapped in `pulumi.secret`.
+ */
+export function readNamespaceConfig(namespace: string): { raw: Record<string, string | undefined>; secretKeys: Set<string> } {
     const raw: Record<string, string | undefined> = {};
     const secretKeys = new Set<string>();
-    for (const [fullKey, value] of Object.entries(all)) {
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
         const [ns, ...rest] = fullKey.split(":");
-        if (ns === NAMESPACE) {
+        if (ns === namespace) {
             const key = rest.join(":");
             raw[key] = value;
             if (isConfigSecret(fullKey)) {
@@ -492,7 +492,7 @@ export function readRawConfig(): { raw: Record<string, string | undefined>; secr
 
 /** The program's entry point into configuration. Throws ConfigError before any resource exists. */
 export function loadSettings(): DeliverySettings {
-    const { raw, secretKeys } = readRawConfig();
+    const { raw, secretKeys } = readNamespaceConfig(NAMESPACE);
     return parseSettings(pulumi.getStack(), raw, ambientDefaults(), secretKeys);
 }
 

@@ -15,6 +15,7 @@ import {
     variableProblems,
 } from "./rules";
 import { RELEASE_TAG_REGEX } from "./cleanupPolicy";
+import { readNamespaceConfig } from "../config";
 
 /**
  * The stack's GitLab settings: the `gitlab:` config namespace, validated with one schema per key.
@@ -325,14 +326,7 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
 
 /** The raw `gitlab:` config of the running stack (secrets included, decrypted: validate, then wrap). */
 export function readRawGitlabConfig(): Record<string, string | undefined> {
-    const raw: Record<string, string | undefined> = {};
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        const [ns, ...rest] = fullKey.split(":");
-        if (ns === GITLAB_NAMESPACE) {
-            raw[rest.join(":")] = value;
-        }
-    }
-    return raw;
+    return readNamespaceConfig(GITLAB_NAMESPACE).raw;
 }
 
 /**

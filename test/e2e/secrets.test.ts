@@ -1,9 +1,8 @@
 import { Stack } from "@pulumi/pulumi/automation";
-import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ROOT, ensureEnvironment, getApp, localConfig } from "./workspace";
+import { Project, ensureEnvironment, envValue, getApp, localConfig } from "./workspace";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {
@@ -25,7 +24,7 @@ describe("secrets stay encrypted", () => {
 
     beforeAll(async () => {
         ensureEnvironment();
-        const runDir = execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && echo $DELIVERY_RUN_DIR`]).toString().trim();
+        const runDir = envValue("DELIVERY_RUN_DIR");
         registryPassword = readFileSync(join(runDir, "registry-auth", "password"), "utf8").trim();
         project = new Project();
         stack = await project.stack(

@@ -14,6 +14,11 @@ export const ROOT = join(__dirname, "..", "..");
 // The dev stack file carries the salt of its documented, non-secret passphrase.
 export const PASSPHRASE = "delivery-dev";
 
+/** What `scripts/env.sh` sets, read in a shell of its own. */
+export function envValue(name: string): string {
+    return execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf %s "$${name}"`]).toString();
+}
+
 /** Starts (or finds) the engine and local services. Throws, never skips, when they cannot start. */
 export function ensureEnvironment(...parts: string[]): void {
     execFileSync(join(ROOT, "scripts", "bootstrap"), [], { stdio: "inherit" });

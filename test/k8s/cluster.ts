@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Project, ROOT, ensureEnvironment, localConfig } from "../e2e/workspace";
+import { Project, ROOT, ensureEnvironment, envValue, localConfig } from "../e2e/workspace";
 
 /**
  * Helpers of the Kubernetes end-to-end tests: the local control plane of `scripts/k8s`
@@ -16,11 +16,6 @@ export interface Cluster {
     readonly kubectlPath: string;
     /** $DELIVERY_RUN_DIR of the local services (registry password, k8s data). */
     readonly runDir: string;
-}
-
-/** What `scripts/env.sh` sets, read in a shell of its own. */
-function envValue(name: string): string {
-    return execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf %s "$${name}"`]).toString();
 }
 
 /**

@@ -1,0 +1,49 @@
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../e2e/workspace";
+import { kubectl, useCluster } from "./cluster";
+
+/**
+ * The run directory (pid files, etcd data) lives in the cache, which outlives the machine
+ * that wrote it. A start on a new machine finds pid files that name dead processes, or
+ * processes that now are something else. CI once failed exactly so:
+ * "kube-apiserver exited while waiting for etcd" before anything had been launched.
+ */
+const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+
+describe("scripts/k8s start after a restart", () => {
+    const cluster = useCluster();
+    const k8sDir = join(cluster.runDir, "k8s");
+    const pidOf = (name: string) => Number(readFileSync(join(k8sDir, `${name}.pid`), "utf8").trim());
+    const bystander = spawn("sleep", ["600"], { stdio: "ignore" });
+
+    afterAll(() => {
+        bystander.kill();
+        // Leave the control plane running for the next file, whatever happened here.
+        execFileSync(join(ROOT, "scripts", "k8s"), ["start"], { stdio: "inherit" });
+    });
+
+    it("ignores pid files of dead or unrelated processes and starts every component", () => {
+        execFileSync(join(ROOT, "scripts", "k8s"), ["stop"], { stdio: "inherit" });
+        // A pid that no process has, and a live pid that belongs to another program.
+        writeFileSync(join(k8sDir, "etcd.pid"), "4194000\n");
+        writeFileSync(join(k8sDir, "kube-apiserver.pid"), `${bystander.pid}\n`);
+        writeFileSync(join(k8sDir, "kwok.pid"), `${bystander.pid}\n`);
+
+        const start = spawnSync(join(ROOT, "scripts", "k8s"), ["start"], { encoding: "utf8" });
+        const out = start.stdout + start.stderr; // scripts/k8s logs on stderr
+        expect(start.status, out).toBe(0);
+
+        expect(out).toMatch(/kube-apiserver: pid file .* names no running kube-apiserver; removing it/);
+        for (const name of COMPONENTS) {
+            expect(out).toContain(`starting ${name}`);
+            const pid = pidOf(name);
+            expect(pid).not.toBe(bystander.pid);
+            expect(readFileSync(`/proc/${pid}/comm`, "utf8").trim()).toBe(name.slice(0, 15));
+        }
+        expect(bystander.exitCode).toBeNull(); // the unrelated process was left alone
+        expect(kubectl("get", "--raw", "/readyz")).toBe("ok");
+    });
+});

@@ -62,6 +62,10 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         const provider = args.kubeconfig !== undefined ? new k8s.Provider(`${name}-provider`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined;
         const child = { parent: this, provider };
         const labels = standardLabels(args.appName, args.stack);
+        // The stack owns every object it applies: a hand edit (`kubectl edit`, `kubectl set
+        // image`, `kubectl scale`) takes over the fields it touches, and a server-side apply
+        // without force may stop at that field conflict instead of restoring what the stack says.
+        const owned = { "pulumi.com/patchForce": "true" };
         const selector = selectorLabels(args.appName, args.stack);
 
         // A change to a Secret's data replaces it, deleting it first (its name is fixed). The
@@ -70,13 +74,13 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         // (every pod deleted at once) instead of rolling it.
         const configName = `${args.appName}-config`;
         const pullName = `${args.appName}-registry`;
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, child);
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels, annotations: owned } }, child);
         const namespace = ns.metadata.name;
 
         const config = new k8s.core.v1.Secret(
             `${name}-config`,
             {
-                metadata: { name: configName, namespace, labels },
+                metadata: { name: configName, namespace, labels, annotations: owned },
                 type: "Opaque",
                 stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
             },
@@ -85,7 +89,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         const pull = new k8s.core.v1.Secret(
             `${name}-pull`,
             {
-                metadata: { name: pullName, namespace, labels },
+                metadata: { name: pullName, namespace, labels, annotations: owned },
                 type: "kubernetes.io/dockerconfigjson",
                 stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
             },
@@ -108,12 +112,9 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                     namespace,
                     labels,
                     annotations: {
+                        ...owned,
                         // The provider waits for the rollout up to this long, then fails the update.
                         "pulumi.com/timeoutSeconds": String(timeout),
-                        // The stack owns the Deployment: a hand edit (`kubectl set image`, `kubectl
-                        // scale`) takes over its fields, and without force the next server-side apply
-                        // stops at that field conflict instead of restoring the release.
-                        "pulumi.com/patchForce": "true",
                     },
                 },
                 spec: {
@@ -169,7 +170,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { name: args.appName, namespace, labels },
+                metadata: { name: args.appName, namespace, labels, annotations: owned },
                 spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http" }] },
             },
             child,
@@ -185,7 +186,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                         labels,
                         // Without an ingress controller no load balancer address ever appears; the
                         // Deployment's rollout is what gates the release.
-                        annotations: { "pulumi.com/skipAwait": "true" },
+                        annotations: { ...owned, "pulumi.com/skipAwait": "true" },
                     },
                     spec: {
                         ingressClassName: args.ingressClassName,
@@ -206,7 +207,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
         if (args.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(
                 `${name}-pdb`,
-                { metadata: { name: args.appName, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+                { metadata: { name: args.appName, namespace, labels, annotations: owned }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
                 child,
             );
         }

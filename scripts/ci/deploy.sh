@@ -25,5 +25,5 @@ if [[ $stack == review-* && -n ${REVIEW_APPS_DOMAIN-} ]]; then
 fi
 
 # --refresh: a hand edit (kubectl set image, a stopped container) is found and reverted.
-pulumi up --stack "$stack" --yes --non-interactive --diff --refresh
+pulumi up --stack "$stack" --yes --non-interactive "${POLICY_PACK[@]}" --diff --refresh
 ci_finish_deploy "$stack"

@@ -13,6 +13,9 @@ export DELIVERY_ROOT
 source "$DELIVERY_ROOT/scripts/env.sh"
 cd "$DELIVERY_ROOT"
 
+# The project's policy pack (policy/) checks every preview and update these jobs run.
+POLICY_PACK=(--policy-pack "$DELIVERY_ROOT/policy")
+
 ci_log() { printf '[ci] %s\n' "$*"; }
 ci_die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }
 

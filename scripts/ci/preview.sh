@@ -18,7 +18,7 @@ set +e
     set -e
     ci_require_state
     ci_select_stack "$stack" >/dev/null
-    pulumi preview --diff --stack "$stack" --non-interactive
+    pulumi preview --diff --stack "$stack" --non-interactive "${POLICY_PACK[@]}"
 ) 2>&1 | tee "$out"
 preview_status=${PIPESTATUS[0]}
 set -e

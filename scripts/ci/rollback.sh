@@ -24,7 +24,7 @@ ci_select_stack "$stack"
 pulumi config set delivery:releaseRef "$ref" --stack "$stack"
 pulumi config set delivery:releaseCommitSha "$sha" --stack "$stack"
 # The pipeline's git tag names the newest release; it must not be moved onto the old digest.
-env -u CI_COMMIT_TAG pulumi up --stack "$stack" --yes --non-interactive --diff --refresh
+env -u CI_COMMIT_TAG pulumi up --stack "$stack" --yes --non-interactive "${POLICY_PACK[@]}" --diff --refresh
 ci_finish_deploy "$stack"
 
 got=$(ci_output "$stack" release imageRef)

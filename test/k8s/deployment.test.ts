@@ -183,6 +183,24 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         await stack.preview({ expectNoChanges: true, refresh: true });
     });
 
+    it("a hand edit of the Service or a Secret is taken back by `pulumi up --refresh`", async () => {
+        // `kubectl label` becomes the label's field manager. (Measured: this test passes with
+        // and without the pulumi.com/patchForce annotation, so it shows the drift is reverted,
+        // not that patchForce is needed.)
+        kubectl("label", "service", APP, "-n", NS, "app.kubernetes.io/component=by-hand", "--overwrite");
+        kubectl("label", "secret", `${APP}-config`, "-n", NS, "app.kubernetes.io/component=by-hand", "--overwrite");
+        const label = (kind: string, name: string) => kubectlJson(kind, name, "-n", NS).metadata.labels["app.kubernetes.io/component"];
+        expect(label("service", APP)).toBe("by-hand");
+
+        const up = await stack.up({ refresh: true });
+
+        expect(up.summary.result).toBe("succeeded");
+        expect(up.summary.resourceChanges?.update).toBe(2);
+        expect(label("service", APP)).toBe("web");
+        expect(label("secret", `${APP}-config`)).toBe("web");
+        await stack.preview({ expectNoChanges: true, refresh: true });
+    });
+
     let second: ReleaseOutput;
 
     it("a new release rolls the Deployment to the new digest and scales the old ReplicaSet to 0", async () => {

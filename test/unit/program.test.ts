@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { deliver } from "../../program";
+import { inspect } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
+import { deliver, userError } from "../../program";
+import { DOCKER_CONTAINER_TYPE, buildInPromotionStack, hardeningProblems, runsContainers, unpinnedImages } from "../../policy/rules";
 import { Recorder, SHA, fakeDigest, installMocks, isSecretValue, plain, settle, valueOf } from "./harness";
 
 /**
@@ -115,6 +118,15 @@ describe("stack dev", () => {
     });
 });
 
+describe("userError", () => {
+    it("is a RunError without a stack, which Node 22's colored inspect would loop on", () => {
+        const error = userError("delivery:target: must be docker or kubernetes");
+        expect(pulumi.RunError.isInstance(error)).toBe(true);
+        expect(error.stack).toBeUndefined();
+        expect(inspect(error, { colors: true })).toContain("delivery:target: must be docker or kubernetes");
+    });
+});
+
 describe("stack staging", () => {
     it("builds and deploys to its Kubernetes namespace with an Ingress", async () => {
         const { rec, outputs } = await run("staging", { secretEnv: JSON.stringify({ SECRET_KEY: "staging-secret" }) });
@@ -178,6 +190,24 @@ describe("stack production", () => {
     it("refuses to run without a promotion source", async () => {
         const { message } = await failure("production", { promoteFrom: "production" }, upstream);
         expect(message).toContain('delivery:promoteFrom: a stack cannot promote from itself ("production")');
+    });
+});
+
+describe("the policy pack's rules", () => {
+    const upstream = { "organization/delivery/staging": { release: STAGING_RELEASE } };
+    const problems = (stack: string, rec: Recorder) =>
+        rec.resources.flatMap((r) => {
+            const inputs = plain(r.inputs);
+            return [...unpinnedImages(r.type, inputs), ...hardeningProblems(r.type, inputs), ...buildInPromotionStack(r.type, `urn:pulumi:${stack}::delivery::${r.type}::${r.name}`, ["production"])].map((p) => `${r.name}: ${p}`);
+        });
+
+    it("find nothing to reject in what any stack file registers", async () => {
+        for (const [stack, outputs] of [["dev", {}], ["staging", {}], ["production", upstream]] as const) {
+            const { rec } = await run(stack, {}, outputs);
+            // Not vacuous: each stack registers something that runs its image.
+            expect(rec.resources.filter((r) => runsContainers(r.type)).map((r) => r.type), stack).toEqual([stack === "dev" ? DOCKER_CONTAINER_TYPE : "kubernetes:apps/v1:Deployment"]);
+            expect(problems(stack, rec), stack).toEqual([]);
+        }
     });
 });
 

@@ -597,6 +597,84 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 	}, nil
 }
 
+// RunPlugin runs a plugin written in Node.js from its directory: a policy pack
+// (kind "analyzer", started for `--policy-pack`) through @pulumi/pulumi's
+// cmd/run-policy-pack, any other kind through cmd/run-plugin. The engine reads
+// the plugin's gRPC port from the first line of the streamed stdout.
+func (h *host) RunPlugin(
+	req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
+) error {
+	if req.GetAttachDebugger() {
+		return status.Error(codes.Unimplemented, "attaching a debugger is not supported by this language host")
+	}
+	info := req.GetInfo()
+	dir := programDir(info, req.GetProgram())
+	opts := h.options(info.GetOptions())
+	sdk, err := findPulumiPackage(dir)
+	if err != nil {
+		return err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+
+	args := strings.Fields(opts.nodeargs)
+	if req.GetKind() == "analyzer" {
+		// usage: run-policy-pack <engine-address> <program>; the engine sends its address as the only arg.
+		args = append(args, filepath.Join(sdk, "cmd", "run-policy-pack"))
+		args = append(args, req.GetArgs()...)
+		args = append(args, dir)
+	} else {
+		args = append(args, filepath.Join(sdk, "cmd", "run-plugin"), dir)
+		args = append(args, req.GetArgs()...)
+	}
+
+	cmd := exec.CommandContext(server.Context(), node, args...)
+	cmd.Dir = dir
+	if req.GetPwd() != "" {
+		cmd.Dir = req.GetPwd()
+	}
+	cmd.Env = append(os.Environ(), req.GetEnv()...)
+	var mu sync.Mutex
+	cmd.Stdout = pluginWriter{&mu, server, false}
+	cmd.Stderr = pluginWriter{&mu, server, true}
+	h.track(cmd, true)
+	defer h.track(cmd, false)
+	code := int32(0)
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return fmt.Errorf("running %s plugin %s: %w", req.GetKind(), dir, err)
+		}
+		code = int32(exit.ExitCode())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
+}
+
+// pluginWriter forwards a plugin's output to its RunPlugin stream.
+type pluginWriter struct {
+	mu     *sync.Mutex
+	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]
+	stderr bool
+}
+
+func (w pluginWriter) Write(p []byte) (int, error) {
+	data := append([]byte(nil), p...)
+	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: data}}
+	if w.stderr {
+		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: data}}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.server.Send(resp); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func (h *host) RuntimeOptionsPrompts(
 	ctx context.Context, req *pulumirpc.RuntimeOptionsRequest,
 ) (*pulumirpc.RuntimeOptionsResponse, error) {

@@ -37,6 +37,7 @@ describe("KubernetesTarget", () => {
         const ns = plain(mocks().one("kubernetes:core/v1:Namespace").inputs);
         expect(ns.metadata).toEqual({
             name: "staging",
+            annotations: { "pulumi.com/patchForce": "true" },
             labels: {
                 "app.kubernetes.io/name": "app",
                 "app.kubernetes.io/instance": "app-staging",
@@ -68,6 +69,23 @@ describe("KubernetesTarget", () => {
         expect(d.metadata.annotations["pulumi.com/timeoutSeconds"]).toBe("120");
         expect(d.spec.progressDeadlineSeconds).toBe(120);
         expect(d.spec.replicas).toBe(2);
+    });
+
+    it("forces its server-side applies on every object, so a hand edit cannot block the next update", async () => {
+        await deploy(mocks(), { ingressHost: "app.example.com" });
+        const k8sObjects = mocks().resources.filter((r) => r.type.startsWith("kubernetes:") && r.custom);
+        expect(k8sObjects.map((r) => r.type).sort()).toEqual([
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:Service",
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+        ]);
+        for (const r of k8sObjects) {
+            expect(plain(r.inputs).metadata.annotations?.["pulumi.com/patchForce"], `${r.type} ${r.name}`).toBe("true");
+        }
     });
 
     it("labels pods with the release and rolls them when the config changes", async () => {

@@ -1,0 +1,55 @@
+import { PolicyPack, ResourceValidationPolicy } from "@pulumi/policy";
+import { buildInPromotionStack, hardeningProblems, unpinnedImages } from "./rules";
+
+/**
+ * The delivery policy pack: what must hold for every stack, whatever program registered
+ * the resources. Run it with `pulumi preview|up --policy-pack policy`; the CI scripts and
+ * `scripts/main` do. Values unknown during a preview (an image not built yet) make
+ * @pulumi/policy skip the check then; `up` checks the known values before any change.
+ */
+
+function fromRule(name: string, description: string, rule: (type: string, props: Record<string, unknown>) => string[]): ResourceValidationPolicy {
+    return {
+        name,
+        description,
+        enforcementLevel: "mandatory",
+        validateResource: (args, reportViolation) => {
+            for (const problem of rule(args.type, args.props)) {
+                reportViolation(problem);
+            }
+        },
+    };
+}
+
+const promotionOnly: ResourceValidationPolicy = {
+    name: "promotion-only-stacks-never-build",
+    description: "Stacks that promote a release (production by default) register no image build.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            stacks: { type: "array", items: { type: "string" }, default: ["production"] },
+        },
+    },
+    validateResource: (args, reportViolation) => {
+        const stacks = args.getConfig<{ stacks?: string[] }>().stacks ?? ["production"];
+        for (const problem of buildInPromotionStack(args.type, args.urn, stacks)) {
+            reportViolation(problem);
+        }
+    },
+};
+
+new PolicyPack("delivery", {
+    policies: [
+        fromRule(
+            "images-pinned-by-digest",
+            "Every container runs an image named by digest (repo@sha256:...), never by a mutable tag.",
+            unpinnedImages,
+        ),
+        fromRule(
+            "kubernetes-deployments-hardened",
+            "Deployment containers have readiness and liveness probes, CPU and memory limits, and run as non-root.",
+            hardeningProblems,
+        ),
+        promotionOnly,
+    ],
+});

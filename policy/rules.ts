@@ -1,0 +1,104 @@
+import { isDigestPinned } from "../components/naming";
+
+/**
+ * The policy pack's rules as pure functions over a resource's type, URN and inputs, so
+ * they are tested directly (test/unit/policy) and the pack itself (index.ts) only maps
+ * them onto @pulumi/policy. Each returns the problems it found; none means compliant.
+ */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>;
+
+/** Kubernetes kinds that run containers, and where each keeps its pod spec. */
+const POD_SPEC_PATHS: Record<string, string[]> = {
+    "kubernetes:core/v1:Pod": ["spec"],
+    "kubernetes:apps/v1:Deployment": ["spec", "template", "spec"],
+    "kubernetes:apps/v1:StatefulSet": ["spec", "template", "spec"],
+    "kubernetes:apps/v1:DaemonSet": ["spec", "template", "spec"],
+    "kubernetes:apps/v1:ReplicaSet": ["spec", "template", "spec"],
+    "kubernetes:batch/v1:Job": ["spec", "template", "spec"],
+    "kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+};
+
+/** The engine's type of the DockerContainer dynamic resource (components/targets/dockerContainer.ts). */
+export const DOCKER_CONTAINER_TYPE = "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource";
+
+/** The image build resource of @pulumi/docker-build. */
+export const IMAGE_BUILD_TYPE = "docker-build:index:Image";
+
+export function podSpecOf(type: string, props: Props): Props | undefined {
+    const path = POD_SPEC_PATHS[type];
+    if (!path) {
+        return undefined;
+    }
+    let node: Props | undefined = props;
+    for (const key of path) {
+        node = node?.[key];
+    }
+    return node;
+}
+
+/** Whether resources of this type run containers, so that the image rule applies to them. */
+export function runsContainers(type: string): boolean {
+    return type === DOCKER_CONTAINER_TYPE || type in POD_SPEC_PATHS;
+}
+
+function containersOf(podSpec: Props): Props[] {
+    return [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
+}
+
+/** Images that a workload or Docker container would run by a mutable name. */
+export function unpinnedImages(type: string, props: Props): string[] {
+    if (type === DOCKER_CONTAINER_TYPE) {
+        return isDigestPinned(String(props.image)) ? [] : [`image "${props.image}" is not pinned by digest`];
+    }
+    const podSpec = podSpecOf(type, props);
+    if (!podSpec) {
+        return [];
+    }
+    return containersOf(podSpec)
+        .filter((c) => !isDigestPinned(String(c.image ?? "")))
+        .map((c) => `container "${c.name}": image "${c.image ?? ""}" is not pinned by digest`);
+}
+
+/** What a Deployment's containers lack: probes, limits, a non-root user. */
+export function hardeningProblems(type: string, props: Props): string[] {
+    if (type !== "kubernetes:apps/v1:Deployment") {
+        return [];
+    }
+    const podSpec = podSpecOf(type, props) ?? {};
+    const podNonRoot = podSpec.securityContext?.runAsNonRoot === true;
+    const problems: string[] = [];
+    for (const c of podSpec.containers ?? []) {
+        const missing: string[] = [];
+        if (!c.readinessProbe) missing.push("a readinessProbe");
+        if (!c.livenessProbe) missing.push("a livenessProbe");
+        if (!c.resources?.limits?.cpu) missing.push("a CPU limit");
+        if (!c.resources?.limits?.memory) missing.push("a memory limit");
+        if (!(c.securityContext?.runAsNonRoot ?? podNonRoot)) missing.push("runAsNonRoot: true");
+        if (missing.length > 0) {
+            problems.push(`container "${c.name}" lacks ${missing.join(", ")}`);
+        }
+    }
+    return problems;
+}
+
+/** The stack part of `urn:pulumi:<stack>::<project>::<type>::<name>`. */
+export function stackOfUrn(urn: string): string {
+    const match = /^urn:pulumi:([^:]+)::/.exec(urn);
+    if (!match) {
+        throw new Error(`not a Pulumi URN: ${urn}`);
+    }
+    return match[1];
+}
+
+/** An image build in a stack that must only promote what another stack built. */
+export function buildInPromotionStack(type: string, urn: string, promotionStacks: readonly string[]): string[] {
+    if (type !== IMAGE_BUILD_TYPE) {
+        return [];
+    }
+    const stack = stackOfUrn(urn);
+    return promotionStacks.includes(stack)
+        ? [`stack "${stack}" builds an image; it must deploy the digest its upstream stack released (delivery:promoteFrom)`]
+        : [];
+}

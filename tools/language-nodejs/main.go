@@ -637,8 +637,12 @@ func (h *host) RunPlugin(
 	}
 	cmd.Env = append(os.Environ(), req.GetEnv()...)
 	var mu sync.Mutex
-	cmd.Stdout = pluginWriter{&mu, server, false}
-	cmd.Stderr = pluginWriter{&mu, server, true}
+	cmd.Stdout = streamWriter[pulumirpc.RunPluginResponse]{&mu, server.Send, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	}}
+	cmd.Stderr = streamWriter[pulumirpc.RunPluginResponse]{&mu, server.Send, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}}
 	h.track(cmd, true)
 	defer h.track(cmd, false)
 	code := int32(0)
@@ -654,49 +658,25 @@ func (h *host) RunPlugin(
 	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
 }
 
-// pluginWriter forwards a plugin's output to its RunPlugin stream.
-type pluginWriter struct {
-	mu     *sync.Mutex
-	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]
-	stderr bool
-}
-
-func (w pluginWriter) Write(p []byte) (int, error) {
-	data := append([]byte(nil), p...)
-	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: data}}
-	if w.stderr {
-		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: data}}
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.server.Send(resp); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 func (h *host) RuntimeOptionsPrompts(
 	ctx context.Context, req *pulumirpc.RuntimeOptionsRequest,
 ) (*pulumirpc.RuntimeOptionsResponse, error) {
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
-// streamWriter forwards a child's output to an InstallDependencies stream.
-type streamWriter struct {
-	mu     *sync.Mutex
-	server grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse]
-	stderr bool
+// streamWriter forwards a child's stdout or stderr to a gRPC server stream, one message per
+// write; wrap makes the message, mu keeps the two writers of one child from sending at once.
+type streamWriter[T any] struct {
+	mu   *sync.Mutex
+	send func(*T) error
+	wrap func([]byte) *T
 }
 
-func (w streamWriter) Write(p []byte) (int, error) {
-	data := append([]byte(nil), p...)
-	resp := &pulumirpc.InstallDependenciesResponse{Stdout: data}
-	if w.stderr {
-		resp = &pulumirpc.InstallDependenciesResponse{Stderr: data}
-	}
+func (w streamWriter[T]) Write(p []byte) (int, error) {
+	msg := w.wrap(append([]byte(nil), p...))
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.server.Send(resp); err != nil {
+	if err := w.send(msg); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -730,7 +710,12 @@ func (h *host) InstallDependencies(
 		args = append(args, "--no-audit", "--no-fund")
 	}
 	var mu sync.Mutex
-	var stdout, stderr io.Writer = streamWriter{&mu, server, false}, streamWriter{&mu, server, true}
+	var stdout io.Writer = streamWriter[pulumirpc.InstallDependenciesResponse]{&mu, server.Send, func(b []byte) *pulumirpc.InstallDependenciesResponse {
+		return &pulumirpc.InstallDependenciesResponse{Stdout: b}
+	}}
+	var stderr io.Writer = streamWriter[pulumirpc.InstallDependenciesResponse]{&mu, server.Send, func(b []byte) *pulumirpc.InstallDependenciesResponse {
+		return &pulumirpc.InstallDependenciesResponse{Stderr: b}
+	}}
 	cmd := exec.CommandContext(server.Context(), bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout = stdout

@@ -13,6 +13,10 @@ export DELIVERY_RUN_DIR="${DELIVERY_RUN_DIR:-$DELIVERY_CACHE/run}"
 export PULUMI_HOME="${PULUMI_HOME:-$DELIVERY_CACHE/pulumi-home}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# Providers come from $PULUMI_HOME's plugin cache, by the version each package asks for
+# (scripts/bootstrap registers the built ones there), not from whatever is first on PATH; the
+# engine then also stops warning "using pulumi-resource-… from $PATH" in every run.
+export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-true}"
 # The program is type-checked by `tsc --noEmit` (tests, CI); type-checking it again on every
 # preview costs ~15 s here (measured: dev preview 21.4 s -> 5.6 s).
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"

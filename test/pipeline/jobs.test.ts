@@ -239,6 +239,11 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expectSuccess(res);
         staging1 = release("staging");
         expect(staging1.commitSha).toBe(commits.main1);
+        // scripts/ci/deploy.sh ran the update with the project's policy pack: with --diff its
+        // only trace is the note that the image, not yet built, cannot be checked in the
+        // preview phase; the update then checked it, or the job would have failed.
+        expect(res.output).toContain("delivery@v0.1.0 [advisory]  images-pinned-by-digest");
+        expect(res.output).not.toContain("[mandatory]");
         expect(staging1.imageRef).toMatch(new RegExp(`^${REGISTRY}/${REPOSITORY}@sha256:[0-9a-f]{64}$`));
         expect(await registryDigest(commits.main1)).toBe(staging1.digest);
         expect(dotenv()).toBe(`DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${ports.staging}\n`);
@@ -256,6 +261,7 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(note.body).not.toContain("does not exist");
         expect(note.body).toMatch(/\*\*Resources:\*\* .*to (update|replace)/);
         expect(note.body).toContain(commits.feature.slice(0, 8));
+        expect(res.output).toContain("delivery@v0.1.0 [advisory]  images-pinned-by-digest");
         for (const secret of [...Object.values(PASSPHRASES), DOUBLE_TOKEN]) {
             expect(note.body).not.toContain(secret);
         }

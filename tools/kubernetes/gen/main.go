@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 const providerModule = "github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -27,11 +26,17 @@ func main() {
 		log.Fatal("gen: -version is required")
 	}
 
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", providerModule).Output()
-	if err != nil {
-		log.Fatalf("gen: locating %s: %v", providerModule, err)
+	// `go mod download` fetches the module when the module cache lacks it (a fresh machine:
+	// `go run ./gen` downloads only what gen itself imports) and prints where it is.
+	// `go list -m -f {{.Dir}}` would print an empty Dir there.
+	cmd := exec.Command("go", "mod", "download", "-json", providerModule)
+	cmd.Stderr = os.Stderr
+	downloaded, err := cmd.Output()
+	var module struct{ Dir, Error string }
+	if jsonErr := json.Unmarshal(downloaded, &module); err != nil || jsonErr != nil || module.Dir == "" {
+		log.Fatalf("gen: downloading %s: %v %v %s", providerModule, err, jsonErr, module.Error)
 	}
-	src := filepath.Join(strings.TrimSpace(string(dir)), "cmd", "pulumi-resource-kubernetes")
+	src := filepath.Join(module.Dir, "cmd", "pulumi-resource-kubernetes")
 
 	schemaJSON, err := os.ReadFile(filepath.Join(src, "schema.json"))
 	if err != nil {

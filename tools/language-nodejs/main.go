@@ -229,6 +229,21 @@ func findPulumiPackage(dir string) (string, error) {
 		"above %s (nor on NODE_PATH). Have you run `npm install`?", dir)
 }
 
+// nodeScript finds node and the @pulumi/pulumi package that the program in dir loads, and
+// returns node's path with its leading arguments: the runtime's nodeargs, then that package's
+// cmd/<script> entry point (run, run-plugin, run-policy-pack).
+func nodeScript(dir, nodeargs, script string) (string, []string, error) {
+	sdk, err := findPulumiPackage(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", nil, fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	return node, append(strings.Fields(nodeargs), filepath.Join(sdk, "cmd", script)), nil
+}
+
 func (h *host) track(cmd *exec.Cmd, add bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -270,17 +285,10 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		entry = "."
 	}
 
-	sdk, err := findPulumiPackage(pwd)
+	node, args, err := nodeScript(pwd, opts.nodeargs, "run")
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return &pulumirpc.RunResponse{Error: "could not find node on the $PATH: " + err.Error()}, nil
-	}
-
-	args := strings.Fields(opts.nodeargs)
-	args = append(args, filepath.Join(sdk, "cmd", "run"))
 	args = append(args,
 		"--monitor="+req.GetMonitorAddress(),
 		"--project="+req.GetProject(),
@@ -610,24 +618,20 @@ func (h *host) RunPlugin(
 	info := req.GetInfo()
 	dir := programDir(info, req.GetProgram())
 	opts := h.options(info.GetOptions())
-	sdk, err := findPulumiPackage(dir)
+	analyzer := req.GetKind() == "analyzer"
+	script := "run-plugin"
+	if analyzer {
+		script = "run-policy-pack"
+	}
+	node, args, err := nodeScript(dir, opts.nodeargs, script)
 	if err != nil {
 		return err
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return fmt.Errorf("could not find node on the $PATH: %w", err)
-	}
-
-	args := strings.Fields(opts.nodeargs)
-	if req.GetKind() == "analyzer" {
+	if analyzer {
 		// usage: run-policy-pack <engine-address> <program>; the engine sends its address as the only arg.
-		args = append(args, filepath.Join(sdk, "cmd", "run-policy-pack"))
-		args = append(args, req.GetArgs()...)
-		args = append(args, dir)
+		args = append(append(args, req.GetArgs()...), dir)
 	} else {
-		args = append(args, filepath.Join(sdk, "cmd", "run-plugin"), dir)
-		args = append(args, req.GetArgs()...)
+		args = append(append(args, dir), req.GetArgs()...)
 	}
 
 	cmd := exec.CommandContext(server.Context(), node, args...)

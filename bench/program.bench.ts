@@ -26,7 +26,7 @@ describe("settings", () => {
 describe("helpers", () => {
     const env = JSON.parse(raw.env) as Record<string, string>;
     bench("configHash (50 settings)", () => {
-        configHash(env, { SECRET_KEY: "s" });
+        configHash(env, { SECRET_KEY: "s" }, "k".repeat(64));
     });
     bench("imageTags", () => {
         imageTags("registry.gitlab.com/group/project/app", SHA, "feature/some-long-branch-name");

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { configHash, parsePinnedRef, releaseId } from "../naming";
+import { ReleaseKey } from "./releaseKey";
 import { ReleaseRecord } from "./releaseRecord";
 
 /** What a stack exports as `release`, and what a downstream stack promotes. */
@@ -21,7 +22,7 @@ export interface ReleaseArgs {
     readonly commitSha: pulumi.Input<string>;
     /** Plain settings handed to the app. */
     readonly env: Readonly<Record<string, string>>;
-    /** Secret settings; only their hash enters the release id. */
+    /** Secret settings; only their HMAC under the stack's release key enters the release id. */
     readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
     readonly stack: string;
     /** `build`, `promote:<stack>` or `pin`. */
@@ -48,8 +49,17 @@ export class Release extends pulumi.ComponentResource {
             }
             return ref;
         });
-        // The hash covers secret values only through their own SHA-256 (see configHash), so it is not secret itself.
-        this.configHash = pulumi.unsecret(pulumi.output(args.secretEnv).apply((secretEnv) => configHash(args.env, secretEnv)));
+        // Secret values enter the hash only keyed by the stack's secret release key (see
+        // configHash), so the hash is not secret itself. Without secrets the key is not waited
+        // for: a first preview then already knows the release id.
+        const key = new ReleaseKey(`${name}-key`, { parent: this });
+        this.configHash = pulumi.unsecret(
+            pulumi
+                .output(args.secretEnv)
+                .apply((secretEnv) =>
+                    Object.keys(secretEnv).length === 0 ? pulumi.output(configHash(args.env)) : key.key.apply((k) => configHash(args.env, secretEnv, k)),
+                ),
+        );
         this.releaseId = pulumi.all([this.imageRef, this.configHash]).apply(([ref, hash]) => releaseId(parsePinnedRef(ref)!.digest, hash));
         const record = new ReleaseRecord(
             `${name}-record`,

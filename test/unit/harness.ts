@@ -36,6 +36,9 @@ export function plain(v: any): any {
     return v;
 }
 
+/** The release key the mocks give a stack's ReleaseKey. */
+export const releaseKeyOf = (stack: string) => createHash("sha256").update(`release-key:${stack}`).digest("hex");
+
 export const fakeDigest = (seed: string) => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
 
 export interface MockOptions {
@@ -85,7 +88,15 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                     // A dynamic provider's resource: its serialized provider travels as an input.
                     return {
                         id: `${args.name}-id`,
-                        state: { ...inputs, createdAt: "2026-11-26T00:00:00.000Z", containerId: "c0ffee", containerName: `${inputs.name}-live`, digest: inputs.digest },
+                        state: {
+                            ...inputs,
+                            createdAt: "2026-11-26T00:00:00.000Z",
+                            containerId: "c0ffee",
+                            containerName: `${inputs.name}-live`,
+                            digest: inputs.digest,
+                            // ReleaseKey: random per stack in the real provider; derived from the stack here.
+                            key: releaseKeyOf(opts.stack ?? "dev"),
+                        },
                     };
                 }
                 switch (args.type) {

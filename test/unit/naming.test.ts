@@ -1,9 +1,11 @@
+import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
     DIGEST_PATTERN,
     TAG_PATTERN,
     configHash,
+    keyedHash,
     imageTags,
     isDigestPinned,
     parsePinnedRef,
@@ -126,26 +128,45 @@ describe("digest-pinned refs", () => {
 
 describe("configHash and releaseId", () => {
     const envArb = fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,10}$/), fc.string({ maxLength: 20 }), { maxKeys: 6 });
+    const KEY = "k".repeat(64);
 
     it("does not depend on key order", () => {
         fc.assert(
             fc.property(envArb, envArb, (env, secrets) => {
                 const reversed = Object.fromEntries(Object.entries(env).reverse());
-                expect(configHash(reversed, secrets)).toBe(configHash(env, secrets));
+                expect(configHash(reversed, secrets, KEY)).toBe(configHash(env, secrets, KEY));
             }),
         );
     });
 
     it("changes when a secret value changes, without containing it", () => {
-        const a = configHash({ A: "1" }, { SECRET_KEY: "hunter2-value" });
-        const b = configHash({ A: "1" }, { SECRET_KEY: "hunter3-value" });
+        const a = configHash({ A: "1" }, { SECRET_KEY: "hunter2-value" }, KEY);
+        const b = configHash({ A: "1" }, { SECRET_KEY: "hunter3-value" }, KEY);
         expect(a).not.toBe(b);
         expect(a).toMatch(DIGEST_PATTERN);
         expect(a).not.toContain("hunter2");
     });
 
     it("tells a plain setting from a secret one of the same name and value", () => {
-        expect(configHash({ K: "v" }, {})).not.toBe(configHash({}, { K: "v" }));
+        expect(configHash({ K: "v" }, {})).not.toBe(configHash({}, { K: "v" }, KEY));
+    });
+
+    it("hashes secrets only under the stack's key: the same secret in two stacks gives different hashes", () => {
+        const secrets = { SECRET_KEY: "hunter2-value" };
+        expect(configHash({}, secrets, "a".repeat(64))).not.toBe(configHash({}, secrets, "b".repeat(64)));
+        expect(configHash({}, secrets, KEY)).toBe(configHash({}, secrets, KEY));
+        // Not the unkeyed construction an offline guesser could recompute from the outputs.
+        const unkeyed = createHash("sha256")
+            .update(`secret\0SECRET_KEY\0${createHash("sha256").update("hunter2-value").digest("hex")}\0`)
+            .digest("hex");
+        expect(configHash({}, secrets, KEY)).not.toBe(`sha256:${unkeyed}`);
+        expect(keyedHash(KEY, "SECRET_KEY", "hunter2-value")).toBe(createHmac("sha256", KEY).update("SECRET_KEY\0hunter2-value").digest("hex"));
+    });
+
+    it("refuses secret settings without a key, and an empty key", () => {
+        expect(() => configHash({}, { S: "x" })).toThrow("configHash: secret settings need the stack's release key (none was given)");
+        expect(() => keyedHash("", "S", "x")).toThrow("keyedHash: the release key is empty");
+        expect(configHash({ A: "1" })).toMatch(DIGEST_PATTERN);
     });
 
     it("derives a stable release id from digest and config", () => {

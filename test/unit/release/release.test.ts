@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { configHash, releaseId } from "../../../components/naming";
 import { Release } from "../../../components/release/release";
-import { SHA, fakeDigest, plain, settle, useMocks, valueOf } from "../harness";
+import { SHA, fakeDigest, plain, releaseKeyOf, settle, useMocks, valueOf } from "../harness";
 
 const DIGEST = fakeDigest("build-1");
 const REF = `127.0.0.1:5000/delivery/app@${DIGEST}`;
@@ -13,7 +13,7 @@ describe("Release", () => {
     it("derives its id from the digest and the config, and records it", async () => {
         const r = new Release("release", { imageRef: REF, commitSha: SHA, env: { A: "1" }, secretEnv: pulumi.secret({ S: "x" }), stack: "dev", origin: "build" });
         const info = await valueOf(r.info);
-        const hash = configHash({ A: "1" }, { S: "x" });
+        const hash = configHash({ A: "1" }, { S: "x" }, releaseKeyOf("dev"));
         expect(info).toEqual({
             imageRef: REF,
             digest: DIGEST,
@@ -39,5 +39,20 @@ describe("Release", () => {
         const r = new Release("release", { imageRef: REF, commitSha: SHA, env: {}, secretEnv: pulumi.secret({ S: "very-secret-value" }), stack: "dev", origin: "build" });
         expect(await pulumi.isSecret(r.configHash)).toBe(false);
         expect(JSON.stringify(await valueOf(r.info))).not.toContain("very-secret-value");
+    });
+
+    it("keeps its secret release key in the state as a secret, and hashes secrets only through it", async () => {
+        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: {}, secretEnv: pulumi.secret({ S: "x" }), stack: "dev", origin: "build" });
+        const hash = await valueOf(r.configHash);
+        await settle(mocks());
+        const key = mocks().named("release-key");
+        expect(key.type).toBe("pulumi-nodejs:dynamic/delivery:release:ReleaseKey:Resource");
+        expect(hash).toBe(configHash({}, { S: "x" }, releaseKeyOf("dev")));
+        expect(hash).not.toBe(configHash({}, { S: "x" }, releaseKeyOf("staging")));
+    });
+
+    it("does not wait for the release key when there are no secret settings", async () => {
+        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: { A: "1" }, secretEnv: {}, stack: "dev", origin: "build" });
+        expect(await valueOf(r.configHash)).toBe(configHash({ A: "1" }));
     });
 });

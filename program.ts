@@ -156,6 +156,6 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
         return { imageRef: image.ref, commitSha: s.commitSha, origin: "build" };
     }
     const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
-    const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag });
+    const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
     return { imageRef: pulumi.output(promotion.imageRef), commitSha: promotion.commitSha, origin: release.origin };
 }

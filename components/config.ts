@@ -71,6 +71,8 @@ export interface DeliverySettings {
     readonly source: ImageSource;
     /** Registry tag added to a promoted digest (the git tag in a tag pipeline). */
     readonly promotionTag?: string;
+    /** Whether promotionTag may move to another digest; a release tag (default) never does. */
+    readonly promotionTagMutable: boolean;
     readonly build: BuildSettings;
     readonly registry: RegistrySettings;
     readonly containerPort: number;
@@ -198,6 +200,7 @@ export const KEYS = {
     ),
     releaseCommitSha: spec(z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit SHA (7 to 64 lowercase hex characters)"), "0123456789abcdef0123456789abcdef01234567"),
     promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
+    promotionTagMutable: spec(bool, "true"),
     containerPort: spec(intIn(1, 65535), "8080"),
     healthPath: spec(z.string().regex(/^\/[^\s]*$/, "must be an absolute HTTP path such as /healthz"), "/healthz"),
     env: spec(envMap, "GREETING", { path: true }),
@@ -233,6 +236,7 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     platform: "linux/amd64",
     registryRepository: "delivery/app",
     registryInsecure: "false",
+    promotionTagMutable: "false",
     containerPort: "8080",
     healthPath: "/healthz",
     dockerHost: "unix:///var/run/docker.sock",
@@ -404,6 +408,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         refName: v.refName ?? ambient.refName ?? "local",
         source,
         promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) ? ambient.tag : undefined),
+        promotionTagMutable: v.promotionTagMutable!,
         build: {
             context: appPath,
             dockerfile: v.dockerfile ?? `${appPath.replace(/\/+$/, "")}/Dockerfile`,

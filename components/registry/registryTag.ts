@@ -14,6 +14,11 @@ export interface RegistryTagInputs {
     readonly digest: string;
     readonly tag: string;
     readonly insecure: boolean;
+    /**
+     * Whether the tag may be moved onto another digest (a moving tag such as `production`).
+     * A release tag (the default) that already names another digest is never moved.
+     */
+    readonly mutable?: boolean;
     readonly username?: string;
     readonly password?: string;
 }
@@ -25,6 +30,8 @@ export interface RegistryTagArgs {
     readonly digest: pulumi.Input<string>;
     readonly tag: pulumi.Input<string>;
     readonly insecure?: pulumi.Input<boolean>;
+    /** Default false: a tag that names another digest is refused, not moved. */
+    readonly mutable?: pulumi.Input<boolean>;
     readonly credentials?: pulumi.Input<{ username: string; password: string } | undefined>;
 }
 
@@ -89,6 +96,22 @@ export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
     if (actual !== inputs.digest) {
         throw new Error(`registry served manifest bytes with digest ${actual} for ${inputs.digest}; refusing to tag`);
     }
+    // A release tag names one release for good: moving it would make `v1.2.3` mean another
+    // build than the one people tested and wrote down.
+    const existing = await authorizedFetch(`${base}/${encodeURIComponent(inputs.tag)}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope);
+    const heldBytes = Buffer.from(await existing.arrayBuffer());
+    if (existing.ok) {
+        const held = existing.headers.get("docker-content-digest") ?? "sha256:" + createHash("sha256").update(heldBytes).digest("hex");
+        if (held !== inputs.digest && !inputs.mutable) {
+            throw new Error(
+                `registry tag ${inputs.repository}:${inputs.tag} already names ${held}; a release tag is never moved to another digest (${inputs.digest}). ` +
+                    `Promote under a new tag (a new git tag), remove delivery:promotionTag from the stack, or, if ${inputs.tag} is meant to move, ` +
+                    `pulumi config set delivery:promotionTagMutable true`,
+            );
+        }
+    } else if (existing.status !== 404) {
+        throw new Error(`cannot read tag ${inputs.repository}:${inputs.tag} from ${inputs.server}: HTTP ${existing.status}`);
+    }
     const put = await authorizedFetch(
         `${base}/${encodeURIComponent(inputs.tag)}`,
         { method: "PUT", headers: { "content-type": mediaType }, body: bytes },
@@ -113,7 +136,7 @@ export const registryTagProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: RegistryTagInputs, news: RegistryTagInputs) {
         const replaces = (["server", "repository", "digest", "tag", "insecure"] as const).filter((k) => olds[k] !== news[k]);
-        const changes = replaces.length > 0 || olds.username !== news.username || olds.password !== news.password;
+        const changes = replaces.length > 0 || olds.username !== news.username || olds.password !== news.password || Boolean(olds.mutable) !== Boolean(news.mutable);
         return { changes, replaces, deleteBeforeReplace: false };
     },
     async update(_id: string, _olds: RegistryTagInputs, news: RegistryTagInputs) {
@@ -140,6 +163,7 @@ export class RegistryTag extends pulumi.dynamic.Resource {
                 digest: args.digest,
                 tag: args.tag,
                 insecure: args.insecure ?? false,
+                mutable: args.mutable ?? false,
                 username: creds.apply((c) => c?.username),
                 password: pulumi.secret(creds.apply((c) => c?.password)),
             },

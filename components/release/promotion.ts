@@ -57,6 +57,8 @@ export interface PromotionArgs {
     readonly registry: Registry;
     /** Extra registry tag for the promoted digest (the git tag). Optional. */
     readonly tag?: string;
+    /** Whether `tag` may move to another digest. Default false: a release tag is never moved. */
+    readonly tagMutable?: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export class Promotion extends pulumi.ComponentResource {
                     digest: pinned.digest,
                     tag: args.tag,
                     insecure: args.registry.insecure,
+                    mutable: args.tagMutable ?? false,
                     credentials: args.registry.pushCredentials,
                 },
                 { parent: this },

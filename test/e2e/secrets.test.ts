@@ -2,7 +2,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ensureEnvironment, envValue, getApp, localConfig } from "./workspace";
+import { Project, ReleaseOutput, ensureEnvironment, envValue, getApp, localConfig, outputValue } from "./workspace";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {
@@ -18,28 +18,30 @@ function filesUnder(dir: string): string[] {
 describe("secrets stay encrypted", () => {
     let project: Project;
     let stack: Stack;
+    /** A second stack with the very same settings and secret. */
+    let twin: Stack | undefined;
     const appSecret = `e2e-app-secret-${Date.now()}`;
     let registryPassword: string;
     const output: string[] = [];
+
+    const settings = () => ({
+        registryServer: "127.0.0.1:5001",
+        registryUsername: "delivery",
+        registryPassword: { value: registryPassword, secret: true as const },
+        secretEnv: { value: JSON.stringify({ SECRET_KEY: appSecret }), secret: true as const },
+    });
 
     beforeAll(async () => {
         ensureEnvironment();
         const runDir = envValue("DELIVERY_RUN_DIR");
         registryPassword = readFileSync(join(runDir, "registry-auth", "password"), "utf8").trim();
         project = new Project();
-        stack = await project.stack(
-            "e2e-secrets",
-            localConfig(project, 18051, {
-                registryServer: "127.0.0.1:5001",
-                registryUsername: "delivery",
-                registryPassword: { value: registryPassword, secret: true },
-                secretEnv: { value: JSON.stringify({ SECRET_KEY: appSecret }), secret: true },
-            }),
-        );
+        stack = await project.stack("e2e-secrets", localConfig(project, 18051, settings()));
     });
 
     afterAll(async () => {
         await stack?.destroy().catch(() => undefined);
+        await twin?.destroy().catch(() => undefined);
         project?.cleanup();
     });
 
@@ -66,5 +68,17 @@ describe("secrets stay encrypted", () => {
         // The values are in the state, encrypted, not dropped.
         expect(stateFiles.some((s) => s.includes('"ciphertext"'))).toBe(true);
         expect(output.join("\n").length).toBeGreaterThan(100);
+    });
+
+    it("hashes secrets under the stack's own key: the same secret elsewhere gives another hash, a re-run keeps the release id", async () => {
+        const first = outputValue<ReleaseOutput>((await stack.outputs()), "release");
+        twin = await project.stack("e2e-secrets-twin", localConfig(project, 18052, settings()));
+        const other = outputValue<ReleaseOutput>((await twin.up()).outputs, "release");
+        // configHash covers only the settings, which are the same in both stacks: only the key differs.
+        expect(other.configHash).not.toBe(first.configHash);
+
+        const again = await stack.up({ onOutput: (o) => output.push(o) });
+        expect(again.summary.resourceChanges?.update ?? 0).toBe(0);
+        expect(outputValue<ReleaseOutput>(again.outputs, "release").releaseId).toBe(first.releaseId);
     });
 });

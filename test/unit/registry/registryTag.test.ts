@@ -71,4 +71,49 @@ describe("copyManifest", () => {
             `registry at ${host} requires authentication (Basic); set the registry credentials`,
         );
     });
+
+    describe("a release tag is never moved", () => {
+        const OTHER = "sha256:" + "e".repeat(64);
+        /** A registry where `v1` already names `held`; records the PUTs. */
+        const registry = async (held: string | undefined, puts: string[]) =>
+            listen((req, res) => {
+                if (req.method === "PUT") {
+                    puts.push(req.url!);
+                    res.writeHead(201, { "docker-content-digest": DIGEST }).end();
+                } else if (req.url?.endsWith(`/${DIGEST}`)) {
+                    res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json", "docker-content-digest": DIGEST }).end(MANIFEST);
+                } else if (held !== undefined) {
+                    res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json", "docker-content-digest": held }).end("{}");
+                } else {
+                    res.writeHead(404, { "content-type": "application/json" }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+                }
+            });
+
+        it("refuses a tag that names another digest, and says how to go on", async () => {
+            const puts: string[] = [];
+            const host = await registry(OTHER, puts);
+            await expect(copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1", insecure: true })).rejects.toThrow(
+                `registry tag group/app:v1 already names ${OTHER}; a release tag is never moved to another digest (${DIGEST}). ` +
+                    "Promote under a new tag (a new git tag), remove delivery:promotionTag from the stack, or, if v1 is meant to move, pulumi config set delivery:promotionTagMutable true",
+            );
+            expect(puts).toEqual([]);
+        });
+
+        it("moves a tag the settings call mutable", async () => {
+            const puts: string[] = [];
+            const host = await registry(OTHER, puts);
+            expect(await copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1", insecure: true, mutable: true })).toBe(DIGEST);
+            expect(puts).toEqual(["/v2/group/app/manifests/v1"]);
+        });
+
+        it("writes a new tag, and a tag that already names this digest again (a re-run)", async () => {
+            for (const held of [undefined, DIGEST]) {
+                const puts: string[] = [];
+                const host = await registry(held, puts);
+                expect(await copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1", insecure: true })).toBe(DIGEST);
+                expect(puts).toHaveLength(1);
+                server?.close();
+            }
+        });
+    });
 });

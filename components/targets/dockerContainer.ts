@@ -10,6 +10,14 @@ import * as pulumi from "@pulumi/pulumi";
  * stopped and the new one started on the published port. A release that never becomes
  * healthy leaves the old container serving and fails the update.
  *
+ * The slot's containers are found by their labels (`delivery.slot` plus this stack's
+ * `app.kubernetes.io/name` and `/instance`), not only by the id the state records: an update
+ * interrupted after the provider started (the CLI killed, the plugins finishing without it)
+ * leaves containers the state does not know. `read` adopts the slot's live container,
+ * `deploy` takes a live container of the same release as done and replaces any other one, and
+ * `delete` removes every container of the slot this stack owns; another stack's slot of the
+ * same name is never touched.
+ *
  * The provider functions are serialized into the state by Pulumi, so they require their
  * modules inside the functions and capture nothing but other functions of this file.
  */
@@ -87,6 +95,7 @@ async function startHealthy(
     });
     try {
         await container.start();
+        await testStep(`${role}-started`);
         await waitHealthy(container, inputs, port);
         return { id: container.id, name };
     } catch (e) {
@@ -142,24 +151,124 @@ async function removeContainer(docker: import("dockerode"), id: string | undefin
         });
 }
 
+/**
+ * Test-only, inert unless `DELIVERY_TEST_PAUSE_AT` is set (the e2e kill tests set it): appends
+ * `<step> <pid>` to `$DELIVERY_TEST_PAUSE_DIR/steps.log` and, at the step named, waits until the
+ * file `<step>.resume` appears there (at most 10 minutes). Nothing else is written.
+ */
+async function testStep(step: string): Promise<void> {
+    const at = process.env.DELIVERY_TEST_PAUSE_AT;
+    const dir = process.env.DELIVERY_TEST_PAUSE_DIR;
+    if (!at || !dir) {
+        return;
+    }
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
+    fs.appendFileSync(path.join(dir, "steps.log"), `${step} ${process.pid}\n`);
+    const deadline = Date.now() + 600_000;
+    while (step === at && !fs.existsSync(path.join(dir, `${step}.resume`)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+/** The labels that make a container this stack's own in the slot (never the per-release ones). */
+function ownerLabels(props: { name: string; labels?: Record<string, string> }): string[] {
+    const owner = ["app.kubernetes.io/name", "app.kubernetes.io/instance"];
+    return [
+        `delivery.slot=${props.name}`,
+        ...Object.entries(props.labels ?? {})
+            .filter(([k]) => owner.includes(k))
+            .map(([k, v]) => `${k}=${v}`),
+    ];
+}
+
+interface SlotContainer {
+    readonly id: string;
+    readonly name: string;
+    readonly role: string;
+    readonly releaseId: string;
+    readonly image: string;
+    readonly running: boolean;
+    /** `ip:port` the container's port is published on, if any. */
+    readonly published: string;
+}
+
+/** Every container of the slot that this stack owns, in any state, found by its labels. */
+async function slotContainers(docker: import("dockerode"), props: { name: string; labels?: Record<string, string>; containerPort: number }): Promise<SlotContainer[]> {
+    const listed = await docker.listContainers({ all: true, filters: { label: ownerLabels(props) } });
+    const found: SlotContainer[] = [];
+    for (const c of listed) {
+        const info = await docker
+            .getContainer(c.Id)
+            .inspect()
+            .catch(() => undefined);
+        if (!info) {
+            continue; // removed meanwhile
+        }
+        const binding = info.HostConfig?.PortBindings?.[`${props.containerPort}/tcp`]?.[0];
+        found.push({
+            id: info.Id,
+            name: info.Name.replace(/^\//, ""),
+            role: info.Config.Labels?.["delivery.role"] ?? "",
+            releaseId: info.Config.Labels?.["delivery.release"] ?? "",
+            image: info.Config.Image,
+            running: info.State.Running,
+            published: binding ? `${binding.HostIp}:${binding.HostPort}` : "",
+        });
+    }
+    return found;
+}
+
+async function removeAll(docker: import("dockerode"), containers: readonly SlotContainer[], keep?: string): Promise<void> {
+    for (const c of containers) {
+        if (c.id !== keep) {
+            await removeContainer(docker, c.id);
+        }
+    }
+}
+
 async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
     const docker = connect(inputs.dockerHost);
     await pullImage(docker, inputs);
-    if (!previous?.containerId) {
-        const live = await startHealthy(docker, inputs, inputs.hostPort, "live");
-        return { ...inputs, containerId: live.id, containerName: live.name };
+    await testStep("pulled");
+    const slot = await slotContainers(docker, inputs);
+    const live = slot.filter((c) => c.running && c.role === "live");
+    // An earlier, interrupted run already put this very release on the published port: done.
+    const done = live.find((c) => c.releaseId === inputs.releaseId && c.image === inputs.image && c.published === `${inputs.bindAddress}:${inputs.hostPort}`);
+    if (done) {
+        await removeAll(docker, slot, done.id);
+        return { ...inputs, containerId: done.id, containerName: done.name };
+    }
+    // Candidates and stopped containers serve nothing; left from an interrupted swap.
+    await removeAll(
+        docker,
+        slot.filter((c) => !live.includes(c)),
+    );
+    // The container to replace: the one recorded, else the live one the state lost.
+    const serving = live.find((c) => c.id === previous?.containerId) ?? live[0];
+    if (!serving) {
+        const started = await startHealthy(docker, inputs, inputs.hostPort, "live");
+        return { ...inputs, containerId: started.id, containerName: started.name };
     }
     // Prove the release first while the old container keeps serving.
     const candidate = await startHealthy(docker, inputs, 0, "candidate");
     await removeContainer(docker, candidate.id);
-    const old = docker.getContainer(previous.containerId);
-    await old.stop({ t: 10 }).catch(() => undefined);
+    for (const c of live) {
+        await docker
+            .getContainer(c.id)
+            .stop({ t: 10 })
+            .catch(() => undefined);
+    }
+    await testStep("old-stopped");
     try {
-        const live = await startHealthy(docker, inputs, inputs.hostPort, "live");
-        await removeContainer(docker, previous.containerId);
-        return { ...inputs, containerId: live.id, containerName: live.name };
+        const started = await startHealthy(docker, inputs, inputs.hostPort, "live");
+        await removeAll(docker, live);
+        return { ...inputs, containerId: started.id, containerName: started.name };
     } catch (e) {
-        await old.start().catch(() => undefined);
+        await docker
+            .getContainer(serving.id)
+            .start()
+            .catch(() => undefined);
         throw e;
     }
 }
@@ -181,17 +290,27 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs: news, failures };
     },
     async create(inputs: DockerContainerInputs) {
-        const outs = await deploy(inputs);
-        return { id: inputs.name, outs };
+        try {
+            const outs = await deploy(inputs);
+            return { id: inputs.name, outs };
+        } finally {
+            await testStep("end");
+        }
     },
     async read(id: string, props: DockerContainerOutputs) {
         const docker = connect(props.dockerHost);
-        try {
-            const info = await docker.getContainer(props.containerId).inspect();
-            return { id, props: { ...props, containerId: info.State.Running ? info.Id : "" } };
-        } catch {
-            return { id, props: { ...props, containerId: "" } };
+        // The recorded container if it runs, else the slot's live one the state lost.
+        const live = (await slotContainers(docker, props)).filter((c) => c.running && c.role === "live");
+        const found = live.find((c) => c.id === props.containerId) ?? live[0];
+        if (found) {
+            return { id, props: { ...props, image: found.image, releaseId: found.releaseId || props.releaseId, containerId: found.id, containerName: found.name } };
         }
+        // A container of an earlier program that lacks the labels is still found by its id.
+        const recorded = await docker
+            .getContainer(props.containerId || "-")
+            .inspect()
+            .catch(() => undefined);
+        return { id, props: { ...props, containerId: recorded?.State.Running ? recorded.Id : "" } };
     },
     async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
         const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -202,16 +321,23 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         return { changes: replaces.length > 0 || changed.length > 0 || gone, replaces, deleteBeforeReplace: true };
     },
     async update(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
-        return { outs: await deploy(news, olds.containerId ? olds : undefined) };
+        try {
+            return { outs: await deploy(news, olds.containerId ? olds : undefined) };
+        } finally {
+            await testStep("end");
+        }
     },
     async delete(_id: string, props: DockerContainerOutputs) {
-        const docker = connect(props.dockerHost);
-        await removeContainer(docker, props.containerId);
-        // Candidates left over from an interrupted swap; live containers of another stack
-        // with the same slot name are not ours to remove.
-        const stray = await docker.listContainers({ all: true, filters: { label: [`delivery.slot=${props.name}`, "delivery.role=candidate"] } });
-        for (const c of stray) {
-            await removeContainer(docker, c.Id);
+        try {
+            const docker = connect(props.dockerHost);
+            await testStep("deleting");
+            await removeContainer(docker, props.containerId);
+            // Every container of the slot this stack owns, whatever its role or state: a swap that
+            // was interrupted leaves containers the state does not record. Another stack's slot of
+            // the same name carries another app.kubernetes.io/instance or name and is not listed.
+            await removeAll(docker, await slotContainers(docker, props));
+        } finally {
+            await testStep("end");
         }
     },
 };

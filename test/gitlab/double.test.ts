@@ -219,10 +219,19 @@ describe("merge request notes", () => {
         expect((await api("POST", "/projects/42/merge_requests/7/notes", { body: "x".repeat(1_000_001) })).status).toBe(400);
     });
 
-    it("lets only the author edit a note", async () => {
-        gitlab.users.set("glpat-someone-else", { id: 99, username: "someone", name: "someone" });
+    it("lets the author edit a note, and a Maintainer edit anyone's, but not a Developer", async () => {
+        gitlab.addUser("glpat-developer-0001", "developer", 30);
         const note = await api("POST", "/projects/42/merge_requests/7/notes", { body: "mine" });
-        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${note.json.id}`, { body: "theirs" }, { "PRIVATE-TOKEN": "glpat-someone-else" })).status).toBe(403);
+        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${note.json.id}`, { body: "theirs" }, { "PRIVATE-TOKEN": "glpat-developer-0001" })).status).toBe(403);
+        const theirs = await api("POST", "/projects/42/merge_requests/7/notes", { body: "by a developer" }, { "PRIVATE-TOKEN": "glpat-developer-0001" });
+        expect(theirs.json.author).toEqual({ id: 2, username: "developer", name: "developer" });
+        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${theirs.json.id}`, { body: "edited by the developer" }, { "PRIVATE-TOKEN": "glpat-developer-0001" })).status).toBe(200);
+        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${theirs.json.id}`, { body: "edited by a maintainer" })).status).toBe(200);
+    });
+
+    it("tells the token's user (GET /user)", async () => {
+        const res = await fetch(`${url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": DOUBLE_TOKEN } });
+        expect(await res.json()).toMatchObject({ id: 1, username: "maintainer" });
     });
 });
 
@@ -237,6 +246,43 @@ describe("fault injection and parameters", () => {
         const bad = await api("POST", "/projects/42/variables", { key: "A", value: "b" });
         expect(bad.status).toBe(502);
         expect(bad.headers.get("content-type")).toBe("text/html");
+    });
+
+    it("answers a project the token cannot see exactly like a missing one", async () => {
+        gitlab.hideProject(project, DOUBLE_TOKEN);
+        expect(await api("GET", "/projects/42")).toMatchObject({ status: 404, json: { message: "404 Project Not Found" } });
+        expect(await api("GET", "/projects/group%2Fapp/variables")).toMatchObject({ status: 404, json: { message: "404 Project Not Found" } });
+        expect(await api("GET", "/projects/4242")).toMatchObject({ status: 404, json: { message: "404 Project Not Found" } });
+    });
+
+    it("throttles N calls with Retry-After in seconds or as an HTTP date, and for a time window", async () => {
+        gitlab.rateLimit({ calls: 2, retryAfterSeconds: 7 });
+        const first = await api("GET", "/projects/42");
+        expect(first.status).toBe(429);
+        expect(first.headers.get("retry-after")).toBe("7");
+        expect((await api("GET", "/projects/42")).status).toBe(429);
+        expect((await api("GET", "/projects/42")).status).toBe(200);
+        gitlab.rateLimit({ calls: 1, retryAfterSeconds: 3, format: "date" });
+        const dated = await api("GET", "/projects/42");
+        const at = Date.parse(dated.headers.get("retry-after")!);
+        expect(at - Date.now()).toBeGreaterThan(2000);
+        expect(at - Date.now()).toBeLessThanOrEqual(4000);
+        gitlab.rateLimit({ windowMs: 300 });
+        const windowed = await api("GET", "/projects/42");
+        expect(windowed.status).toBe(429);
+        expect(windowed.headers.get("retry-after")).toBe("1");
+        await new Promise((r) => setTimeout(r, 350));
+        expect((await api("GET", "/projects/42")).status).toBe(200);
+    });
+
+    it("commits a request and then answers 502, or drops the connection", async () => {
+        gitlab.failAfterCommit(1, "502", { method: "POST" });
+        const lost = await api("POST", "/projects/42/variables", { key: "COMMITTED", value: "v" });
+        expect(lost.status).toBe(502);
+        expect(gitlab.variable(project, "COMMITTED")).toBeDefined();
+        gitlab.failAfterCommit(1, "reset", { method: "POST" });
+        await expect(api("POST", "/projects/42/variables", { key: "RESET", value: "v" })).rejects.toThrow();
+        expect(gitlab.variable(project, "RESET")).toBeDefined();
     });
 
     it("parses Rack-style nested query parameters", () => {

@@ -16,7 +16,23 @@ import type { AddressInfo } from "node:net";
  *   [tokens]    doc/api/deploy_tokens.md
  *   [projects]  doc/api/projects.md "Edit a project" (container_expiration_policy_attributes) +
  *               app/models/container_expiration_policy.rb (allowed values)
- *   [notes]     doc/api/notes.md "Merge requests" (list/create/modify, 1,000,000 character limit)
+ *   [notes]     doc/api/notes.md "Merge requests" (list/create/modify, 1,000,000 character limit);
+ *               who may edit: doc/user/discussions/_index.md "Edit a comment" (your own comment;
+ *               anyone with at least the Maintainer role can also edit someone else's) and
+ *               doc/user/permissions.md; anyone else gets 403
+ *   [user]      doc/api/users.md "Get the current user" (GET /user: the token's user)
+ *   [visible]   doc/api/rest/troubleshooting.md / _index.md "Status codes": 404 Not Found when "a
+ *               resource couldn't be accessed ... or the user isn't authorized to access the
+ *               resource"; for a project GitLab answers 404 {"message":"404 Project Not Found"}
+ *               whether the project does not exist or the token's user cannot see it
+ *               (lib/api/helpers.rb `find_project!` -> `not_found!('Project')`)
+ *   [ratelimit] doc/security/rate_limits.md and doc/administration/settings/user_and_ip_rate_limits.md
+ *               "Response headers": a throttled request gets 429 with `Retry-After` (seconds) and
+ *               RateLimit-* headers, body "Retry later" (Rack::Attack); the request is not processed.
+ *               `Retry-After` may also be an HTTP date (RFC 9110 §10.2.3), as proxies send it.
+ *   [lost]      RFC 9110 §9.2.2 (POST is not idempotent) and §15.6.3 (502 from a gateway): a proxy
+ *               in front of GitLab can answer 502, or drop the connection, after GitLab committed
+ *               the request; the client cannot tell whether it was applied
  *   [grape]     how GitLab's Grape API reports parameter errors: 400 {"error": "<param> is missing"},
  *               {"error": "<param> does not have a valid value"}; model validation errors as
  *               400 {"message": {"<attr>": ["<msg>"]}} (`render_validation_error!`);
@@ -27,6 +43,8 @@ export interface DoubleUser {
     readonly id: number;
     readonly username: string;
     readonly name: string;
+    /** The user's role on every project of the double: 30 developer, 40 maintainer (default). */
+    readonly accessLevel: number;
 }
 
 export interface DoubleVariable {
@@ -116,11 +134,28 @@ export interface LoggedRequest {
     readonly query: string;
     readonly status: number;
     readonly auth: boolean;
+    /** When the request arrived (ms since epoch). */
+    readonly at: number;
 }
 
 interface Fault {
     remaining: number;
     readonly status: number;
+    readonly method?: string;
+    readonly pathIncludes?: string;
+    /** [lost] Process the request first (commit), then answer 502 or drop the connection. */
+    readonly afterCommit?: "502" | "reset";
+}
+
+interface RateLimit {
+    /** Requests still answered 429 (count-based), or undefined for a time window. */
+    remaining?: number;
+    /** End of the time window (ms since epoch), set at the first throttled request. */
+    until?: number;
+    readonly windowMs?: number;
+    /** Seconds sent in Retry-After (count-based); a window sends what is left of it, rounded up. */
+    readonly retryAfterSeconds: number;
+    readonly format: "seconds" | "date";
     readonly method?: string;
     readonly pathIncludes?: string;
 }
@@ -148,6 +183,9 @@ export class GitlabDouble {
     readonly projects: DoubleProject[] = [];
     readonly requests: LoggedRequest[] = [];
     private readonly faults: Fault[] = [];
+    private readonly rateLimits: RateLimit[] = [];
+    /** [visible] Users (by id) who cannot see a project (by id). */
+    private readonly hidden = new Map<number, Set<number>>();
     private server?: http.Server;
     private nextId = 1000;
     private clock = Date.parse("2025-01-01T00:00:00Z");
@@ -156,8 +194,45 @@ export class GitlabDouble {
     constructor(options: { tokens?: Record<string, string> } = {}) {
         const tokens = options.tokens ?? { "glpat-double-token-0001": "maintainer" };
         for (const [token, username] of Object.entries(tokens)) {
-            this.users.set(token, { id: this.users.size + 1, username, name: username });
+            this.addUser(token, username);
         }
+    }
+
+    /** A user the token `token` authenticates as, with `accessLevel` on every project. */
+    addUser(token: string, username: string, accessLevel = 40): DoubleUser {
+        const user: DoubleUser = { id: this.users.size + 1, username, name: username, accessLevel };
+        this.users.set(token, user);
+        return user;
+    }
+
+    /** [visible] The token's user can no longer see the project (removed from it, or the project made private). */
+    hideProject(project: DoubleProject, token: string): void {
+        const user = this.users.get(token);
+        if (!user) throw new Error(`no user for that token`);
+        const set = this.hidden.get(project.id) ?? new Set<number>();
+        set.add(user.id);
+        this.hidden.set(project.id, set);
+    }
+
+    /**
+     * [ratelimit] Throttle matching requests: the next `calls` of them (with `Retry-After:
+     * retryAfterSeconds`), or every one for `windowMs` from the first throttled one (with the
+     * seconds left of the window). `format: "date"` sends Retry-After as an HTTP date.
+     */
+    rateLimit(options: { calls?: number; windowMs?: number; retryAfterSeconds?: number; format?: "seconds" | "date"; method?: string; pathIncludes?: string }): void {
+        this.rateLimits.push({
+            remaining: options.windowMs === undefined ? (options.calls ?? 1) : undefined,
+            windowMs: options.windowMs,
+            retryAfterSeconds: options.retryAfterSeconds ?? 1,
+            format: options.format ?? "seconds",
+            method: options.method,
+            pathIncludes: options.pathIncludes,
+        });
+    }
+
+    /** [lost] The next `count` matching requests are processed, then answered 502 (or their connection dropped). */
+    failAfterCommit(count: number, kind: "502" | "reset", match: { method?: string; pathIncludes?: string } = {}): void {
+        this.faults.push({ remaining: count, status: 502, afterCommit: kind, ...match });
     }
 
     async start(): Promise<string> {
@@ -206,6 +281,7 @@ export class GitlabDouble {
 
     clearFaults(): void {
         this.faults.length = 0;
+        this.rateLimits.length = 0;
     }
 
     variable(project: DoubleProject, key: string, scope = "*"): DoubleVariable | undefined {
@@ -228,14 +304,25 @@ export class GitlabDouble {
         const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
         const query = q < 0 ? "" : rawUrl.slice(q + 1);
         const method = (req.method ?? "GET").toUpperCase();
+        const at = Date.now();
         let status = 500;
         let auth = false;
         try {
             const body = await readBody(req);
-            const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (!f.pathIncludes || path.includes(f.pathIncludes)));
+            const matches = (f: { method?: string; pathIncludes?: string }) => (!f.method || f.method === method) && (!f.pathIncludes || path.includes(f.pathIncludes));
+            const throttled = this.throttle(matches);
+            if (throttled) {
+                status = 429;
+                res.writeHead(429, { "content-type": "text/plain", "retry-after": throttled, "ratelimit-name": "throttle_authenticated_api" });
+                res.end("Retry later\n");
+                return;
+            }
+            const fault = this.faults.find((f) => f.remaining > 0 && matches(f));
             if (fault) {
                 fault.remaining--;
-                throw new HttpError(fault.status, fault.status === 502 ? "<html><body><h1>502 Bad Gateway</h1></body></html>" : { message: `${fault.status} Internal Server Error` });
+            }
+            if (fault && !fault.afterCommit) {
+                throw new HttpError(fault.status, fault.status === 502 ? BAD_GATEWAY_PAGE : { message: `${fault.status} Internal Server Error` });
             }
             // [rest] Authentication: PRIVATE-TOKEN header or OAuth-style Authorization: Bearer.
             const header = req.headers["private-token"];
@@ -248,6 +335,15 @@ export class GitlabDouble {
             auth = true;
             const params: Params = { ...parseQuery(query), ...parseBody(req.headers["content-type"], body) };
             const result = this.route(method, path, params, user, query);
+            if (fault?.afterCommit === "reset") {
+                // [lost] Committed, but the answer never arrives.
+                status = 0;
+                req.socket.destroy();
+                return;
+            }
+            if (fault?.afterCommit === "502") {
+                throw new HttpError(502, BAD_GATEWAY_PAGE);
+            }
             status = result.status;
             const headers: Record<string, string> = { "content-type": "application/json", ...(result.headers ?? {}) };
             res.writeHead(status, headers);
@@ -264,11 +360,36 @@ export class GitlabDouble {
                 res.end(JSON.stringify({ message: `500 Internal Server Error (double: ${(e as Error).message})` }));
             }
         } finally {
-            this.requests.push({ method, path, query, status, auth });
+            this.requests.push({ method, path, query, status, auth, at });
         }
     }
 
+    /** [ratelimit] The Retry-After value when this request is throttled, else undefined. */
+    private throttle(matches: (f: { method?: string; pathIncludes?: string }) => boolean): string | undefined {
+        const now = Date.now();
+        for (const limit of this.rateLimits) {
+            if (!matches(limit)) continue;
+            let seconds: number;
+            if (limit.windowMs !== undefined) {
+                limit.until ??= now + limit.windowMs;
+                if (now >= limit.until) continue;
+                seconds = Math.ceil((limit.until - now) / 1000);
+            } else {
+                if ((limit.remaining ?? 0) <= 0) continue;
+                limit.remaining!--;
+                seconds = limit.retryAfterSeconds;
+            }
+            // An HTTP date has whole seconds; round up so that waiting until it is always enough.
+            return limit.format === "date" ? new Date((Math.floor(now / 1000) + seconds + 1) * 1000).toUTCString() : String(seconds);
+        }
+        return undefined;
+    }
+
     private route(method: string, path: string, params: Params, user: DoubleUser, query: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+        // [user] The token's own user.
+        if (method === "GET" && path === "/api/v4/user") {
+            return ok({ id: user.id, username: user.username, name: user.name, state: "active" });
+        }
         // [rest] Namespaced paths must be URL-encoded (`group%2Fapp`); an unencoded `/` makes
         // extra segments that match no route, which GitLab answers with 404.
         const parts = path.split("/").slice(1);
@@ -276,7 +397,7 @@ export class GitlabDouble {
             throw new HttpError(404, { error: "404 Not Found" });
         }
         const seg = parts.slice(3).map((s) => decodeURIComponent(s));
-        const project = this.findProject(seg[0]);
+        const project = this.findProject(seg[0], user);
         const rest = seg.slice(1);
         const r = (m: string, pattern: string): string[] | undefined => {
             if (m !== method) {
@@ -383,8 +504,8 @@ export class GitlabDouble {
         if ((m = r("PUT", "merge_requests/:iid/notes/:note_id"))) {
             const mr = this.findMergeRequest(project, m[0]);
             const note = this.findNote(mr.notes, m[1]);
-            if (note.author.id !== user.id) {
-                // Only the author (or an admin) may edit a note.
+            if (note.author.id !== user.id && user.accessLevel < 40) {
+                // [notes] Your own comment, or anyone's with at least the Maintainer role.
                 throw new HttpError(403, { message: "403 Forbidden" });
             }
             note.body = this.noteBody(params);
@@ -394,10 +515,11 @@ export class GitlabDouble {
         throw new HttpError(404, { error: "404 Not Found" });
     }
 
-    private findProject(idOrPath: string): DoubleProject {
+    private findProject(idOrPath: string, user: DoubleUser): DoubleProject {
         // [rest] `:id` is the numeric ID or the URL-encoded full path.
         const project = /^[0-9]+$/.test(idOrPath) ? this.projects.find((p) => p.id === Number(idOrPath)) : this.projects.find((p) => p.path_with_namespace === idOrPath);
-        if (!project) {
+        // [visible] A project the user cannot see answers exactly like one that does not exist.
+        if (!project || this.hidden.get(project.id)?.has(user.id)) {
             throw new HttpError(404, { message: "404 Project Not Found" });
         }
         return project;
@@ -824,6 +946,12 @@ export class GitlabDouble {
     }
 }
 
+/** What a proxy (nginx, a load balancer) sends for a 502: an HTML page, not GitLab's JSON. */
+const BAD_GATEWAY_PAGE =
+    "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n" +
+    "<!-- a padding to the error page to disable friendly error page in MSIE -->\n".repeat(6) +
+    "</body>\n</html>\n";
+
 function ok(body: unknown) {
     return { status: 200, body };
 }
@@ -859,7 +987,7 @@ function noteEntity(n: DoubleNote, iid: number, mrId: number): unknown {
         id: n.id,
         type: null,
         body: n.body,
-        author: n.author,
+        author: { id: n.author.id, username: n.author.username, name: n.author.name },
         created_at: n.created_at,
         updated_at: n.updated_at,
         system: false,

@@ -11,6 +11,8 @@ DELIVERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export DELIVERY_ROOT
 # shellcheck source=scripts/env.sh
 source "$DELIVERY_ROOT/scripts/env.sh"
+# shellcheck source=scripts/stack-lock.sh
+source "$DELIVERY_ROOT/scripts/stack-lock.sh"
 cd "$DELIVERY_ROOT"
 
 # The project's policy pack (policy/) checks every preview and update these jobs run.
@@ -53,9 +55,11 @@ ci_stack_exists() {
 }
 
 # ci_select_stack <stack> [create]: without `create` a missing stack is an error, so that a
-# mistyped backend URL cannot silently start an empty environment.
+# mistyped backend URL cannot silently start an empty environment. The job then holds the
+# stack's local lock (scripts/stack-lock.sh) until it ends.
 ci_select_stack() {
     local stack=$1 create=${2-}
+    DELIVERY_LOCK_WHAT="job ${CI_JOB_NAME:-$(basename "$0")}${CI_JOB_ID:+ #$CI_JOB_ID}" delivery_lock_stack "$stack" || exit 1
     if ci_stack_exists "$stack"; then
         pulumi stack select "$stack" --non-interactive
     elif [[ $create == create ]]; then

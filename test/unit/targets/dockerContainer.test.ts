@@ -159,7 +159,7 @@ class FakeEngine {
 }
 
 describe("DockerContainer provider finds the slot's containers by their labels", () => {
-    const req = createRequire(import.meta.url);
+    const req = createRequire(__filename);
     const dockerodePath = req.resolve("dockerode");
     let engine: FakeEngine;
     const labels = standardLabels("app", "dev", "sha-1");

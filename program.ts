@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./components/build/appImage";
-import { ConfigError, DeliverySettings, loadSettings } from "./components/config";
+import { ConfigError, DeliverySettings, fixCommand, loadSettings } from "./components/config";
 import { GitlabConfigError, GitlabProjectSettings, GitlabSettings, readGitlabSettings } from "./components/gitlab";
 import { Registry } from "./components/registry/registry";
-import { PromotedRelease, Promotion, readUpstreamRelease } from "./components/release/promotion";
+import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
 import { Release } from "./components/release/release";
 import { DockerHostTarget } from "./components/targets/dockerHostTarget";
 import { KubernetesTarget } from "./components/targets/kubernetesTarget";
@@ -135,6 +135,9 @@ async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | un
     try {
         return await readUpstreamRelease(s.source.fromStack);
     } catch (e) {
+        if (e instanceof UnknownStackError) {
+            throw userError(new ConfigError(s.stack, [unknownUpstreamProblem(s.stack, s.source.fromStack, e)]).message);
+        }
         throw userError(`delivery:promoteFrom: cannot promote from "${s.source.fromStack}": ${(e as Error).message}; nothing was changed`);
     }
 }
@@ -158,4 +161,19 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
     const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
     const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
     return { imageRef: pulumi.output(promotion.imageRef), commitSha: promotion.commitSha, origin: release.origin };
+}
+
+/** `delivery:promoteFrom` names a stack the backend does not have: which one, which exist, and the fix. */
+export function unknownUpstreamProblem(stack: string, fromStack: string, e: UnknownStackError): string {
+    const others = (e.stacks ?? []).filter((name) => name !== stack);
+    const existing =
+        e.stacks === undefined
+            ? `the backend's stacks could not be listed (${e.listError})`
+            : others.length > 0
+              ? `the stacks there are: ${others.join(", ")}`
+              : "it has no other stack of this project yet; deploy the upstream stack first";
+    return (
+        `delivery:promoteFrom: names stack "${e.qualified}", which does not exist in this backend (PULUMI_BACKEND_URL); ${existing} (got "${fromStack}"). ` +
+        `Fix: ${fixCommand(stack, "promoteFrom", others[0])}`
+    );
 }

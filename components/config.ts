@@ -251,13 +251,14 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     memoryLimit: "256Mi",
 };
 
-function fixCommand(stack: string, key: Key): string {
+/** The `pulumi config set` command that fixes `key` in `stack`, with `value` or the key's example. */
+export function fixCommand(stack: string, key: Key, value?: string): string {
     const s = KEYS[key];
     const secret = s.secret ? " --secret" : "";
     if (s.path) {
         return `pulumi config set${secret} --path '${NAMESPACE}:${key}.${s.example}' <value> --stack ${stack}`;
     }
-    return `pulumi config set${secret} ${NAMESPACE}:${key} ${s.example} --stack ${stack}`;
+    return `pulumi config set${secret} ${NAMESPACE}:${key} ${value ?? s.example} --stack ${stack}`;
 }
 
 /**

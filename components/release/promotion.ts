@@ -40,12 +40,57 @@ export function validatePromotedRelease(value: unknown, origin: string): Promote
     return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, origin: r.origin ?? "" };
 }
 
+/** The upstream stack is not in the backend; `stacks` are those that are (short names), when they could be listed. */
+export class UnknownStackError extends Error {
+    constructor(
+        readonly qualified: string,
+        readonly stacks: readonly string[] | undefined,
+        readonly listError?: string,
+    ) {
+        super(`stack "${qualified}" does not exist in this backend`);
+        this.name = "UnknownStackError";
+    }
+}
+
+/**
+ * Fails with UnknownStackError when the stack does not exist. A StackReference to a missing
+ * stack fails inside the engine ("unknown stack …"), which ends the update with the engine's
+ * message before the program can name the setting; the builtin provider's readStackOutputs
+ * invoke fails the same way but reaches the program as an ordinary error.
+ */
+export async function requireStack(qualified: string, listStacks: () => Promise<string[]> = listBackendStacks): Promise<void> {
+    try {
+        await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name: qualified });
+    } catch (e) {
+        if (!/unknown stack/i.test(String((e as Error)?.message ?? e))) {
+            throw e;
+        }
+        const listed = await listStacks().then(
+            (stacks) => ({ stacks, error: undefined }),
+            (err: Error) => ({ stacks: undefined, error: err.message }),
+        );
+        throw new UnknownStackError(qualified, listed.stacks, listed.error);
+    }
+}
+
+/** The stacks of this project in the backend the engine runs against (PULUMI_BACKEND_URL or the login), by short name. */
+async function listBackendStacks(): Promise<string[]> {
+    const { execFile } = await import("node:child_process");
+    const out = await new Promise<string>((resolve, reject) =>
+        execFile("pulumi", ["stack", "ls", "--json", "--non-interactive"], { timeout: 30_000 }, (err, stdout, stderr) =>
+            err ? reject(new Error(stderr.trim().split("\n").pop() || err.message)) : resolve(stdout),
+        ),
+    );
+    return (JSON.parse(out || "[]") as Array<{ name: string }>).map((s) => s.name.split("/").pop()!).sort();
+}
+
 /**
  * Reads the upstream stack's exported release before anything is registered, so that a
- * missing or unpinned release stops the update with no resource changed.
+ * missing stack, or a missing or unpinned release, stops the update with no resource changed.
  */
 export async function readUpstreamRelease(stack: string): Promise<PromotedRelease> {
     const qualified = qualifiedStackName(stack);
+    await requireStack(qualified);
     const ref = new pulumi.StackReference(`upstream-${stack.replace(/\//g, "-")}`, { name: qualified });
     const details = await ref.getOutputDetails("release");
     const release = validatePromotedRelease(details.value ?? details.secretValue, `stack "${qualified}"`);

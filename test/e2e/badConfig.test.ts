@@ -21,8 +21,22 @@ describe("bad configuration on the real engine", () => {
         [{ "delivery:releaseRef": "127.0.0.1:5000/e2e/app:latest", "delivery:releaseCommitSha": "abcdef1" }, "delivery:releaseRef: must be pinned by digest"],
         [{ "delivery:healthPath": "healthz" }, 'delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz")'],
         [{ "delivery:replica": "2" }, "delivery:replica: is not a setting of this program (a typo?)"],
-        // The engine itself refuses a StackReference to a stack that does not exist.
-        [{ "delivery:promoteFrom": "e2e-missing" }, 'unknown stack "organization/delivery/e2e-missing"'],
+        // Found before the StackReference, which the engine would fail with only "unknown stack".
+        [
+            { "delivery:promoteFrom": "e2e-missing" },
+            'Invalid configuration for stack "e2e-bad" (1 problem); nothing was changed:\n  - delivery:promoteFrom: names stack "organization/delivery/e2e-missing", which does not exist in this backend (PULUMI_BACKEND_URL); ' +
+                'it has no other stack of this project yet; deploy the upstream stack first (got "e2e-missing"). Fix: pulumi config set delivery:promoteFrom staging --stack e2e-bad',
+        ],
+        // Values the engine would refuse by the declared type alone, without the key's namespace,
+        // a fix, or the stack's other problems.
+        [
+            { "delivery:replicas": "two", "delivery:containerPort": "8080.5", "delivery:registryInsecure": "yes", "delivery:healthPath": "healthz", "delivery:target": "kubernetes" },
+            'Invalid configuration for stack "e2e-bad" (4 problems); nothing was changed:\n' +
+                '  - delivery:registryInsecure: must be true or false (got "yes"). Fix: pulumi config set delivery:registryInsecure true --stack e2e-bad\n' +
+                '  - delivery:containerPort: must be a whole number from 1 to 65535 (got "8080.5"). Fix: pulumi config set delivery:containerPort 8080 --stack e2e-bad\n' +
+                '  - delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz"). Fix: pulumi config set delivery:healthPath /healthz --stack e2e-bad\n' +
+                '  - delivery:replicas: must be a whole number from 1 to 50 (got "two"). Fix: pulumi config set delivery:replicas 2 --stack e2e-bad',
+        ],
     ];
 
     for (const [index, [config, message]] of cases.entries()) {

@@ -156,6 +156,14 @@ describe("Pulumi.yaml", () => {
         }
     });
 
+    it("declares every key as a string, so that the program, not the engine, judges numbers and booleans (all problems at once)", () => {
+        for (const [key, decl] of Object.entries(project.config as Record<string, { type?: string; default?: unknown }>)) {
+            // Map settings (env, secretEnv, podLabels) declare no type: the engine hands them over as JSON.
+            expect(decl.type ?? (typeof decl.default === "object" ? "map" : undefined), key).toMatch(/^(string|map)$/);
+            expect(typeof decl.default === "string" || typeof decl.default === "object", key).toBe(true);
+        }
+    });
+
     it("states the same defaults as the program; optional keys default to empty (unset)", () => {
         for (const key of Object.keys(KEYS) as Array<keyof typeof KEYS>) {
             const declared = project.config[key].default;

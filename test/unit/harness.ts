@@ -118,6 +118,16 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                 }
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+                if (args.token === "pulumi:pulumi:readStackOutputs") {
+                    // The engine's builtin provider: a stack the backend lacks fails the invoke.
+                    const outputs = opts.stackOutputs?.[args.inputs.name];
+                    if (!outputs) {
+                        // As a gRPC error: the SDK rethrows its `details`.
+                        const message = `invocation of pulumi:pulumi:readStackOutputs returned an error: unknown stack "${args.inputs.name}"`;
+                        throw Object.assign(new Error(message), { details: message });
+                    }
+                    return { name: args.inputs.name, outputs, secretOutputNames: [] };
+                }
                 throw new Error(`unmocked call ${args.token}`);
             },
         },

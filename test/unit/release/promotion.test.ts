@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Promotion, qualifiedStackName, validatePromotedRelease } from "../../../components/release/promotion";
+import { Promotion, UnknownStackError, qualifiedStackName, requireStack, validatePromotedRelease } from "../../../components/release/promotion";
+import { unknownUpstreamProblem } from "../../../program";
 import { Registry } from "../../../components/registry/registry";
-import { SHA, fakeDigest, isSecretValue, plain, settle, useMocks } from "../harness";
+import { SHA, fakeDigest, installMocks, isSecretValue, plain, settle, useMocks } from "../harness";
 
 const DIGEST = fakeDigest("staging-build");
 const REF = `127.0.0.1:5000/delivery/app@${DIGEST}`;
@@ -72,5 +73,31 @@ describe("Promotion", () => {
                     tag: "v1",
                 }),
         ).toThrow('the release lives in registry.example.com/delivery/app, not in registry 127.0.0.1:5000; cannot add tag "v1" there');
+    });
+});
+
+describe("an upstream stack that does not exist", () => {
+    it("is found before any StackReference, with the stacks that do exist", async () => {
+        installMocks({ stack: "production", stackOutputs: { "organization/delivery/staging": { release: {} } } });
+        await expect(requireStack("organization/delivery/staging", async () => [])).resolves.toBeUndefined();
+        const missing = await requireStack("organization/delivery/stagin", async () => ["dev", "production", "staging"]).catch((e) => e);
+        expect(missing).toBeInstanceOf(UnknownStackError);
+        expect(missing).toMatchObject({ qualified: "organization/delivery/stagin", stacks: ["dev", "production", "staging"] });
+        const unlisted = await requireStack("organization/delivery/stagin", async () => Promise.reject(new Error("no backend"))).catch((e) => e);
+        expect(unlisted).toMatchObject({ stacks: undefined, listError: "no backend" });
+    });
+
+    it("is reported with the key, the stack looked for, the stacks there and the fix", () => {
+        const e = new UnknownStackError("organization/delivery/stagin", ["dev", "production", "staging"]);
+        expect(unknownUpstreamProblem("production", "stagin", e)).toBe(
+            'delivery:promoteFrom: names stack "organization/delivery/stagin", which does not exist in this backend (PULUMI_BACKEND_URL); ' +
+                'the stacks there are: dev, staging (got "stagin"). Fix: pulumi config set delivery:promoteFrom dev --stack production',
+        );
+        expect(unknownUpstreamProblem("production", "staging", new UnknownStackError("organization/delivery/staging", ["production"]))).toContain(
+            "it has no other stack of this project yet; deploy the upstream stack first (got \"staging\"). Fix: pulumi config set delivery:promoteFrom staging --stack production",
+        );
+        expect(unknownUpstreamProblem("production", "staging", new UnknownStackError("organization/delivery/staging", undefined, "login required"))).toContain(
+            "the backend's stacks could not be listed (login required)",
+        );
     });
 });

@@ -17,6 +17,7 @@ import {
     type EnvironmentTier,
     environmentNameProblem,
     externalUrlProblem,
+    isoDateProblem,
     variableProblems,
 } from "./rules";
 
@@ -175,8 +176,9 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
         if (scopes !== undefined && (scopes.length === 0 || scopes.some((s) => !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s)))) {
             problems.push(`deployToken.scopes must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")} (got ${JSON.stringify(scopes)})`);
         }
-        if (args.deployToken.expiresAt !== undefined && Number.isNaN(Date.parse(args.deployToken.expiresAt))) {
-            problems.push(`deployToken.expiresAt must be an ISO 8601 date such as 2026-12-31 (got ${JSON.stringify(args.deployToken.expiresAt)})`);
+        const dateProblem = args.deployToken.expiresAt !== undefined ? isoDateProblem(args.deployToken.expiresAt) : undefined;
+        if (dateProblem) {
+            problems.push(`deployToken.expiresAt ${dateProblem} (got ${JSON.stringify(args.deployToken.expiresAt)})`);
         }
     }
     if (args.cleanupPolicy) {

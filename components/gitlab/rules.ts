@@ -224,3 +224,22 @@ export function tierForEnvironment(name: string): EnvironmentTier {
     }
     return "other";
 }
+
+/**
+ * The one rule for a deploy token's expiry (GitLab: `expires_at`, "in ISO 8601 format"): a date
+ * written `YYYY-MM-DD` that exists on the calendar. `Date.parse` accepts `2030-02-30` (as 2 March)
+ * and `12/31/2030`, which GitLab refuses or reads differently. Undefined when it is fine.
+ */
+export function isoDateProblem(value: string): string | undefined {
+    const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(value);
+    const why = "must be a calendar date written YYYY-MM-DD, such as 2026-12-31";
+    if (!m) {
+        return why;
+    }
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (month < 1 || month > 12 || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+        return why;
+    }
+    return undefined;
+}

@@ -12,6 +12,7 @@ import {
     environmentNameForStack,
     environmentNameProblem,
     externalUrlProblem,
+    isoDateProblem,
     variableProblems,
 } from "./rules";
 import { RELEASE_TAG_REGEX } from "./cleanupPolicy";
@@ -137,7 +138,10 @@ export const GITLAB_KEYS = {
         default: "<environment> image pulls",
     }),
     deployTokenExpiresAt: spec(
-        z.string().refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), "must be an ISO 8601 date such as 2026-12-31"),
+        z.string().superRefine((s, ctx) => {
+            const why = isoDateProblem(s);
+            if (why) ctx.addIssue({ code: "custom", message: why });
+        }),
         "2026-12-31",
         "Deploy token expiry (default: never).",
     ),

@@ -104,7 +104,7 @@ describe("readGitlabSettings: every wrong or missing setting has its own message
         ["deployAccessLevel", { protect: "true", deployAccessLevel: "owner" }, 'gitlab:deployAccessLevel: must be developer, maintainer or admin (or 30, 40, 60) (got "owner")'],
         ["requiredApprovals", { protect: "true", requiredApprovals: "9" }, 'gitlab:requiredApprovals: must be a whole number from 0 to 5 (got "9")'],
         ["approvals without protection", { requiredApprovals: "1" }, "gitlab:requiredApprovals: only applies to a protected environment, but gitlab:protect is false."],
-        ["deployTokenExpiresAt", { deployTokenExpiresAt: "next year" }, 'gitlab:deployTokenExpiresAt: must be an ISO 8601 date such as 2026-12-31 (got "next year")'],
+        ["deployTokenExpiresAt", { deployTokenExpiresAt: "next year" }, 'gitlab:deployTokenExpiresAt: must be a calendar date written YYYY-MM-DD, such as 2026-12-31 (got "next year")'],
         ["token options without a token", { deployToken: "false", deployTokenName: "x" }, "gitlab:deployTokenName: only applies with a deploy token, but gitlab:deployToken is false."],
         ["registryCleanupKeepN", { registryCleanup: "true", registryCleanupKeepN: "7" }, 'gitlab:registryCleanupKeepN: must be one of 1, 5, 10, 25, 50, 100 (got "7")'],
         ["registryCleanupOlderThan", { registryCleanup: "true", registryCleanupOlderThan: "3d" }, 'gitlab:registryCleanupOlderThan: must be one of 7d, 14d, 30d, 90d (got "3d")'],

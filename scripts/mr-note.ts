@@ -1,7 +1,9 @@
 /**
  * Posts the output of `pulumi preview --diff` as ONE note on the merge request of the running
  * pipeline, and edits that same note on later pipelines (found by a hidden per-stack marker), so
- * an MR shows the current preview instead of a growing pile of them.
+ * an MR shows the current preview instead of a growing pile of them. Only a note written by the
+ * token's own user is edited; a marker note by another author (an older bot) is left alone and
+ * the new note says it supersedes it.
  *
  * Usage: scripts/mr-note --stack <stack> [--file <preview.txt>]   (default: read stdin)
  *
@@ -13,7 +15,7 @@
  *   MR_NOTE_MAX_CHARS        how much of the diff to include (default 60000)
  */
 import { readFileSync } from "node:fs";
-import { createGitlabClient, GitlabApiError } from "../components/gitlab/client";
+import { createGitlabClient, type GitlabHints } from "../components/gitlab/client";
 
 /** GitLab's note limit is 1,000,000 characters; a note that long is unreadable anyway. */
 export const DEFAULT_MAX_CHARS = 60_000;
@@ -152,28 +154,56 @@ export function buildNoteBody(input: NoteInput): string {
 interface NoteJson {
     id: number;
     body: string;
+    author?: { id: number; username?: string };
 }
 
-/** Creates the stack's note, or edits the one a previous pipeline made. */
-export async function upsertNote(options: { apiUrl: string; token: string; projectId: string; mrIid: number; stack: string; body: string }): Promise<{ action: "created" | "updated"; noteId: number }> {
-    const gl = createGitlabClient({ url: options.apiUrl, token: options.token });
+/** What mr-note reads, for its error hints (not the stack's gitlab: keys). */
+export const MR_NOTE_HINTS: GitlabHints = {
+    token: "GITLAB_TOKEN (or MR_NOTE_TOKEN)",
+    project: "CI_PROJECT_ID",
+    url: "CI_API_V4_URL",
+};
+
+/** The line a new note gets when marker notes by other authors exist (they are never edited). */
+export function supersedesLine(others: readonly NoteJson[]): string {
+    const list = others.map((n) => `note ${n.id}${n.author?.username ? ` by @${n.author.username}` : ""}`).join(", ");
+    return `_This note supersedes ${list}, written with another token; only the author's own token edits a note._`;
+}
+
+/**
+ * Creates the stack's note, or edits the one this token's user wrote on a previous pipeline.
+ * At most one new note per stack per author: the user is asked once (`GET /user`), and a create
+ * whose answer was lost is looked up (same author, same body) instead of being posted again.
+ */
+export async function upsertNote(options: {
+    apiUrl: string;
+    token: string;
+    projectId: string;
+    mrIid: number;
+    stack: string;
+    body: string;
+}): Promise<{ action: "created" | "updated"; noteId: number }> {
+    const gl = createGitlabClient({ url: options.apiUrl, token: options.token }, { hints: MR_NOTE_HINTS });
     const where = `merge request !${options.mrIid} of project ${options.projectId}`;
-    const notes = (await gl.call(`list notes of ${where}`, (api) =>
-        api.MergeRequestNotes.all(options.projectId, options.mrIid, { sort: "asc", orderBy: "created_at", perPage: 100 } as never),
-    )) as unknown as NoteJson[];
+    const me = (await gl.call("look up the token's user", (api) => api.Users.showCurrentUser())) as unknown as { id: number };
+    const list = async () =>
+        (await gl.call(`list notes of ${where}`, (api) =>
+            api.MergeRequestNotes.all(options.projectId, options.mrIid, { sort: "asc", orderBy: "created_at", perPage: 100 } as never),
+        )) as unknown as NoteJson[];
     const marker = markerFor(options.stack);
     // Only a note that starts with the marker: a comment quoting it is not ours.
-    const existing = notes.find((n) => n.body.startsWith(marker));
-    if (existing) {
-        try {
-            await gl.call(`edit note ${existing.id} on ${where}`, (api) => api.MergeRequestNotes.edit(options.projectId, options.mrIid, existing.id, { body: options.body }));
-            return { action: "updated", noteId: existing.id };
-        } catch (e) {
-            // Someone else's note (403): leave it and post our own.
-            if (!(e instanceof GitlabApiError && e.status === 403)) throw e;
-        }
+    const marked = (await list()).filter((n) => n.body.startsWith(marker));
+    const own = marked.find((n) => n.author?.id === me.id);
+    const others = marked.filter((n) => n.author?.id !== me.id);
+    const body = others.length > 0 ? options.body.replace(marker, `${marker}\n${supersedesLine(others)}\n`) : options.body;
+    if (own) {
+        await gl.call(`edit note ${own.id} on ${where}`, (api) => api.MergeRequestNotes.edit(options.projectId, options.mrIid, own.id, { body }));
+        return { action: "updated", noteId: own.id };
     }
-    const created = (await gl.call(`create note on ${where}`, (api) => api.MergeRequestNotes.create(options.projectId, options.mrIid, options.body))) as unknown as NoteJson;
+    const created = (await gl.call(`create note on ${where}`, (api) => api.MergeRequestNotes.create(options.projectId, options.mrIid, body), {
+        // The answer was lost: a note by this user with exactly this body is the one just posted.
+        recover: async () => (await list()).find((n) => n.author?.id === me.id && n.body === body) as never,
+    })) as unknown as NoteJson;
     return { action: "created", noteId: created.id };
 }
 

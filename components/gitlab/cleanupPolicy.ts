@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    apiProject,
     changedKeys,
     clientFor,
     type ConnectionArgs,
@@ -11,7 +12,10 @@ import {
     type Failure,
     ignoreNotFound,
     isUnknown,
+    type ProjectRef,
+    projectRefOf,
     readOrGone,
+    resolveProject,
     throwIfProblems,
     withSecretOutputs,
 } from "./common";
@@ -24,8 +28,8 @@ import { type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupP
  *
  * GitLab keeps every tag matching `nameRegexKeep` (release tags), keeps the newest `keepN` of the
  * rest, and deletes those matching `nameRegexDelete` once older than `olderThan`, every `cadence`.
- * A project has exactly one policy, so the id is the project, and "deleting" the resource turns
- * the policy off (GitLab has no call to remove it).
+ * A project has exactly one policy, so the id is the project's numeric id, and "deleting" the
+ * resource turns the policy off (GitLab has no call to remove it).
  */
 export interface CleanupPolicyInputs extends ConnectionInputs {
     readonly enabled: boolean;
@@ -36,7 +40,7 @@ export interface CleanupPolicyInputs extends ConnectionInputs {
     readonly nameRegexKeep: string;
 }
 
-export interface CleanupPolicyOutputs extends CleanupPolicyInputs {
+export interface CleanupPolicyOutputs extends CleanupPolicyInputs, Partial<ProjectRef> {
     readonly nextRunAt: string;
 }
 
@@ -109,12 +113,12 @@ function fromGitlab(inputs: CleanupPolicyInputs, json: PolicyJson): CleanupPolic
     };
 }
 
-async function put(inputs: CleanupPolicyInputs, attrs: Record<string, unknown>, what: string): Promise<PolicyJson> {
+async function put(inputs: CleanupPolicyInputs, project: string, attrs: Record<string, unknown>, what: string): Promise<PolicyJson> {
     const gl = clientFor(inputs);
-    const project = (await gl.call(`${what} container registry cleanup policy of project ${inputs.project}`, (api) =>
-        api.Projects.edit(inputs.project, { containerExpirationPolicyAttributes: attrs } as never),
+    const json = (await gl.call(`${what} container registry cleanup policy of project ${inputs.project}`, (api) =>
+        api.Projects.edit(project, { containerExpirationPolicyAttributes: attrs } as never),
     )) as unknown as { container_expiration_policy: PolicyJson };
-    return project.container_expiration_policy;
+    return json.container_expiration_policy;
 }
 
 export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
@@ -124,42 +128,45 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
-        const replaces = connectionReplaces(olds, news);
+        const replaces = await connectionReplaces(olds, news);
         const updates = changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
         return diffResult(replaces, updates);
     },
 
     async create(inputs: CleanupPolicyInputs) {
         throwIfProblems(problems(inputs).map((p) => p.reason));
-        const json = await put(inputs, attributes(inputs), "set");
-        return { id: inputs.project, outs: fromGitlab(inputs, json) };
+        const ref = await resolveProject(clientFor(inputs), inputs.project);
+        const json = await put(inputs, String(ref.projectId), attributes(inputs), "set");
+        return { id: String(ref.projectId), outs: { ...fromGitlab(inputs, json), ...ref } };
     },
 
     async read(id: string, props: Partial<CleanupPolicyOutputs>) {
-        const inputs = withDefaults({ ...props, project: id });
+        const inputs = withDefaults({ ...props, project: props.project || id });
         const gl = clientFor(inputs);
-        return readOrGone(async () => {
-            const project = (await gl.call(`read container registry cleanup policy of project ${id}`, (api) => api.Projects.show(id))) as unknown as {
+        const project = apiProject(id, props);
+        return readOrGone(gl, project, "its container registry cleanup policy", async () => {
+            const json = (await gl.call(`read container registry cleanup policy of project ${project}`, (api) => api.Projects.show(project))) as unknown as {
                 container_expiration_policy?: PolicyJson | null;
             };
-            if (!project.container_expiration_policy) {
+            if (!json.container_expiration_policy) {
                 return { id: "", props: {} };
             }
-            return { id, props: fromGitlab(inputs, project.container_expiration_policy) };
+            return { id, props: { ...fromGitlab(inputs, json.container_expiration_policy), ...projectRefOf(props) } };
         });
     },
 
-    async update(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
+    async update(id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
         throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep"]).length === 0) {
             return connectionOnlyUpdate(olds, news);
         }
-        const json = await put(news, attributes(news), "update");
-        return { outs: fromGitlab(news, json) };
+        const json = await put(news, apiProject(id, olds), attributes(news), "update");
+        return { outs: { ...fromGitlab(news, json), ...projectRefOf(olds) } };
     },
 
-    async delete(_id: string, props: CleanupPolicyOutputs) {
-        await ignoreNotFound(() => put(props, { enabled: false }, "disable"));
+    async delete(id: string, props: CleanupPolicyOutputs) {
+        const project = apiProject(id, props);
+        await ignoreNotFound(clientFor({ ...props, project }), project, "its container registry cleanup policy", () => put(props, project, { enabled: false }, "disable"));
     },
 };
 
@@ -177,7 +184,7 @@ export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
         super(
             cleanupPolicyProvider,
             name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), nextRunAt: undefined },
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), nextRunAt: undefined, projectId: undefined, projectPath: undefined },
             withSecretOutputs(opts),
             "gitlab",
             "ContainerRegistryCleanupPolicy",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createGitlabClient, type GitlabClient, GitlabApiError } from "./client";
+import { createGitlabClient, errorStatus, type GitlabClient, GitlabApiError } from "./client";
 
 /**
  * What every GitLab dynamic resource takes as inputs, so that the connection is part of the
@@ -20,6 +20,15 @@ export interface ConnectionArgs {
     readonly gitlabUrl: pulumi.Input<string>;
     readonly gitlabToken: pulumi.Input<string>;
     readonly project: pulumi.Input<string>;
+}
+
+/**
+ * The project as GitLab resolved it when the resource was created (`GET /projects/:id`): stored in
+ * the outputs so that naming the same project by id or by path is no change.
+ */
+export interface ProjectRef {
+    readonly projectId: number;
+    readonly projectPath: string;
 }
 
 /** Output properties that must be encrypted in state whatever the engine infers. */
@@ -51,7 +60,65 @@ export function clientFor(props: Partial<ConnectionInputs>): GitlabClient {
 }
 
 export function isNotFound(e: unknown): boolean {
-    return e instanceof GitlabApiError ? e.status === 404 : (e as { status?: number } | undefined)?.status === 404;
+    return e instanceof GitlabApiError ? e.status === 404 : (e as { status?: number } | undefined)?.status === 404 || errorStatus(e) === 404;
+}
+
+/**
+ * `GET /projects/:id`: the project's numeric id and full path. GitLab answers 404 "Project Not
+ * Found" both for a project that does not exist and for one the token's user cannot see; either
+ * way this throws a message naming the settings to check (never the token).
+ */
+export async function resolveProject(gl: GitlabClient, project: string, consequence = ""): Promise<ProjectRef> {
+    try {
+        const json = (await gl.call(`look up project ${project}`, (api) => api.Projects.show(project))) as unknown as { id: number; path_with_namespace: string };
+        return { projectId: json.id, projectPath: json.path_with_namespace };
+    } catch (e) {
+        if (isNotFound(e)) {
+            throw new GitlabApiError(
+                `GitLab: project ${project} is not visible to the token (GET /api/v4/projects/${encodeURIComponent(project)} answered 404 Project Not Found)${consequence}. ` +
+                    `Check ${gl.hints.project}, and ${gl.hints.token}: the token must not be expired or revoked, needs the api scope, ` +
+                    "and its user must be a member of the project with the Maintainer role. If the project itself was deleted, remove its resources from the state with pulumi state delete <urn>.",
+                404,
+                "404 Project Not Found",
+                1,
+            );
+        }
+        throw e;
+    }
+}
+
+/** The stored project reference, if the state has one. */
+export function projectRefOf(props: Partial<ProjectRef> | undefined): Partial<ProjectRef> {
+    return typeof props?.projectId === "number" ? { projectId: props.projectId, projectPath: props.projectPath ?? "" } : {};
+}
+
+/**
+ * Runs a provider's read; a 404 becomes the empty id that tells the engine the object is gone,
+ * but only when the project itself is visible (one `GET /projects/:id`): a token that lost access
+ * sees 404 for everything, and dropping the resources from the state would orphan live objects.
+ */
+export async function readOrGone<T>(gl: GitlabClient, project: string, what: string, read: () => Promise<T>): Promise<T | { id: string; props: Record<string, never> }> {
+    try {
+        return await read();
+    } catch (e) {
+        if (isNotFound(e)) {
+            await resolveProject(gl, project, `, so whether ${what} still exists cannot be told; the state keeps it`);
+            return { id: "", props: {} };
+        }
+        throw e;
+    }
+}
+
+/** Runs a provider's delete; an object already gone (404) counts as deleted when the project is visible. */
+export async function ignoreNotFound(gl: GitlabClient, project: string, what: string, remove: () => Promise<unknown>): Promise<void> {
+    try {
+        await remove();
+    } catch (e) {
+        if (!isNotFound(e)) {
+            throw e;
+        }
+        await resolveProject(gl, project, `, so ${what} cannot be removed and may still exist; nothing was deleted and the state keeps it`);
+    }
 }
 
 /** An input the provider's check refuses, as the engine reports it. */
@@ -72,29 +139,6 @@ export function diffResult(replaces: string[], updates: string[]): { changes: bo
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
 }
 
-/** Runs a provider's read; a 404 (deleted outside Pulumi) becomes the empty id that tells the engine it is gone. */
-export async function readOrGone<T>(read: () => Promise<T>): Promise<T | { id: string; props: Record<string, never> }> {
-    try {
-        return await read();
-    } catch (e) {
-        if (isNotFound(e)) {
-            return { id: "", props: {} };
-        }
-        throw e;
-    }
-}
-
-/** Runs a provider's delete; an object already gone (404) counts as deleted. */
-export async function ignoreNotFound(remove: () => Promise<unknown>): Promise<void> {
-    try {
-        await remove();
-    } catch (e) {
-        if (!isNotFound(e)) {
-            throw e;
-        }
-    }
-}
-
 /** The engine's marker for a value that is not known during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -104,17 +148,49 @@ export function isUnknown(v: unknown): boolean {
 
 /**
  * Fields whose change means a different GitLab object (another instance, another project):
- * those replace; a rotated token alone is stored by an update that makes no API call.
+ * those replace; a rotated token alone is stored by an update that makes no API call. The
+ * project is compared by GitLab's numeric id: `1234` and `group/app` naming the same project is
+ * no change (the stored id and path decide; GitLab is asked only when they cannot).
  */
-export function connectionReplaces(olds: Partial<ConnectionInputs>, news: Partial<ConnectionInputs>): string[] {
+export async function connectionReplaces(olds: Partial<ConnectionInputs & ProjectRef>, news: Partial<ConnectionInputs>): Promise<string[]> {
     const replaces: string[] = [];
     if (normalizeUrl(olds.gitlabUrl) !== normalizeUrl(news.gitlabUrl)) {
         replaces.push("gitlabUrl");
+        if (String(olds.project ?? "") !== String(news.project ?? "")) replaces.push("project");
+        return replaces;
     }
-    if (String(olds.project ?? "") !== String(news.project ?? "")) {
+    if (!(await sameProject(olds, news))) {
         replaces.push("project");
     }
     return replaces;
+}
+
+async function sameProject(olds: Partial<ConnectionInputs & ProjectRef>, news: Partial<ConnectionInputs>): Promise<boolean> {
+    const a = String(olds.project ?? "");
+    const b = String(news.project ?? "");
+    if (a === b) return true;
+    if (isUnknown(news.project) || isUnknown(news.gitlabToken) || b === "") return false;
+    const known = (s: string): number | undefined => {
+        if (/^[0-9]+$/.test(s)) return Number(s);
+        if (typeof olds.projectId === "number" && olds.projectPath && s.toLowerCase() === olds.projectPath.toLowerCase()) return olds.projectId;
+        if (typeof olds.projectId === "number" && s === a) return olds.projectId;
+        return undefined;
+    };
+    const oldId = typeof olds.projectId === "number" ? olds.projectId : known(a);
+    const newId = known(b);
+    if (oldId !== undefined && newId !== undefined) return oldId === newId;
+    const gl = clientFor(news);
+    let oldResolved = oldId;
+    if (oldResolved === undefined) {
+        try {
+            oldResolved = (await resolveProject(gl, a)).projectId;
+        } catch {
+            // The old project is not visible to the new token: it cannot be the same one.
+            return false;
+        }
+    }
+    const newResolved = newId ?? (await resolveProject(gl, b)).projectId;
+    return oldResolved === newResolved;
 }
 
 function normalizeUrl(url: string | undefined): string {
@@ -143,7 +219,15 @@ export function connectionOf(props: Partial<ConnectionInputs>): ConnectionInputs
     return { gitlabUrl: props.gitlabUrl ?? "", gitlabToken: props.gitlabToken ?? "", project: String(props.project ?? "") };
 }
 
+/**
+ * The project to call the API with for a stored resource: the numeric id when the state has it
+ * (or the id's project part), so a project renamed or moved in GitLab is still found.
+ */
+export function apiProject(idProject: string, props: Partial<ProjectRef> | undefined): string {
+    return typeof props?.projectId === "number" ? String(props.projectId) : idProject;
+}
+
 /** An update that makes no API call: the old state with the new connection (a rotated token). */
 export function connectionOnlyUpdate<T extends object>(olds: T, news: Partial<ConnectionInputs>): { outs: T & ConnectionInputs } {
-    return { outs: { ...olds, ...connectionOf(news) } };
+    return { outs: { ...olds, ...connectionOf(news), ...projectRefOf(olds as Partial<ProjectRef>) } };
 }

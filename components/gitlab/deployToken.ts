@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    apiProject,
     changedKeys,
     clientFor,
     type ConnectionArgs,
@@ -11,12 +12,15 @@ import {
     type Failure,
     ignoreNotFound,
     isUnknown,
+    type ProjectRef,
+    projectRefOf,
     readOrGone,
+    resolveProject,
     splitId,
     throwIfProblems,
     withSecretOutputs,
 } from "./common";
-import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope } from "./rules";
+import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope, isoDateProblem } from "./rules";
 
 /**
  * A project deploy token (docs: api/deploy_tokens.md), by default with only `read_registry`: the
@@ -25,7 +29,11 @@ import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope } from "./rules";
  *
  * GitLab returns the token value only once, on creation, and has no update call: every input
  * change replaces the token (the new one is created before the old one is revoked, so pulls keep
- * working during the switch). The id is `<project>:<token id>`.
+ * working during the switch). The id is `<project id>:<token id>`.
+ *
+ * A create whose answer was lost (a 502 after GitLab saved it, a dropped connection) made a token
+ * whose value nobody will ever see: it is revoked, the create is sent again, and the provider says
+ * so on stderr. No run leaves a live token that is not in the state.
  */
 export interface DeployTokenInputs extends ConnectionInputs {
     readonly name: string;
@@ -36,7 +44,7 @@ export interface DeployTokenInputs extends ConnectionInputs {
     readonly expiresAt: string;
 }
 
-export interface DeployTokenOutputs extends DeployTokenInputs {
+export interface DeployTokenOutputs extends DeployTokenInputs, Partial<ProjectRef> {
     readonly tokenId: number;
     /** The secret; only known from creation. */
     readonly token: string;
@@ -87,8 +95,9 @@ function problems(t: DeployTokenInputs): Failure[] {
     if (t.username && !isUnknown(t.username) && !/^[a-zA-Z0-9.+_-]+$/.test(t.username)) {
         out.push({ property: "username", reason: "deploy token username may only contain letters, digits, '_', '-', '+' and '.'" });
     }
-    if (t.expiresAt && !isUnknown(t.expiresAt) && Number.isNaN(Date.parse(t.expiresAt))) {
-        out.push({ property: "expiresAt", reason: `deploy token expiresAt must be an ISO 8601 date such as 2026-12-31 (got ${JSON.stringify(t.expiresAt)})` });
+    const dateProblem = t.expiresAt && !isUnknown(t.expiresAt) ? isoDateProblem(t.expiresAt) : undefined;
+    if (dateProblem) {
+        out.push({ property: "expiresAt", reason: `deploy token expiresAt ${dateProblem} (got ${JSON.stringify(t.expiresAt)})` });
     }
     return out;
 }
@@ -116,7 +125,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
         // A username chosen by GitLab shows up in the outputs; only an explicit one counts.
         const oldUsername = olds.username;
         const replaces = [
-            ...connectionReplaces(olds, news),
+            ...(await connectionReplaces(olds, news)),
             ...changedKeys(olds, news, ["name", "scopes", "expiresAt"]),
             ...(news.username !== "" && news.username !== oldUsername ? ["username"] : []),
         ];
@@ -127,21 +136,55 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: DeployTokenInputs) {
         throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
-        const json = (await gl.call(`create deploy token ${inputs.name} in project ${inputs.project}`, (api) =>
-            api.DeployTokens.create(inputs.name, inputs.scopes as never, {
-                projectId: inputs.project,
-                username: inputs.username || undefined,
-                expires_at: inputs.expiresAt || undefined,
-            }),
+        const ref = await resolveProject(gl, inputs.project);
+        const project = String(ref.projectId);
+        const where = `deploy token ${inputs.name} in project ${inputs.project}`;
+        const list = async () =>
+            (await gl.call(`list deploy tokens of project ${inputs.project}`, (api) => api.DeployTokens.all({ projectId: project } as never))) as unknown as DeployTokenJson[];
+        // Tokens of this name made by this create are the ones not there before it.
+        const before = new Set((await list()).map((t) => t.id));
+        let lost = false;
+        const revokeExtras = async (keep: number | undefined) => {
+            for (const t of await list()) {
+                if (t.name === inputs.name && !before.has(t.id) && t.id !== keep && !t.revoked) {
+                    await gl.call(`revoke deploy token ${t.id} in project ${inputs.project}`, (api) => api.DeployTokens.remove(t.id, { projectId: project }), { idempotent: true });
+                    console.warn(
+                        `GitLab: revoked deploy token ${t.id} ${JSON.stringify(t.name)} in project ${inputs.project}: GitLab made it, but its answer (which alone carries the token's value) was lost; the token in the state is ${keep ?? "the next one created"}.`,
+                    );
+                }
+            }
+        };
+        const json = (await gl.call(
+            `create ${where}`,
+            (api) =>
+                api.DeployTokens.create(inputs.name, inputs.scopes as never, {
+                    projectId: project,
+                    username: inputs.username || undefined,
+                    expires_at: inputs.expiresAt || undefined,
+                }),
+            {
+                // A token made by the lost attempt is useless (its value is gone): revoke it, then
+                // create again.
+                recover: async () => {
+                    lost = true;
+                    await revokeExtras(undefined);
+                    return undefined;
+                },
+            },
         )) as unknown as DeployTokenJson;
-        return { id: `${inputs.project}:${json.id}`, outs: toOutputs(inputs, json, json.token ?? "") };
+        if (lost) {
+            // A lost attempt may have been saved only after the look-up: check once more.
+            await revokeExtras(json.id);
+        }
+        return { id: `${project}:${json.id}`, outs: { ...toOutputs(inputs, json, json.token ?? ""), ...ref } };
     },
 
     async read(id: string, props: Partial<DeployTokenOutputs>) {
-        const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
-        const inputs = withDefaults({ ...props, project });
+        const [idProject, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const inputs = withDefaults({ ...props, project: props.project || idProject });
         const gl = clientFor(inputs);
-        return readOrGone(async () => {
+        const project = apiProject(idProject, props);
+        return readOrGone(gl, project, `deploy token ${tokenId}`, async () => {
             const json = (await gl.call(`read deploy token ${tokenId} in project ${project}`, (api) =>
                 api.DeployTokens.show(Number(tokenId), { projectId: project }),
             )) as unknown as DeployTokenJson;
@@ -149,7 +192,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
                 // Useless for pulls: report it gone so the next `up` makes a new one.
                 return { id: "", props: {} };
             }
-            const state = toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? "");
+            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...projectRefOf(props) };
             return { id, props: state };
         });
     },
@@ -160,9 +203,10 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async delete(id: string, props: DeployTokenOutputs) {
-        const [project, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const [idProject, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const project = apiProject(idProject, props);
         const gl = clientFor({ ...props, project });
-        await ignoreNotFound(() => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
+        await ignoreNotFound(gl, project, `deploy token ${tokenId} (a live token)`, () => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
     },
 };
 
@@ -178,7 +222,7 @@ export class DeployToken extends pulumi.dynamic.Resource {
         super(
             deployTokenProvider,
             name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), tokenId: undefined, token: undefined, revoked: undefined, expired: undefined },
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), tokenId: undefined, token: undefined, revoked: undefined, expired: undefined, projectId: undefined, projectPath: undefined },
             withSecretOutputs(opts, "token"),
             "gitlab",
             "DeployToken",

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    apiProject,
     changedKeys,
     clientFor,
     type ConnectionArgs,
@@ -10,7 +11,10 @@ import {
     type Failure,
     ignoreNotFound,
     isUnknown,
+    type ProjectRef,
+    projectRefOf,
     readOrGone,
+    resolveProject,
     splitId,
     throwIfProblems,
     withSecretOutputs,
@@ -36,7 +40,7 @@ export interface EnvironmentInputs extends ConnectionInputs {
     readonly adoptExisting: boolean;
 }
 
-export interface EnvironmentOutputs extends EnvironmentInputs {
+export interface EnvironmentOutputs extends EnvironmentInputs, Partial<ProjectRef> {
     readonly environmentId: number;
     readonly slug: string;
     readonly state: string;
@@ -104,7 +108,7 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
-        const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["name"])];
+        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["name"])];
         const updates = changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
         return diffResult(replaces, updates);
     },
@@ -112,53 +116,62 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: EnvironmentInputs) {
         throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
+        const ref = await resolveProject(gl, inputs.project);
+        const project = String(ref.projectId);
         const where = `environment ${inputs.name} in project ${inputs.project}`;
         const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
+        const result = (json: EnvironmentJson) => ({ id: `${project}:${json.id}`, outs: { ...toOutputs(inputs, json), ...ref } });
+        // `name` is an exact-match filter (api/environments.md, "List environments").
+        const byName = async (api: Parameters<Parameters<typeof gl.call>[1]>[0]) =>
+            ((await api.Environments.all(project, { name: inputs.name } as never)) as unknown as EnvironmentJson[]).find((e) => e.name === inputs.name);
         if (inputs.adoptExisting) {
-            // `name` is an exact-match filter (api/environments.md, "List environments").
-            const existing = (await gl.call(`look up ${where}`, (api) => api.Environments.all(inputs.project, { name: inputs.name } as never))) as unknown as EnvironmentJson[];
-            const found = existing.find((e) => e.name === inputs.name);
+            const found = await gl.call(`look up ${where}`, byName);
             if (found) {
-                const updated = (await gl.call(`adopt ${where}`, (api) => api.Environments.edit(inputs.project, found.id, attrs))) as unknown as EnvironmentJson;
-                return { id: `${inputs.project}:${updated.id}`, outs: toOutputs(inputs, updated) };
+                const updated = (await gl.call(`adopt ${where}`, (api) => api.Environments.edit(project, found.id, attrs))) as unknown as EnvironmentJson;
+                return result(updated);
             }
         }
-        const created = (await gl.call(`create ${where}`, (api) => api.Environments.create(inputs.project, inputs.name, attrs))) as unknown as EnvironmentJson;
-        return { id: `${inputs.project}:${created.id}`, outs: toOutputs(inputs, created) };
+        // An answer lost after GitLab saved it: the environment of that name is the one just made
+        // (names are unique in a project).
+        const created = (await gl.call(`create ${where}`, (api) => api.Environments.create(project, inputs.name, attrs), { recover: byName as never })) as unknown as EnvironmentJson;
+        return result(created);
     },
 
     async read(id: string, props: Partial<EnvironmentOutputs>) {
-        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
-        const inputs = withDefaults({ ...props, project });
+        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const inputs = withDefaults({ ...props, project: props.project || idProject });
         const gl = clientFor(inputs);
-        return readOrGone(async () => {
+        const project = apiProject(idProject, props);
+        return readOrGone(gl, project, `environment ${envId}`, async () => {
             const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
-            return { id, props: toOutputs({ ...inputs, name: json.name }, json) };
+            return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...projectRefOf(props) } };
         });
     },
 
     async update(id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
         throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["externalUrl", "tier"]).length === 0) {
-            return { outs: { ...olds, ...news } };
+            return { outs: { ...olds, ...news, ...projectRefOf(olds) } };
         }
-        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const project = apiProject(idProject, olds);
         const gl = clientFor(news);
         // An emptied URL is sent as null: GitLab ignores an empty string for external_url.
         const updated = (await gl.call(`update environment ${news.name} in project ${project}`, (api) =>
             api.Environments.edit(project, Number(envId), { externalUrl: (news.externalUrl || null) as unknown as string, tier: news.tier }),
         )) as unknown as EnvironmentJson;
-        return { outs: toOutputs(news, updated) };
+        return { outs: { ...toOutputs(news, updated), ...projectRefOf(olds) } };
     },
 
     async delete(id: string, props: EnvironmentOutputs) {
-        const [project, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const project = apiProject(idProject, props);
         const gl = clientFor({ ...props, project });
         const where = `environment ${props.name ?? envId} in project ${project}`;
-        await ignoreNotFound(async () => {
+        await ignoreNotFound(gl, project, where, async () => {
             const env = (await gl.call(`read ${where}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
             if (env.state !== "stopped") {
-                await gl.call(`stop ${where}`, (api) => api.Environments.stop(project, Number(envId), { force: true } as never));
+                await gl.call(`stop ${where}`, (api) => api.Environments.stop(project, Number(envId), { force: true } as never), { idempotent: true });
             }
             await gl.call(`delete ${where}`, (api) => api.Environments.remove(project, Number(envId)));
         });
@@ -178,7 +191,7 @@ export class Environment extends pulumi.dynamic.Resource {
         super(
             environmentProvider,
             name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), environmentId: undefined, slug: undefined, state: undefined },
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), environmentId: undefined, slug: undefined, state: undefined, projectId: undefined, projectPath: undefined },
             withSecretOutputs(opts),
             "gitlab",
             "Environment",

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { errorStatus, GitlabApiError } from "./client";
 import {
+    apiProject,
     changedKeys,
     clientFor,
     type ConnectionArgs,
@@ -11,7 +13,10 @@ import {
     ignoreNotFound,
     isNotFound,
     isUnknown,
+    type ProjectRef,
+    projectRefOf,
     readOrGone,
+    resolveProject,
     splitId,
     throwIfProblems,
     withSecretOutputs,
@@ -21,7 +26,7 @@ import { variableProblems } from "./rules";
 /**
  * A project-level CI/CD variable (GitLab docs: project_level_variables.md).
  *
- * The id is `<project>:<key>:<environment scope>`: GitLab allows the same key once per scope, and
+ * The id is `<project id>:<key>:<environment scope>`: GitLab allows the same key once per scope, and
  * every get/update/delete must pass `filter[environment_scope]` or GitLab answers 409 when the
  * key exists in several scopes.
  */
@@ -130,8 +135,8 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures };
     },
 
-    async diff(_id: string, olds: ProjectVariableInputs, news: ProjectVariableInputs) {
-        const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["key", "environmentScope"])];
+    async diff(_id: string, olds: ProjectVariableInputs & Partial<ProjectRef>, news: ProjectVariableInputs) {
+        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["key", "environmentScope"])];
         const updates = changedKeys(olds, news, UPDATABLE);
         return diffResult(replaces, updates);
     },
@@ -139,8 +144,12 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ProjectVariableInputs) {
         throwIfProblems(validate(inputs));
         const gl = clientFor(inputs);
-        const id = `${inputs.project}:${inputs.key}:${inputs.environmentScope}`;
+        const ref = await resolveProject(gl, inputs.project);
+        const project = String(ref.projectId);
+        const id = `${project}:${inputs.key}:${inputs.environmentScope}`;
         const what = `variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`;
+        const outs = (json: VariableJson, adopt: boolean) => ({ id, outs: { ...fromGitlab(connectionOf(inputs), json, inputs.value, adopt), ...ref } });
+        const filter = { filter: { environment_scope: inputs.environmentScope } };
         const attrs = {
             masked: inputs.masked,
             protected: inputs.protected,
@@ -148,58 +157,83 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
             variableType: inputs.variableType,
             description: inputs.description,
         };
+        const adoptHint = `adopt it (adopt: true; in config: pulumi config set --path 'gitlab:variables.${inputs.key}.adopt' true), or delete it in GitLab (Settings > CI/CD > Variables) and run again.`;
         if (inputs.adopt) {
             let exists = true;
             try {
-                await gl.call(`look up ${what}`, (api) => api.ProjectVariables.show(inputs.project, inputs.key, { filter: { environment_scope: inputs.environmentScope } }));
+                await gl.call(`look up ${what}`, (api) => api.ProjectVariables.show(project, inputs.key, filter));
             } catch (e) {
                 if (!isNotFound(e)) throw e;
                 exists = false;
             }
             if (exists) {
                 const adopted = (await gl.call(`adopt ${what}`, (api) =>
-                    api.ProjectVariables.edit(inputs.project, inputs.key, inputs.value, { filter: { environment_scope: inputs.environmentScope }, ...attrs } as never),
+                    api.ProjectVariables.edit(project, inputs.key, inputs.value, { ...filter, ...attrs } as never),
                 )) as unknown as VariableJson;
-                return { id, outs: fromGitlab(connectionOf(inputs), adopted, inputs.value, true) };
+                return outs(adopted, true);
             }
         }
         try {
-            const created = (await gl.call(`create ${what}`, (api) =>
-                api.ProjectVariables.create(inputs.project, inputs.key, inputs.value, { ...attrs, environmentScope: inputs.environmentScope }),
+            const created = (await gl.call(
+                `create ${what}`,
+                (api) => api.ProjectVariables.create(project, inputs.key, inputs.value, { ...attrs, environmentScope: inputs.environmentScope }),
+                {
+                    // The answer was lost: the variable with this key and scope is ours if it holds
+                    // exactly what was sent; anything else was made by someone else meanwhile.
+                    recover: async (api) => {
+                        let found: VariableJson;
+                        try {
+                            found = (await api.ProjectVariables.show(project, inputs.key, filter)) as unknown as VariableJson;
+                        } catch (e) {
+                            if (errorStatus(e) === 404) return undefined;
+                            throw e;
+                        }
+                        const ours =
+                            (found.value === null || found.value === inputs.value) &&
+                            Boolean(found.masked) === inputs.masked &&
+                            Boolean(found.protected) === inputs.protected &&
+                            Boolean(found.raw) === inputs.raw &&
+                            found.variable_type === inputs.variableType &&
+                            (found.description ?? "") === inputs.description;
+                        if (!ours) {
+                            throw new GitlabApiError(`GitLab: create ${what} failed: its answer was lost, and the variable with this key and scope now in GitLab holds other settings, so it was made by someone else. The variable already exists in GitLab: ${adoptHint}`, 400, undefined, 1);
+                        }
+                        return found as never;
+                    },
+                },
             )) as unknown as VariableJson;
-            return { id, outs: fromGitlab(connectionOf(inputs), created, inputs.value, inputs.adopt) };
+            return outs(created, inputs.adopt);
         } catch (e) {
             if (/has already been taken/.test((e as Error).message)) {
-                throw new Error(
-                    `${(e as Error).message} The variable already exists in GitLab: adopt it (adopt: true; in config: pulumi config set --path 'gitlab:variables.${inputs.key}.adopt' true), or delete it in GitLab (Settings > CI/CD > Variables) and run again.`,
-                );
+                throw new Error(`${(e as Error).message} The variable already exists in GitLab: ${adoptHint}`);
             }
             throw e;
         }
     },
 
-    async read(id: string, props: Partial<ProjectVariableInputs>) {
-        const [project, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
-        const conn = { ...connectionOf(props), project };
+    async read(id: string, props: Partial<ProjectVariableInputs & ProjectRef>) {
+        const [idProject, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
+        const conn = { ...connectionOf(props), project: props.project || idProject };
         const gl = clientFor(conn);
-        return readOrGone(async () => {
-            const json = (await gl.call(`read variable ${key} (scope ${scope}) in project ${project}`, (api) =>
-                api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }),
-            )) as unknown as VariableJson;
-            const state = fromGitlab(conn, json, props.value, props.adopt ?? false);
+        const project = apiProject(idProject, props);
+        const what = `variable ${key} (scope ${scope}) in project ${project}`;
+        return readOrGone(gl, project, what, async () => {
+            const json = (await gl.call(`read ${what}`, (api) => api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }))) as unknown as VariableJson;
+            const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...projectRefOf(props) };
             return { id, props: state };
         });
     },
 
-    async update(id: string, olds: ProjectVariableInputs, news: ProjectVariableInputs) {
+    async update(id: string, olds: ProjectVariableInputs & Partial<ProjectRef>, news: ProjectVariableInputs) {
         throwIfProblems(validate(news));
         const apiFields = changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken" && k !== "adopt");
         if (apiFields.length === 0) {
             return connectionOnlyUpdate(olds, news);
         }
         const gl = clientFor(news);
+        const project = apiProject(splitId(id, 3, "project variable (<project>:<key>:<scope>)")[0], olds);
         const updated = (await gl.call(`update variable ${news.key} (scope ${olds.environmentScope}) in project ${news.project}`, (api) =>
-            api.ProjectVariables.edit(news.project, news.key, news.value, {
+            api.ProjectVariables.edit(project, news.key, news.value, {
                 filter: { environment_scope: olds.environmentScope },
                 masked: news.masked,
                 protected: news.protected,
@@ -208,15 +242,17 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
                 description: news.description,
             } as never),
         )) as unknown as VariableJson;
-        return { outs: fromGitlab(connectionOf(news), updated, news.value, news.adopt) };
+        return { outs: { ...fromGitlab(connectionOf(news), updated, news.value, news.adopt), ...projectRefOf(olds) } };
     },
 
-    async delete(id: string, props: ProjectVariableInputs) {
-        const [project, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
+    async delete(id: string, props: ProjectVariableInputs & Partial<ProjectRef>) {
+        const [idProject, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
+        const project = apiProject(idProject, props);
         const gl = clientFor({ ...props, project });
+        const what = `variable ${key} (scope ${scope}) in project ${project}`;
         // The filter goes in the query string, as GitLab's docs show for DELETE.
-        await ignoreNotFound(() =>
-            gl.call(`delete variable ${key} (scope ${scope}) in project ${project}`, (api) =>
+        await ignoreNotFound(gl, project, what, () =>
+            gl.call(`delete ${what}`, (api) =>
                 api.ProjectVariables.remove(project, key, { searchParams: { filter: { environment_scope: scope } } } as unknown as { filter: { environment_scope: string } }),
             ),
         );
@@ -241,7 +277,7 @@ export class ProjectVariable extends pulumi.dynamic.Resource {
         super(
             projectVariableProvider,
             name,
-            { ...args, value: pulumi.secret(args.value), gitlabToken: pulumi.secret(args.gitlabToken) },
+            { ...args, value: pulumi.secret(args.value), gitlabToken: pulumi.secret(args.gitlabToken), projectId: undefined, projectPath: undefined },
             withSecretOutputs(opts, "value"),
             "gitlab",
             "ProjectVariable",

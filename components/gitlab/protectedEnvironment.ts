@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { errorStatus } from "./client";
 import {
+    apiProject,
     changedKeys,
     clientFor,
     type ConnectionArgs,
@@ -11,7 +13,10 @@ import {
     type Failure,
     ignoreNotFound,
     isUnknown,
+    type ProjectRef,
+    projectRefOf,
     readOrGone,
+    resolveProject,
     splitId,
     throwIfProblems,
     withSecretOutputs,
@@ -117,8 +122,8 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures: problems(inputs) };
     },
 
-    async diff(_id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
-        const replaces = [...connectionReplaces(olds, news), ...changedKeys(olds, news, ["environment"])];
+    async diff(_id: string, olds: ProtectedEnvironmentInputs & Partial<ProjectRef>, news: ProtectedEnvironmentInputs) {
+        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["environment"])];
         const updates = changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
         return diffResult(replaces, updates);
     },
@@ -126,14 +131,29 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ProtectedEnvironmentInputs) {
         throwIfProblems(problems(inputs).map((p) => p.reason));
         const gl = clientFor(inputs);
-        const id = `${inputs.project}:${inputs.environment}`;
+        const ref = await resolveProject(gl, inputs.project);
+        const project = String(ref.projectId);
+        const id = `${project}:${inputs.environment}`;
         try {
-            const json = (await gl.call(`protect environment ${inputs.environment} in project ${inputs.project}`, (api) =>
-                api.ProjectProtectedEnvironments.create(encode(inputs.project), inputs.environment, [{ access_level: inputs.deployAccessLevel }] as never, {
-                    approvalRules: inputs.requiredApprovals > 0 ? [{ access_level: inputs.approverAccessLevel, required_approvals: inputs.requiredApprovals }] : undefined,
-                } as never),
+            const json = (await gl.call(
+                `protect environment ${inputs.environment} in project ${inputs.project}`,
+                (api) =>
+                    api.ProjectProtectedEnvironments.create(encode(project), inputs.environment, [{ access_level: inputs.deployAccessLevel }] as never, {
+                        approvalRules: inputs.requiredApprovals > 0 ? [{ access_level: inputs.approverAccessLevel, required_approvals: inputs.requiredApprovals }] : undefined,
+                    } as never),
+                {
+                    // An answer lost after GitLab saved it: the protection now in place is the one just made.
+                    recover: async (api) => {
+                        try {
+                            return (await api.ProjectProtectedEnvironments.show(encode(project), encode(inputs.environment))) as never;
+                        } catch (e) {
+                            if (errorStatus(e) === 404) return undefined;
+                            throw e;
+                        }
+                    },
+                },
             )) as unknown as ProtectedJson;
-            return { id, outs: fromGitlab(inputs, json) };
+            return { id, outs: { ...fromGitlab(inputs, json), ...ref } };
         } catch (e) {
             if (/already protected/.test((e as Error).message)) {
                 throw new Error(`${(e as Error).message} Adopt it with the resource option import: "${id}", or unprotect it in GitLab (Settings > CI/CD > Protected environments).`);
@@ -142,24 +162,26 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         }
     },
 
-    async read(id: string, props: Partial<ProtectedEnvironmentInputs>) {
-        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
-        const inputs = withDefaults({ ...props, project, environment: name });
+    async read(id: string, props: Partial<ProtectedEnvironmentInputs & ProjectRef>) {
+        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const inputs = withDefaults({ ...props, project: props.project || idProject, environment: name });
         const gl = clientFor(inputs);
-        return readOrGone(async () => {
+        const project = apiProject(idProject, props);
+        return readOrGone(gl, project, `the protection of environment ${name}`, async () => {
             const json = (await gl.call(`read protected environment ${name} in project ${project}`, (api) =>
                 api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
             )) as unknown as ProtectedJson;
-            return { id, props: fromGitlab(inputs, json) };
+            return { id, props: { ...fromGitlab(inputs, json), ...projectRefOf(props) } };
         });
     },
 
-    async update(id: string, olds: ProtectedEnvironmentInputs, news: ProtectedEnvironmentInputs) {
+    async update(id: string, olds: ProtectedEnvironmentInputs & Partial<ProjectRef>, news: ProtectedEnvironmentInputs) {
         throwIfProblems(problems(news).map((p) => p.reason));
         if (changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"]).length === 0) {
             return connectionOnlyUpdate(olds, news);
         }
-        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const project = apiProject(idProject, olds);
         const gl = clientFor(news);
         const where = `protected environment ${name} in project ${project}`;
         // The entry ids are needed to replace entries; read them fresh rather than trusting state.
@@ -177,13 +199,14 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         const json = (await gl.call(`update ${where}`, (api) =>
             api.ProjectProtectedEnvironments.edit(encode(project), encode(name), { deployAccessLevels: deployChanges, approvalRules: ruleChanges } as never),
         )) as unknown as ProtectedJson;
-        return { outs: fromGitlab(news, json) };
+        return { outs: { ...fromGitlab(news, json), ...projectRefOf(olds) } };
     },
 
-    async delete(id: string, props: ProtectedEnvironmentInputs) {
-        const [project, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+    async delete(id: string, props: ProtectedEnvironmentInputs & Partial<ProjectRef>) {
+        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const project = apiProject(idProject, props);
         const gl = clientFor({ ...props, project });
-        await ignoreNotFound(() =>
+        await ignoreNotFound(gl, project, `the protection of environment ${name}`, () =>
             gl.call(`unprotect environment ${name} in project ${project}`, (api) => api.ProjectProtectedEnvironments.remove(encode(project), encode(name))),
         );
     },
@@ -200,7 +223,7 @@ export class ProtectedEnvironment extends pulumi.dynamic.Resource {
         super(
             protectedEnvironmentProvider,
             name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken) },
+            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), projectId: undefined, projectPath: undefined },
             withSecretOutputs(opts),
             "gitlab",
             "ProtectedEnvironment",

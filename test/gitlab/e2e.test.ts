@@ -202,7 +202,7 @@ describe.skipIf(skip)(title, () => {
 
     it("a rotated token reaches every resource without touching GitLab, and the old one can be revoked", async () => {
         const rotated = "glpat-rotated-token-0002";
-        gitlab.users.set(rotated, { id: 2, username: "maintainer", name: "maintainer" });
+        gitlab.users.set(rotated, { id: 2, username: "maintainer", name: "maintainer", accessLevel: 40 });
         await stack.setConfig("gitlab:token", { value: rotated, secret: true });
         // Revoked before the update: the update must not need it.
         gitlab.users.delete(DOUBLE_TOKEN);

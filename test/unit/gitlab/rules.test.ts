@@ -158,16 +158,16 @@ describe("GitLab client helpers", () => {
         const started = Date.now();
         const error = await callWithRetry({} as GitlabApi, "thing", async () => {
             calls++;
-            throw httpError(500);
-        }, { attempts: 3, baseDelayMs: 40, maxDelayMs: 1000 }).catch((e: Error) => e);
+            throw httpError(500, "boom", "GET");
+        }, { attempts: 3, baseDelayMs: 40, maxDelayMs: 1000, budgetMs: 60_000 }).catch((e: Error) => e);
         expect(calls).toBe(3);
         // Jittered delays of 20-40 ms then 40-80 ms.
         expect(Date.now() - started).toBeGreaterThanOrEqual(60);
-        expect(error.message).toBe("GitLab: thing failed: HTTP 500 Internal Server Error from POST /api/v4/projects/1/variables: boom (after 3 attempts).");
+        expect(error.message).toBe("GitLab: thing failed: HTTP 500 Internal Server Error from GET /api/v4/projects/1/variables (gave up after attempt 3): boom.");
         let once = 0;
-        await expect(callWithRetry({} as GitlabApi, "t", async () => (once++ === 0 ? Promise.reject(httpError(502)) : "ok"), { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 })).resolves.toBe("ok");
+        await expect(callWithRetry({} as GitlabApi, "t", async () => (once++ === 0 ? Promise.reject(httpError(502, "boom", "GET")) : "ok"), { attempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 })).resolves.toBe("ok");
         let bad = 0;
-        await expect(callWithRetry({} as GitlabApi, "t", async () => { bad++; throw httpError(422); }, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 })).rejects.toThrow("HTTP 422");
+        await expect(callWithRetry({} as GitlabApi, "t", async () => { bad++; throw httpError(422); }, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 })).rejects.toThrow("HTTP 422");
         expect(bad).toBe(1);
     });
 });

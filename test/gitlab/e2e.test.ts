@@ -158,7 +158,7 @@ describe.skipIf(skip)(title, () => {
         expect(gitlab.variable(project, "DATABASE_URL", "staging")).toBe(variable);
         expect(variable.value).toBe(DB_URL_2);
         const writes = gitlab.requests.slice(before).filter((r) => r.method !== "GET");
-        expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(["PUT /api/v4/projects/group%2Fapp/variables/DATABASE_URL"]);
+        expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(["PUT /api/v4/projects/42/variables/DATABASE_URL"]);
     });
 
     it("adopts a variable made by hand (adopt: true) instead of failing on it", async () => {
@@ -212,6 +212,18 @@ describe.skipIf(skip)(title, () => {
         expect(gitlab.requests.slice(before)).toEqual([]);
         const state = walk(backend).filter((f) => f.endsWith(".json")).map((f) => readFileSync(f, "utf8")).join("\n");
         expect(state.includes(rotated)).toBe(false);
+    });
+
+    it("gitlab:project by id instead of by path (the same project) is no change: nothing replaced or deleted", async () => {
+        await stack.setConfig("gitlab:project", { value: "42" });
+        const preview = await stack.preview({ onOutput });
+        expect(preview.changeSummary).toEqual({ same: 9 });
+        const before = gitlab.requests.filter((r) => r.method !== "GET").length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 9 });
+        expect(gitlab.requests.filter((r) => r.method !== "GET").length).toBe(before);
+        expect(project.environments.map((e) => e.state)).toEqual(["available"]);
+        expect(project.containerExpirationPolicy.enabled).toBe(true);
     });
 
     it("destroy stops and deletes the environment and removes everything else", async () => {

@@ -214,6 +214,18 @@ describe.skipIf(skip)(title, () => {
         expect(state.includes(rotated)).toBe(false);
     });
 
+    it("a deploy token create whose answer was lost: the token GitLab made is revoked, the run says so, one live token", async () => {
+        gitlab.failAfterCommit(1, "502", { method: "POST", pathIncludes: "/deploy_tokens" });
+        await stack.setConfig("gitlab:deployTokenName", { value: "staging pulls 2" });
+        const from = log.length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 8, replace: 1 });
+        const live = project.deployTokens.filter((t) => !t.revoked);
+        expect(live.map((t) => t.name)).toEqual(["staging pulls 2"]);
+        expect(up.outputs.pullCredentials.value).toEqual({ username: live[0].username, password: live[0].token });
+        expect(log.slice(from).join("")).toMatch(/revoked deploy token [0-9]+ "staging pulls 2"/);
+    });
+
     it("gitlab:project by id instead of by path (the same project) is no change: nothing replaced or deleted", async () => {
         await stack.setConfig("gitlab:project", { value: "42" });
         const preview = await stack.preview({ onOutput });

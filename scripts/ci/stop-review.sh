@@ -14,7 +14,7 @@ if ! ci_stack_exists "$stack"; then
     exit 0
 fi
 ci_review_stack_file "$stack"
-pulumi stack select "$stack" --non-interactive
+ci_select_stack "$stack"
 pulumi destroy --stack "$stack" --yes --non-interactive
 # Without --force: refuses if anything is left in the stack, rather than forget it.
 pulumi stack rm "$stack" --yes --non-interactive

@@ -103,16 +103,24 @@ export interface GitlabClient {
 }
 
 /** A failed GitLab call. `status` is undefined when no HTTP response came back at all. */
-export class GitlabApiError extends Error {
-    constructor(
-        message: string,
-        readonly status: number | undefined,
-        readonly body: string | undefined,
-        readonly attempts: number,
-    ) {
-        super(message);
-        this.name = "GitlabApiError";
-    }
+export interface GitlabApiError extends Error {
+    readonly name: "GitlabApiError";
+    readonly status: number | undefined;
+    readonly body: string | undefined;
+    readonly attempts: number;
+}
+
+/**
+ * A plain `Error` with the call's details, made by a function rather than a subclass: closure
+ * serialization turns `class … extends Error` into a function whose `super(message)` does not
+ * reach the instance, so the provider process reported every failure as "Unknown Error".
+ */
+export function gitlabApiError(message: string, status: number | undefined, body: string | undefined, attempts: number): GitlabApiError {
+    return Object.assign(new Error(message), { name: "GitlabApiError" as const, status, body, attempts });
+}
+
+export function isGitlabApiError(e: unknown): e is GitlabApiError {
+    return e instanceof Error && e.name === "GitlabApiError";
 }
 
 /** `https://gitlab.example.com/` and `https://gitlab.example.com/api/v4` both mean the same instance. */
@@ -232,7 +240,7 @@ function networkCode(e: unknown): string {
  * response. Other 4xx answers never change on a retry.
  */
 export function isRetryable(e: unknown): boolean {
-    if (e instanceof GitlabApiError) {
+    if (isGitlabApiError(e)) {
         return false;
     }
     const status = errorStatus(e);
@@ -315,7 +323,7 @@ export async function callWithRetry<T>(
             }
             return await fn(api);
         } catch (e) {
-            if (e instanceof GitlabApiError) {
+            if (isGitlabApiError(e)) {
                 throw e;
             }
             if (!isRetryable(e)) {
@@ -411,5 +419,5 @@ export function describeGitlabError(what: string, e: unknown, attempts: number, 
     const message = head
         ? `GitLab: ${what} failed: ${head}${said ? ` (${said})` : ""}: ${description}.${hint}`
         : `GitLab: ${what} failed: ${description}${said ? ` (${said})` : ""}.${hint}`;
-    return new GitlabApiError(message.replace(/\.\.(\s|$)/g, ".$1"), status, description, attempts);
+    return gitlabApiError(message.replace(/\.\.(\s|$)/g, ".$1"), status, description, attempts);
 }

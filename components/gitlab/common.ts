@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createGitlabClient, errorStatus, type GitlabClient, GitlabApiError } from "./client";
+import { createGitlabClient, errorStatus, type GitlabClient, gitlabApiError, isGitlabApiError } from "./client";
 
 /**
  * What every GitLab dynamic resource takes as inputs, so that the connection is part of the
@@ -60,7 +60,7 @@ export function clientFor(props: Partial<ConnectionInputs>): GitlabClient {
 }
 
 export function isNotFound(e: unknown): boolean {
-    return e instanceof GitlabApiError ? e.status === 404 : (e as { status?: number } | undefined)?.status === 404 || errorStatus(e) === 404;
+    return isGitlabApiError(e) ? e.status === 404 : (e as { status?: number } | undefined)?.status === 404 || errorStatus(e) === 404;
 }
 
 /**
@@ -74,7 +74,7 @@ export async function resolveProject(gl: GitlabClient, project: string, conseque
         return { projectId: json.id, projectPath: json.path_with_namespace };
     } catch (e) {
         if (isNotFound(e)) {
-            throw new GitlabApiError(
+            throw gitlabApiError(
                 `GitLab: project ${project} is not visible to the token (GET /api/v4/projects/${encodeURIComponent(project)} answered 404 Project Not Found)${consequence}. ` +
                     `Check ${gl.hints.project}, and ${gl.hints.token}: the token must not be expired or revoked, needs the api scope, ` +
                     "and its user must be a member of the project with the Maintainer role. If the project itself was deleted, remove its resources from the state with pulumi state delete <urn>.",

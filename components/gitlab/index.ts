@@ -3,8 +3,8 @@
  * the `GitlabProjectSettings` component that composes them, and the `gitlab:` config reader.
  */
 export * from "./rules";
-export { createGitlabClient, callWithRetry, describeGitlabError, GitlabApiError, isRetryable, normalizeGitlabUrl, DEFAULT_RETRY, outcomeUnknown, parseRetryAfter, retryPolicyFromEnv, STACK_HINTS } from "./client";
-export type { CallOptions, GitlabApi, GitlabClient, GitlabConnection, GitlabHints, RetryPolicy } from "./client";
+export { createGitlabClient, callWithRetry, describeGitlabError, gitlabApiError, isGitlabApiError, isRetryable, normalizeGitlabUrl, DEFAULT_RETRY, outcomeUnknown, parseRetryAfter, retryPolicyFromEnv, STACK_HINTS } from "./client";
+export type { CallOptions, GitlabApi, GitlabApiError, GitlabClient, GitlabConnection, GitlabHints, RetryPolicy } from "./client";
 export { ProjectVariable, projectVariableProvider } from "./projectVariable";
 export type { ProjectVariableArgs, ProjectVariableInputs } from "./projectVariable";
 export { Environment, environmentProvider } from "./environment";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { errorStatus, GitlabApiError } from "./client";
+import { errorStatus, gitlabApiError } from "./client";
 import {
     apiProject,
     changedKeys,
@@ -196,7 +196,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
                             found.variable_type === inputs.variableType &&
                             (found.description ?? "") === inputs.description;
                         if (!ours) {
-                            throw new GitlabApiError(`GitLab: create ${what} failed: its answer was lost, and the variable with this key and scope now in GitLab holds other settings, so it was made by someone else. The variable already exists in GitLab: ${adoptHint}`, 400, undefined, 1);
+                            throw gitlabApiError(`GitLab: create ${what} failed: its answer was lost, and the variable with this key and scope now in GitLab holds other settings, so it was made by someone else. The variable already exists in GitLab: ${adoptHint}`, 400, undefined, 1);
                         }
                         return found as never;
                     },

@@ -214,6 +214,12 @@ export class GitlabDouble {
         this.hidden.set(project.id, set);
     }
 
+    /** The token's user can see the project again. */
+    showProject(project: DoubleProject, token: string): void {
+        const user = this.users.get(token);
+        if (user) this.hidden.get(project.id)?.delete(user.id);
+    }
+
     /**
      * [ratelimit] Throttle matching requests: the next `calls` of them (with `Retry-After:
      * retryAfterSeconds`), or every one for `windowMs` from the first throttled one (with the

@@ -238,6 +238,29 @@ describe.skipIf(skip)(title, () => {
         expect(project.containerExpirationPolicy.enabled).toBe(true);
     });
 
+    it("a token that lost access: refresh and destroy fail naming gitlab:token and gitlab:project, and nothing is dropped or left untracked", async () => {
+        const token = [...gitlab.users.keys()][0];
+        gitlab.hideProject(project, token);
+        try {
+            const from = log.length;
+            const refresh = (await stack.refresh({ onOutput }).then(() => undefined, (e: Error) => e)) as Error;
+            const destroy = (await stack.destroy({ onOutput }).then(() => undefined, (e: Error) => e)) as Error;
+            expect(String(refresh)).toMatch(/GitLab: project 42 is not visible to the token .*, so whether variable DATABASE_URL \(scope staging\) in project 42 still exists cannot be told; the state keeps it/);
+            expect(String(destroy)).toMatch(/GitLab: project 42 is not visible to the token .*, so .* cannot be removed and may still exist; nothing was deleted and the state keeps it/);
+            const said = `${refresh}\n${destroy}\n${log.slice(from).join("")}`;
+            expect(said).not.toContain("Unknown Error");
+            expect(said).toContain("gitlab:token");
+            expect(said).toContain("gitlab:project");
+            expect(said).not.toContain(token);
+            const state = await stack.exportStack();
+            expect(state.deployment.resources.filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/gitlab:"))).toHaveLength(7);
+            expect(project.deployTokens.filter((t) => !t.revoked)).toHaveLength(1);
+            expect(project.variables.length).toBeGreaterThan(0);
+        } finally {
+            gitlab.showProject(project, token);
+        }
+    });
+
     it("destroy stops and deletes the environment and removes everything else", async () => {
         const destroy = await stack.destroy({ onOutput });
         expect(destroy.summary.result).toBe("succeeded");

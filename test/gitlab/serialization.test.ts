@@ -110,6 +110,22 @@ describe("serialized providers", () => {
         expect(gitlab.variable(project, "SERIALIZED")).toBeUndefined();
     }, 60_000);
 
+    it("report GitLab's errors from their text with the whole message (not the engine's 'Unknown Error')", async () => {
+        const conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "42" };
+        const result = (await inProviderProcess(
+            "projectVariableProvider",
+            `const conn = ${JSON.stringify(conn)};
+            const { inputs } = await provider.check({}, { ...conn, key: "TAKEN_TWICE", value: "v", masked: false });
+            await provider.create(inputs);
+            const e = await provider.create(inputs).then(() => undefined, (err) => err);
+            return { isError: e instanceof Error, message: e && e.message, text: String(e), stack: typeof (e && e.stack) };`,
+        )) as Record<string, unknown>;
+        expect(result).toMatchObject({ isError: true, stack: "string" });
+        expect(result.message).toMatch(/^GitLab: create variable TAKEN_TWICE \(scope \*\) in project 42 failed: HTTP 400 Bad Request/);
+        expect(result.text).toContain("GitLab: create variable TAKEN_TWICE");
+        project.variables = project.variables.filter((v) => v.key !== "TAKEN_TWICE");
+    }, 60_000);
+
     it("run the environment, protection, token and cleanup providers from their text", async () => {
         const conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "42" };
         const lifecycle = (news: Record<string, unknown>) => `

@@ -15,6 +15,7 @@ import {
     type ProjectRef,
     projectRefOf,
     readOrGone,
+    storedOrResolvedRef,
     resolveProject,
     throwIfProblems,
     withSecretOutputs,
@@ -151,7 +152,7 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
             if (!json.container_expiration_policy) {
                 return { id: "", props: {} };
             }
-            return { id, props: { ...fromGitlab(inputs, json.container_expiration_policy), ...projectRefOf(props) } };
+            return { id, props: { ...fromGitlab(inputs, json.container_expiration_policy), ...(await storedOrResolvedRef(gl, props, project)) } };
         });
     },
 

@@ -87,6 +87,15 @@ export async function resolveProject(gl: GitlabClient, project: string, conseque
     }
 }
 
+/**
+ * For a read: the stored project reference, or, for state written before it was stored, the one
+ * GitLab gives now (one `GET /projects/:id`), so a refresh stores it.
+ */
+export async function storedOrResolvedRef(gl: GitlabClient, props: Partial<ProjectRef> | undefined, project: string): Promise<Partial<ProjectRef>> {
+    const stored = projectRefOf(props);
+    return stored.projectId !== undefined ? stored : resolveProject(gl, project);
+}
+
 /** The stored project reference, if the state has one. */
 export function projectRefOf(props: Partial<ProjectRef> | undefined): Partial<ProjectRef> {
     return typeof props?.projectId === "number" ? { projectId: props.projectId, projectPath: props.projectPath ?? "" } : {};

@@ -13,8 +13,8 @@ import {
     ignoreNotFound,
     isUnknown,
     type ProjectRef,
-    projectRefOf,
     readOrGone,
+    storedOrResolvedRef,
     resolveProject,
     splitId,
     throwIfProblems,
@@ -192,7 +192,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
                 // Useless for pulls: report it gone so the next `up` makes a new one.
                 return { id: "", props: {} };
             }
-            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...projectRefOf(props) };
+            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...(await storedOrResolvedRef(gl, props, project)) };
             return { id, props: state };
         });
     },

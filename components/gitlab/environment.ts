@@ -14,6 +14,7 @@ import {
     type ProjectRef,
     projectRefOf,
     readOrGone,
+    storedOrResolvedRef,
     resolveProject,
     splitId,
     throwIfProblems,
@@ -144,7 +145,7 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
         const project = apiProject(idProject, props);
         return readOrGone(gl, project, `environment ${envId}`, async () => {
             const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
-            return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...projectRefOf(props) } };
+            return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...(await storedOrResolvedRef(gl, props, project)) } };
         });
     },
 

@@ -16,6 +16,7 @@ import {
     type ProjectRef,
     projectRefOf,
     readOrGone,
+    storedOrResolvedRef,
     resolveProject,
     splitId,
     throwIfProblems,
@@ -219,7 +220,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         const what = `variable ${key} (scope ${scope}) in project ${project}`;
         return readOrGone(gl, project, what, async () => {
             const json = (await gl.call(`read ${what}`, (api) => api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }))) as unknown as VariableJson;
-            const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...projectRefOf(props) };
+            const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...(await storedOrResolvedRef(gl, props, project)) };
             return { id, props: state };
         });
     },

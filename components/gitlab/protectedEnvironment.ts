@@ -16,6 +16,7 @@ import {
     type ProjectRef,
     projectRefOf,
     readOrGone,
+    storedOrResolvedRef,
     resolveProject,
     splitId,
     throwIfProblems,
@@ -171,7 +172,7 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
             const json = (await gl.call(`read protected environment ${name} in project ${project}`, (api) =>
                 api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
             )) as unknown as ProtectedJson;
-            return { id, props: { ...fromGitlab(inputs, json), ...projectRefOf(props) } };
+            return { id, props: { ...fromGitlab(inputs, json), ...(await storedOrResolvedRef(gl, props, project)) } };
         });
     },
 

@@ -305,3 +305,23 @@ describe("MR notes by two authors", () => {
         expect(unauthorized?.message).not.toContain("glpat-revoked-0000");
     });
 });
+
+describe("state written before the project id was stored", () => {
+    it("a refresh stores the numeric id, also for ids that name the project by path", async () => {
+        const made: [Provider, { id: string; outs: Record<string, unknown> }][] = [
+            [projectVariableProvider, await create(projectVariableProvider, { ...conn, project: "group/app", key: "OLD_STATE", value: "v", masked: false })],
+            [environmentProvider, await create(environmentProvider, { ...conn, project: "group/app", name: "staging" })],
+            [deployTokenProvider, await create(deployTokenProvider, { ...conn, project: "group/app", name: "pulls" })],
+            [protectedEnvironmentProvider, await create(protectedEnvironmentProvider, { ...conn, project: "group/app", environment: "staging" })],
+            [cleanupPolicyProvider, await create(cleanupPolicyProvider, { ...conn, project: "group/app" })],
+        ];
+        for (const [p, r] of made) {
+            // What the state of an earlier version looked like: the path in the id, no projectId.
+            const { projectId: _id, projectPath: _path, ...outs } = r.outs;
+            const id = r.id.replace(/^42/, "group/app");
+            const read = await p.read!(id, outs);
+            expect(read.id, id).toBe(id);
+            expect(read.props, id).toMatchObject({ projectId: 42, projectPath: "group/app" });
+        }
+    });
+});

@@ -134,7 +134,7 @@ describe("ProjectVariable", () => {
         const imported = await p.read!("group/app:KUBECONFIG:*", { ...conn, key: "KUBECONFIG" });
         expect(imported).toEqual({
             id: "group/app:KUBECONFIG:*",
-            props: { ...conn, adopt: false, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "" },
+            props: { ...conn, adopt: false, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "", projectId: 42, projectPath: "group/app" },
         });
         project.variables.length = 0;
         expect(await p.read!("group/app:KUBECONFIG:*", imported.props)).toEqual({ id: "", props: {} });

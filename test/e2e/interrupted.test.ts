@@ -1,6 +1,6 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,8 @@ import { PASSPHRASE, Project, ReleaseOutput, ensureEnvironment, getApp, localCon
  * do when a CI runner's job is killed) or is killed too (the whole runner gone).
  */
 
-const ROUTE_LOG = process.env.DELIVERY_INTERRUPT_LOG ?? "/tmp/logs/interrupted-route.log";
+/** Every command of the route and what it printed, for the README (`DELIVERY_INTERRUPT_LOG` moves it). */
+const ROUTE_LOG = process.env.DELIVERY_INTERRUPT_LOG ?? join(tmpdir(), "delivery-interrupted-route.log");
 
 interface Run {
     code: number | null;
@@ -151,6 +152,7 @@ async function interrupt(cli: Cli, args: string[], at: KillAt, after: "finish" |
         }
     }
     await until("the run's processes to end", () => processesOf(markers).length === 0 || undefined, 30_000);
+    rmSync(markers, { recursive: true, force: true });
     return run.out;
 }
 
@@ -228,7 +230,6 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
 
     beforeAll(async () => {
         ensureEnvironment();
-        mkdirSync("/tmp/logs", { recursive: true });
         writeFileSync(ROUTE_LOG, `# recovery route as run by test/e2e/interrupted.test.ts, ${new Date().toISOString()}\n\n`);
         project = new Project();
     });

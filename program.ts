@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage } from "./components/build/appImage";
+import { AppImage } from "./components/image/appImage";
 import { ConfigError, DeliverySettings, fixCommand, loadSettings } from "./components/config";
 import { GitlabConfigError, GitlabProjectSettings, GitlabSettings, readGitlabSettings } from "./components/gitlab";
 import { Registry } from "./components/registry/registry";

@@ -19,8 +19,8 @@ import {
     resolveProject,
     throwIfProblems,
     withSecretOutputs,
-} from "./common";
-import { type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./rules";
+} from "./providerKit";
+import { type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./gitlabRules";
 
 /**
  * The project's container registry cleanup policy, set through "Edit a project"

@@ -19,8 +19,8 @@ import {
     splitId,
     throwIfProblems,
     withSecretOutputs,
-} from "./common";
-import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope, isoDateProblem } from "./rules";
+} from "./providerKit";
+import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope, isoDateProblem } from "./gitlabRules";
 
 /**
  * A project deploy token (docs: api/deploy_tokens.md), by default with only `read_registry`: the

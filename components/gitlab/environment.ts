@@ -19,8 +19,8 @@ import {
     splitId,
     throwIfProblems,
     withSecretOutputs,
-} from "./common";
-import { ENVIRONMENT_TIERS, type EnvironmentTier, environmentNameProblem, externalUrlProblem, tierForEnvironment } from "./rules";
+} from "./providerKit";
+import { ENVIRONMENT_TIERS, type EnvironmentTier, environmentNameProblem, externalUrlProblem, tierForEnvironment } from "./gitlabRules";
 
 /**
  * A GitLab environment (docs: api/environments.md). The id is `<project>:<environment id>`.

@@ -19,7 +19,7 @@ import {
     externalUrlProblem,
     isoDateProblem,
     variableProblems,
-} from "./rules";
+} from "./gitlabRules";
 
 /** How to reach the GitLab project. */
 export interface GitlabConnectionArgs {

@@ -2,7 +2,7 @@
  * GitLab project settings as code: dynamic providers over the REST API v4 (`@gitbeaker/rest`),
  * the `GitlabProjectSettings` component that composes them, and the `gitlab:` config reader.
  */
-export * from "./rules";
+export * from "./gitlabRules";
 export { createGitlabClient, callWithRetry, describeGitlabError, gitlabApiError, isGitlabApiError, isRetryable, normalizeGitlabUrl, DEFAULT_RETRY, outcomeUnknown, parseRetryAfter, retryPolicyFromEnv, STACK_HINTS } from "./client";
 export type { CallOptions, GitlabApi, GitlabApiError, GitlabClient, GitlabConnection, GitlabHints, RetryPolicy } from "./client";
 export { ProjectVariable, projectVariableProvider } from "./projectVariable";
@@ -25,5 +25,5 @@ export type {
     GitlabVariableArgs,
     PullCredentials,
 } from "./gitlabProjectSettings";
-export { GITLAB_KEYS, GITLAB_NAMESPACE, GitlabConfigError, parseGitlabSettings, readGitlabSettings, readRawGitlabConfig } from "./settings";
-export type { GitlabKey, GitlabSettings } from "./settings";
+export { GITLAB_KEYS, GITLAB_NAMESPACE, GitlabConfigError, parseGitlabSettings, readGitlabSettings, readRawGitlabConfig } from "./gitlabConfig";
+export type { GitlabKey, GitlabSettings } from "./gitlabConfig";

@@ -21,8 +21,8 @@ import {
     splitId,
     throwIfProblems,
     withSecretOutputs,
-} from "./common";
-import { variableProblems } from "./rules";
+} from "./providerKit";
+import { variableProblems } from "./gitlabRules";
 
 /**
  * A project-level CI/CD variable (GitLab docs: project_level_variables.md).

@@ -21,8 +21,8 @@ import {
     splitId,
     throwIfProblems,
     withSecretOutputs,
-} from "./common";
-import { ACCESS_LEVELS, type AccessLevel, environmentNameProblem } from "./rules";
+} from "./providerKit";
+import { ACCESS_LEVELS, type AccessLevel, environmentNameProblem } from "./gitlabRules";
 
 /**
  * A protected environment (docs: api/protected_environments.md; GitLab Premium): who may deploy

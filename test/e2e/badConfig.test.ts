@@ -1,6 +1,6 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ensureEnvironment, localConfig, resourceTypes } from "./workspace";
+import { Project, ensureEnvironment, localConfig, resourceTypes } from "../support/workspace";
 
 /** Invalid settings stop `pulumi preview` and `pulumi up` with the key named, changing nothing. */
 describe("bad configuration on the real engine", () => {

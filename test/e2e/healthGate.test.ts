@@ -1,6 +1,6 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "./workspace";
+import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "../support/workspace";
 
 /** A release that never becomes healthy fails `pulumi up` and leaves the old one serving. */
 describe("health-gated release on the Docker host", () => {

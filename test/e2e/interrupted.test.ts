@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PASSPHRASE, Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "./workspace";
+import { PASSPHRASE, Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "../support/workspace";
 
 /**
  * The `pulumi` CLI killed (SIGKILL, by its pid) at a chosen step of an update or destroy on the

@@ -2,7 +2,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ensureEnvironment, localConfig, resourceTypes } from "./workspace";
+import { Project, ensureEnvironment, localConfig, resourceTypes } from "../support/workspace";
 
 /**
  * The policy pack (policy/) run by the real engine: `--policy-pack` starts it through the

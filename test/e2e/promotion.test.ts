@@ -1,6 +1,6 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, registryDigest, resourceTypes } from "./workspace";
+import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, registryDigest, resourceTypes } from "../support/workspace";
 
 /**
  * Stack A builds; stack B promotes A's release through a StackReference without building,

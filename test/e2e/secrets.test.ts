@@ -2,7 +2,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, ensureEnvironment, envValue, getApp, localConfig, outputValue } from "./workspace";
+import { Project, ReleaseOutput, ensureEnvironment, envValue, getApp, localConfig, outputValue } from "../support/workspace";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {

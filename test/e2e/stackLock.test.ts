@@ -2,7 +2,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PASSPHRASE, Project, ROOT, ensureEnvironment, getApp, localConfig } from "./workspace";
+import { PASSPHRASE, Project, ROOT, ensureEnvironment, getApp, localConfig } from "../support/workspace";
 
 /**
  * Two `pulumi up` of one stack started at the same moment through the project's lock

@@ -6,7 +6,7 @@ import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
 import { markerFor, upsertNote } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "./double";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlabDouble";
 
 /**
  * The providers and the MR note under the faults a platform team meets: a token that lost access
@@ -308,7 +308,7 @@ describe("MR notes by two authors", () => {
 
 describe("state written before the project id was stored", () => {
     it("a refresh stores the numeric id, also for ids that name the project by path", async () => {
-        const made: [Provider, { id: string; outs: Record<string, unknown> }][] = [
+        const made: [Provider, { id: string; outs?: Record<string, unknown> }][] = [
             [projectVariableProvider, await create(projectVariableProvider, { ...conn, project: "group/app", key: "OLD_STATE", value: "v", masked: false })],
             [environmentProvider, await create(environmentProvider, { ...conn, project: "group/app", name: "staging" })],
             [deployTokenProvider, await create(deployTokenProvider, { ...conn, project: "group/app", name: "pulls" })],
@@ -317,7 +317,7 @@ describe("state written before the project id was stored", () => {
         ];
         for (const [p, r] of made) {
             // What the state of an earlier version looked like: the path in the id, no projectId.
-            const { projectId: _id, projectPath: _path, ...outs } = r.outs;
+            const { projectId: _id, projectPath: _path, ...outs } = r.outs ?? {};
             const id = r.id.replace(/^42/, "group/app");
             const read = await p.read!(id, outs);
             expect(read.id, id).toBe(id);

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Project, ROOT, ensureEnvironment, envValue, localConfig } from "../e2e/workspace";
+import { Project, ROOT, ensureEnvironment, envValue, localConfig } from "../support/workspace";
 
 /**
  * Helpers of the Kubernetes end-to-end tests: the local control plane of `scripts/k8s`

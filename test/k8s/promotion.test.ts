@@ -1,6 +1,6 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, outputValue, resourceTypes } from "../e2e/workspace";
+import { Project, ReleaseOutput, outputValue, resourceTypes } from "../support/workspace";
 import { Cluster, Json, exists, k8sConfig, kubectlJson, resetNamespaces, useCluster } from "./cluster";
 
 /**

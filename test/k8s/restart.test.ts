@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT } from "../e2e/workspace";
+import { ROOT } from "../support/workspace";
 import { kubectl, useCluster } from "./cluster";
 
 /**

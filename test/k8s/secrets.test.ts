@@ -2,7 +2,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, outputValue } from "../e2e/workspace";
+import { Project, ReleaseOutput, outputValue } from "../support/workspace";
 import { Cluster, Json, authRegistryPassword, exists, k8sConfig, kubectl, kubectlJson, resetNamespaces, useCluster } from "./cluster";
 
 function filesUnder(dir: string): string[] {

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { callWithRetry, DEFAULT_RETRY, type GitlabApi, parseRetryAfter, retryPolicyFromEnv } from "../../../components/gitlab/client";
 import { deployTokenProvider } from "../../../components/gitlab/deployToken";
 import { gitlabProjectSettingsProblems } from "../../../components/gitlab/gitlabProjectSettings";
-import { isoDateProblem } from "../../../components/gitlab/rules";
-import { parseGitlabSettings } from "../../../components/gitlab/settings";
+import { isoDateProblem } from "../../../components/gitlab/gitlabRules";
+import { parseGitlabSettings } from "../../../components/gitlab/gitlabConfig";
 
 /** A gitbeaker-shaped HTTP error with response headers. */
 function httpError(status: number, headers: Record<string, string> = {}, method = "POST", description = "boom") {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { AppImage } from "../../../components/build/appImage";
+import { AppImage } from "../../../components/image/appImage";
 import { SHA, isSecretValue, plain, settle, useMocks, valueOf } from "../harness";
 
 describe("AppImage", () => {

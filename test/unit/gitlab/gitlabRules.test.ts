@@ -10,7 +10,7 @@ import {
     maskingProblems,
     tierForEnvironment,
     variableProblems,
-} from "../../../components/gitlab/rules";
+} from "../../../components/gitlab/gitlabRules";
 
 const BASE64_PLUS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_@:.~";
 const maskableChar = fc.constantFrom(...BASE64_PLUS.split(""));

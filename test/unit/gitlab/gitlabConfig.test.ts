@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { GITLAB_KEYS, GitlabConfigError, parseGitlabSettings, readGitlabSettings } from "../../../components/gitlab/settings";
+import { GITLAB_KEYS, GitlabConfigError, parseGitlabSettings, readGitlabSettings } from "../../../components/gitlab/gitlabConfig";
 
 const base = { enabled: "true", url: "https://gitlab.example.com", project: "group/app", token: "glpat-config-token" };
 

@@ -14,7 +14,7 @@ import {
     externalUrlProblem,
     isoDateProblem,
     variableProblems,
-} from "./rules";
+} from "./gitlabRules";
 import { RELEASE_TAG_REGEX } from "./cleanupPolicy";
 import { readNamespaceConfig } from "../config";
 

@@ -1,6 +1,7 @@
 import { bench, describe } from "vitest";
 import { parseSettings } from "../components/config";
-import { configHash, imageTags, parsePinnedRef } from "../components/naming";
+import { imageTags, parsePinnedRef } from "../components/refs";
+import { configHash } from "../components/release/identity";
 
 /**
  * Start-up cost the program adds before the engine sees its first resource: settings

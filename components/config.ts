@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "node:child_process";
 import { z } from "zod";
-import { DNS_LABEL_PATTERN, ENV_NAME_PATTERN, TAG_PATTERN, isDigestPinned } from "./naming";
+import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
+import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
 
 /**
  * One typed, validated view of a stack's settings.
@@ -363,7 +364,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
             problems.push(`${NAMESPACE}:env.${key}: is also in ${NAMESPACE}:secretEnv; a name must be either plain or secret. Fix: pulumi config rm --path '${NAMESPACE}:env.${key}' --stack ${stack}`);
         }
     }
-    for (const reserved of ["RELEASE_ID", "PORT"]) {
+    for (const reserved of RESERVED_ENV_NAMES) {
         if ((v.env && reserved in v.env) || (v.secretEnv && reserved in v.secretEnv)) {
             problems.push(`${NAMESPACE}:env.${reserved}: is set by the program itself (release id, container port). Fix: pulumi config rm --path '${NAMESPACE}:env.${reserved}' --stack ${stack}`);
         }
@@ -434,12 +435,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
 
 /** A stack name made into a namespace: review stacks keep their `review-<slug>` name. */
 export function defaultNamespace(stack: string): string {
-    const ns = stack
-        .toLowerCase()
-        .replace(/[^a-z0-9-]/g, "-")
-        .slice(0, 63)
-        .replace(/^-+|-+$/g, "");
-    return ns.length > 0 ? ns : "default";
+    return refSlug(stack) || "default";
 }
 
 const QUANTITY_SUFFIX: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };

@@ -1,4 +1,4 @@
-import { isDigestPinned } from "../components/naming";
+import { isDigestPinned } from "../components/refs";
 
 /**
  * The policy pack's rules as pure functions over a resource's type, URN and inputs, so

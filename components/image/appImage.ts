@@ -1,6 +1,6 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { imageTags, pinnedRef } from "../naming";
+import { imageTags, pinnedRef } from "../refs";
 import { RegistryCredentials } from "../registry/registry";
 
 export interface AppImageArgs {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parsePinnedRef } from "../naming";
+import { COMMIT_SHA_PATTERN } from "../patterns";
+import { parsePinnedRef } from "../refs";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
 
@@ -34,7 +35,7 @@ export function validatePromotedRelease(value: unknown, origin: string): Promote
     if (!parsePinnedRef(r.imageRef)) {
         throw new Error(`${origin} exports release image "${r.imageRef}", which is not pinned by digest; only repo@sha256:... refs can be promoted`);
     }
-    if (typeof r.commitSha !== "string" || !/^[0-9a-f]{7,64}$/.test(r.commitSha)) {
+    if (typeof r.commitSha !== "string" || !COMMIT_SHA_PATTERN.test(r.commitSha)) {
         throw new Error(`${origin} exports release commit "${String(r.commitSha)}", which is not a commit SHA`);
     }
     return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, origin: r.origin ?? "" };

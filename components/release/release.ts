@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { configHash, parsePinnedRef, releaseId } from "../naming";
+import { parsePinnedRef } from "../refs";
+import { configHash, releaseId } from "./identity";
 import { ReleaseKey } from "./releaseKey";
 import { ReleaseRecord } from "./releaseRecord";
 

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 /**
  * The stack's release key: 32 random bytes, created once with the stack and kept in its state
  * only as a secret. Secret settings enter the exported config hash and release id only through
- * an HMAC under this key (naming.keyedHash), so the same secret gives different hashes in two
+ * an HMAC under this key (release/identity.ts keyedHash), so the same secret gives different hashes in two
  * stacks, and nobody holding the outputs can test a guessed secret offline. The key never
  * changes on later updates, so an unchanged stack keeps its release id.
  *

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isDigestPinned } from "../refs";
 
 /**
  * An immutable record of one release in the stack's state. Its inputs are the release's
@@ -30,8 +31,8 @@ const IDENTITY = ["releaseId", "imageRef", "commitSha", "configHash", "stack", "
 export const releaseRecordProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: ReleaseRecordInputs, news: ReleaseRecordInputs) {
         // During a preview the ref is not known yet: the engine sends its "unknown" sentinel.
-        const unknown = news.imageRef === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-        const failures = unknown || /@sha256:[a-f0-9]{64}$/.test(news.imageRef ?? "")
+        const unknown = news.imageRef === pulumi.runtime.unknownValue;
+        const failures = unknown || isDigestPinned(news.imageRef ?? "")
             ? []
             : [{ property: "imageRef", reason: `"${news.imageRef}" is not pinned by digest; a release names exactly one image (repo@sha256:...)` }];
         return { inputs: news, failures };

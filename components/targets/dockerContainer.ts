@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isDigestPinned } from "../refs";
+import { runtimeEnv } from "../release/runtimeEnv";
 
 /**
  * A dynamic provider that runs one release as one container on a Docker host, over the
@@ -19,7 +21,9 @@ import * as pulumi from "@pulumi/pulumi";
  * same name is never touched.
  *
  * The provider functions are serialized into the state by Pulumi, so they require their
- * modules inside the functions and capture nothing but other functions of this file.
+ * modules inside the functions and capture nothing but other functions of this file, the
+ * pure ref and runtime-env helpers they call (only the functions used are captured, see
+ * test/unit/targets/serialized.test.ts) and `@pulumi/pulumi` (serialized as a require).
  */
 
 export interface DockerContainerInputs {
@@ -81,7 +85,7 @@ async function startHealthy(
     const crypto = require("node:crypto") as typeof import("node:crypto");
     const name = `${inputs.name}-${inputs.releaseId}-${role}-${crypto.randomBytes(3).toString("hex")}`;
     const port = `${inputs.containerPort}/tcp`;
-    const env = { ...inputs.env, ...inputs.secretEnv, RELEASE_ID: inputs.releaseId, PORT: String(inputs.containerPort) };
+    const env = { ...inputs.env, ...inputs.secretEnv, ...runtimeEnv(inputs.releaseId, inputs.containerPort) };
     const container = await docker.createContainer({
         name,
         Image: inputs.image,
@@ -280,8 +284,8 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         // During a preview the image is not known yet: the engine sends its "unknown" sentinel.
-        const unknown = news.image === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-        if (!unknown && !/@sha256:[a-f0-9]{64}$/.test(news.image ?? "")) {
+        const unknown = news.image === pulumi.runtime.unknownValue;
+        if (!unknown && !isDigestPinned(news.image ?? "")) {
             failures.push({ property: "image", reason: `"${news.image}" is not pinned by digest; the Docker host runs only repo@sha256:... images` });
         }
         if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(news.name ?? "")) {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { runtimeEnv } from "../release/runtimeEnv";
 import { selectorLabels, standardLabels } from "./labels";
 
 export interface KubernetesTargetArgs {
@@ -143,8 +144,7 @@ export class KubernetesTarget extends pulumi.ComponentResource {
                                     ports: [{ name: "http", containerPort: args.containerPort }],
                                     env: [
                                         ...Object.entries(args.env).map(([n, value]) => ({ name: n, value })),
-                                        { name: "RELEASE_ID", value: args.releaseId },
-                                        { name: "PORT", value: String(args.containerPort) },
+                                        ...Object.entries(runtimeEnv(args.releaseId, args.containerPort)).map(([n, value]) => ({ name: n, value })),
                                     ],
                                     envFrom: [{ secretRef: { name: configName } }],
                                     readinessProbe: probe(2, 3),

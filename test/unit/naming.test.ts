@@ -1,19 +1,8 @@
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-    DIGEST_PATTERN,
-    TAG_PATTERN,
-    configHash,
-    keyedHash,
-    imageTags,
-    isDigestPinned,
-    parsePinnedRef,
-    pinnedRef,
-    refSlug,
-    releaseId,
-    stripTagAndDigest,
-} from "../../components/naming";
+import { DIGEST_PATTERN, TAG_PATTERN, imageTags, isDigestPinned, parsePinnedRef, pinnedRef, refSlug, stripTagAndDigest } from "../../components/refs";
+import { configHash, keyedHash, releaseId } from "../../components/release/identity";
 
 const hex64 = fc.stringMatching(/^[a-f0-9]{64}$/);
 const digestArb = hex64.map((h) => `sha256:${h}`);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { configHash, releaseId } from "../../../components/naming";
+import { configHash, releaseId } from "../../../components/release/identity";
 import { Release } from "../../../components/release/release";
 import { SHA, fakeDigest, plain, releaseKeyOf, settle, useMocks, valueOf } from "../harness";
 

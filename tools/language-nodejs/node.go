@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// findPulumiPackage finds the @pulumi/pulumi package the program would load:
+// node_modules directories from dir upwards, then NODE_PATH.
+func findPulumiPackage(dir string) (string, error) {
+	var candidates []string
+	for d := dir; ; d = filepath.Dir(d) {
+		candidates = append(candidates, filepath.Join(d, "node_modules", "@pulumi", "pulumi"))
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for _, p := range filepath.SplitList(os.Getenv("NODE_PATH")) {
+		if p != "" {
+			candidates = append(candidates, filepath.Join(p, "@pulumi", "pulumi"))
+		}
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "cmd", "run", "index.js")); err == nil {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("it looks like the Pulumi SDK has not been installed: no node_modules/@pulumi/pulumi "+
+		"above %s (nor on NODE_PATH). Have you run `npm install`?", dir)
+}
+
+// nodeScript finds node and the @pulumi/pulumi package that the program in dir loads, and
+// returns node's path with its leading arguments: the runtime's nodeargs, then that package's
+// cmd/<script> entry point (run, run-plugin, run-policy-pack).
+func nodeScript(dir, nodeargs, script string) (string, []string, error) {
+	sdk, err := findPulumiPackage(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", nil, fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	return node, append(strings.Fields(nodeargs), filepath.Join(sdk, "cmd", script)), nil
+}

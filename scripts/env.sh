@@ -4,10 +4,19 @@ DELIVERY_ROOT="${DELIVERY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DELIVERY_ROOT
 # Caches live outside the clone so a fresh clone reuses them; nothing depends on them existing.
 export DELIVERY_CACHE="${DELIVERY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/delivery}"
-# Versions of the engine and plugins built from Go modules (tools/*/go.mod pin the same ones).
-export PULUMI_VERSION="3.274.1"
-export DOCKER_BUILD_PLUGIN_VERSION="0.0.22"
-export KUBERNETES_PLUGIN_VERSION="4.25.0"
+# Versions of the engine and plugins, read from the Go modules that pin them: tools/*/go.mod
+# are the truth (test/unit/versions.test.ts checks package.json and the READMEs against them).
+# delivery_gomod_version <tools dir> <module>: the required version, without the leading v.
+delivery_gomod_version() {
+  sed -nE "s#^(require[[:space:]]+)?[[:space:]]*$2[[:space:]]+v([^[:space:]]+).*#\\2#p" \
+    "$DELIVERY_ROOT/tools/$1/go.mod" | head -n1
+}
+PULUMI_VERSION="$(delivery_gomod_version pulumi github.com/pulumi/pulumi/pkg/v3)"
+DOCKER_BUILD_PLUGIN_VERSION="$(delivery_gomod_version docker-build github.com/pulumi/pulumi-docker-build)"
+# The Kubernetes provider is pinned by pseudo-version; its go.mod names the release.
+KUBERNETES_PLUGIN_VERSION="$(sed -n 's#^// release: v\{0,1\}##p' "$DELIVERY_ROOT/tools/kubernetes/go.mod" | head -n1)"
+BUILDKIT_VERSION="$(delivery_gomod_version buildkit github.com/moby/buildkit)"
+export PULUMI_VERSION DOCKER_BUILD_PLUGIN_VERSION KUBERNETES_PLUGIN_VERSION BUILDKIT_VERSION
 export DELIVERY_ENGINE_DIR="$DELIVERY_CACHE/engine/pulumi-v$PULUMI_VERSION"
 export DELIVERY_RUN_DIR="${DELIVERY_RUN_DIR:-$DELIVERY_CACHE/run}"
 export PULUMI_HOME="${PULUMI_HOME:-$DELIVERY_CACHE/pulumi-home}"

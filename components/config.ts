@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 import { z } from "zod";
 import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
+import { bool, fixCommandFor, httpUrl, intIn, type KeySpec, parseKey, type Raw, readNamespaceConfig, SettingsError, spec, unknownKeyProblems } from "./configKit";
+import { COMMIT_SHA_PATTERN, COMMIT_SHA_REASON } from "./patterns";
 
 /**
  * One typed, validated view of a stack's settings.
@@ -96,20 +98,12 @@ export interface AmbientDefaults {
     readonly registryPassword?: string;
 }
 
-export class ConfigError extends Error {
-    constructor(
-        readonly stack: string,
-        readonly problems: readonly string[],
-    ) {
-        super(
-            `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+export class ConfigError extends SettingsError {
+    constructor(stack: string, problems: readonly string[]) {
+        super("configuration", stack, problems);
         this.name = "ConfigError";
     }
 }
-
-type Raw = Readonly<Record<string, string | undefined>>;
 
 const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|k|M|G)?$/, "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi");
 const hostPort = z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host, optionally with a port, such as registry.gitlab.com or 127.0.0.1:5000");
@@ -117,14 +111,6 @@ const repositoryPath = z
     .string()
     .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, "must be a lowercase repository path such as group/project/app");
 const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, "must be a DNS label: lowercase letters, digits and '-', at most 63 characters");
-const intIn = (min: number, max: number) =>
-    z
-        .string()
-        .regex(/^-?[0-9]+$/, `must be a whole number from ${min} to ${max}`)
-        .transform(Number)
-        .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
-const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
-const httpUrl = z.string().regex(/^https?:\/\/[^\s/$.?#][^\s]*$/, "must be an http:// or https:// URL");
 /**
  * A map setting (set with `--path`), which the engine hands over as JSON. `problem` names
  * what is wrong with one entry, or returns undefined when it is fine.
@@ -169,16 +155,6 @@ const labelMap = jsonMap("label: value", (key, v) =>
           : undefined,
 );
 
-interface KeySpec<T> {
-    readonly schema: z.ZodType<T, string>;
-    /** An example value for the fix command. */
-    readonly example: string;
-    readonly secret?: boolean;
-    readonly path?: boolean;
-}
-
-const spec = <T>(schema: z.ZodType<T, string>, example: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> => ({ schema, example, ...extra });
-
 /** Every key this program reads, with its schema. Pulumi.yaml declares the same keys. */
 export const KEYS = {
     appName: spec(dnsLabel, "web"),
@@ -187,7 +163,7 @@ export const KEYS = {
     dockerfile: spec(z.string().min(1, "must not be empty"), "app/Dockerfile"),
     baseImage: spec(z.string().regex(/^[^\s]+$/, "must be an image reference without spaces"), "127.0.0.1:5000/delivery/python-base:bookworm"),
     platform: spec(z.enum(["linux/amd64", "linux/arm64"], "must be linux/amd64 or linux/arm64"), "linux/amd64"),
-    commitSha: spec(z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit SHA (7 to 64 lowercase hex characters)"), "0123456789abcdef0123456789abcdef01234567"),
+    commitSha: spec(z.string().regex(COMMIT_SHA_PATTERN, COMMIT_SHA_REASON), "0123456789abcdef0123456789abcdef01234567"),
     refName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "main"),
     registryServer: spec(hostPort, "127.0.0.1:5000"),
     registryRepository: spec(repositoryPath, "delivery/app"),
@@ -199,7 +175,7 @@ export const KEYS = {
         z.string().refine(isDigestPinned, "must be pinned by digest (repository@sha256:<64 hex>); a tag can move, so it cannot name a release"),
         "127.0.0.1:5000/delivery/app@sha256:<64 hex>",
     ),
-    releaseCommitSha: spec(z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit SHA (7 to 64 lowercase hex characters)"), "0123456789abcdef0123456789abcdef01234567"),
+    releaseCommitSha: spec(z.string().regex(COMMIT_SHA_PATTERN, COMMIT_SHA_REASON), "0123456789abcdef0123456789abcdef01234567"),
     promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
     promotionTagMutable: spec(bool, "true"),
     containerPort: spec(intIn(1, 65535), "8080"),
@@ -254,12 +230,7 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
 
 /** The `pulumi config set` command that fixes `key` in `stack`, with `value` or the key's example. */
 export function fixCommand(stack: string, key: Key, value?: string): string {
-    const s = KEYS[key];
-    const secret = s.secret ? " --secret" : "";
-    if (s.path) {
-        return `pulumi config set${secret} --path '${NAMESPACE}:${key}.${s.example}' <value> --stack ${stack}`;
-    }
-    return `pulumi config set${secret} ${NAMESPACE}:${key} ${value ?? s.example} --stack ${stack}`;
+    return fixCommandFor(NAMESPACE, key, KEYS[key], stack, value);
 }
 
 /**
@@ -284,12 +255,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         registryUsername: raw.registryUsername ?? (raw.registryPassword === undefined ? ambient.registryUsername : undefined),
         registryPassword: raw.registryPassword ?? (raw.registryUsername === undefined ? ambient.registryPassword : undefined),
     };
-    const known = new Set(Object.keys(KEYS));
-    for (const key of Object.keys(raw)) {
-        if (raw[key] !== undefined && !known.has(key)) {
-            problems.push(`${NAMESPACE}:${key}: is not a setting of this program (a typo?). Fix: pulumi config rm ${NAMESPACE}:${key} --stack ${stack}; the settings are listed in README.md`);
-        }
-    }
+    problems.push(...unknownKeyProblems(NAMESPACE, KEYS, raw, stack, "setting"));
 
     const v: Parsed = {};
     for (const key of Object.keys(KEYS) as Key[]) {
@@ -298,14 +264,11 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         if (value === undefined) {
             continue;
         }
-        const result = KEYS[key].schema.safeParse(value);
-        if (result.success) {
-            (v as Record<string, unknown>)[key] = result.data;
+        const result = parseKey(NAMESPACE, key, KEYS[key] as KeySpec<unknown>, value, stack);
+        if (result.ok) {
+            (v as Record<string, unknown>)[key] = result.value;
         } else {
-            // Never echo a secret; other values are shown so the user sees what was read.
-            const shown = KEYS[key].secret ? "" : ` (got ${JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value)})`;
-            const message = result.error.issues[0]?.message ?? "is invalid";
-            problems.push(`${NAMESPACE}:${key}: ${message}${shown}. Fix: ${fixCommand(stack, key)}`);
+            problems.push(result.problem);
         }
     }
 
@@ -315,7 +278,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         }
     };
 
-    const commitSha = v.commitSha ?? (ambient.commitSha && /^[0-9a-f]{7,64}$/.test(ambient.commitSha) ? ambient.commitSha : undefined);
+    const commitSha = v.commitSha ?? (ambient.commitSha && COMMIT_SHA_PATTERN.test(ambient.commitSha) ? ambient.commitSha : undefined);
     if (commitSha === undefined && raw.commitSha === undefined) {
         problems.push(
             `${NAMESPACE}:commitSha: is required and no commit was found (CI_COMMIT_SHA unset and not a git checkout). Fix: export CI_COMMIT_SHA=$(git rev-parse HEAD), or ${fixCommand(stack, "commitSha")}`,
@@ -465,31 +428,6 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
         registryUsername: env.CI_REGISTRY_USER,
         registryPassword: env.CI_REGISTRY_PASSWORD,
     };
-}
-
-// Public at runtime but missing from the SDK's typings: whether the stack stored a key encrypted.
-const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(fullKey: string): boolean };
-
-/**
- * Reads one namespace's keys from the engine's config (keys without the namespace, and which
- * were stored encrypted). The raw strings are read directly (not through `Config.getSecret`)
- * so that they can be validated synchronously; secret values leave the settings readers only
- * wrapped in `pulumi.secret`.
- */
-export function readNamespaceConfig(namespace: string): { raw: Record<string, string | undefined>; secretKeys: Set<string> } {
-    const raw: Record<string, string | undefined> = {};
-    const secretKeys = new Set<string>();
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        const [ns, ...rest] = fullKey.split(":");
-        if (ns === namespace) {
-            const key = rest.join(":");
-            raw[key] = value;
-            if (isConfigSecret(fullKey)) {
-                secretKeys.add(key);
-            }
-        }
-    }
-    return { raw, secretKeys };
 }
 
 /** The program's entry point into configuration. Throws ConfigError before any resource exists. */

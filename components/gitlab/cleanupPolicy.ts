@@ -20,7 +20,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./providerKit";
-import { type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./gitlabRules";
+import { CLEANUP_DEFAULTS, type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./gitlabRules";
 
 /**
  * The project's container registry cleanup policy, set through "Edit a project"
@@ -60,9 +60,6 @@ export interface CleanupPolicyArgs extends ConnectionArgs {
     readonly nameRegexKeep?: pulumi.Input<string>;
 }
 
-/** Release tags as promotion writes them (`v1.2.3`, `1.2.3`, `v1.2.3-rc.1`). */
-export const RELEASE_TAG_REGEX = "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$";
-
 interface PolicyJson {
     cadence: CleanupCadence;
     enabled: boolean;
@@ -77,12 +74,12 @@ interface PolicyJson {
 function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
     return {
         ...connectionOf(news),
-        enabled: news.enabled ?? true,
-        cadence: news.cadence ?? "1d",
-        keepN: news.keepN ?? 10,
-        olderThan: news.olderThan ?? "14d",
-        nameRegexDelete: news.nameRegexDelete ?? ".*",
-        nameRegexKeep: news.nameRegexKeep ?? RELEASE_TAG_REGEX,
+        enabled: news.enabled ?? CLEANUP_DEFAULTS.enabled,
+        cadence: news.cadence ?? CLEANUP_DEFAULTS.cadence,
+        keepN: news.keepN ?? CLEANUP_DEFAULTS.keepN,
+        olderThan: news.olderThan ?? CLEANUP_DEFAULTS.olderThan,
+        nameRegexDelete: news.nameRegexDelete ?? CLEANUP_DEFAULTS.nameRegexDelete,
+        nameRegexKeep: news.nameRegexKeep ?? CLEANUP_DEFAULTS.nameRegexKeep,
     };
 }
 

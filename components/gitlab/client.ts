@@ -1,4 +1,5 @@
 import type { Gitlab as GitlabClass } from "@gitbeaker/rest";
+import { HTTP_URL_PATTERN } from "../patterns";
 
 /**
  * A small factory around `@gitbeaker/rest` with ONE retry policy and error messages that say
@@ -10,7 +11,7 @@ import type { Gitlab as GitlabClass } from "@gitbeaker/rest";
  *
  * The dynamic providers serialize these functions into the stack's state and run them again in
  * the provider process, so nothing here may capture module-level values other than constants and
- * other functions of this module; gitbeaker is `require`d inside the functions for that reason,
+ * other functions of this module (and the constant patterns of components/patterns.ts); gitbeaker is `require`d inside the functions for that reason,
  * and the retry policy is read from the environment when a client is made, never at load time.
  */
 
@@ -136,7 +137,7 @@ export function createGitlabClient(connection: GitlabConnection, options: { retr
     const hints = options.hints ?? STACK_HINTS;
     const retry = options.retry ?? retryPolicyFromEnv(process.env);
     const baseUrl = normalizeGitlabUrl(connection.url);
-    if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) {
+    if (!HTTP_URL_PATTERN.test(baseUrl)) {
         throw new Error(`GitLab URL ${JSON.stringify(connection.url)} is not an http(s) URL such as https://gitlab.example.com (check ${hints.url})`);
     }
     if (!connection.token) {

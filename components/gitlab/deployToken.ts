@@ -20,7 +20,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./providerKit";
-import { DEPLOY_TOKEN_SCOPES, type DeployTokenScope, isoDateProblem } from "./gitlabRules";
+import { DEFAULT_DEPLOY_TOKEN_SCOPES, deployTokenScopesProblem, type DeployTokenScope, isoDateProblem } from "./gitlabRules";
 
 /**
  * A project deploy token (docs: api/deploy_tokens.md), by default with only `read_registry`: the
@@ -77,7 +77,7 @@ function withDefaults(news: Partial<DeployTokenInputs>): DeployTokenInputs {
     return {
         ...connectionOf(news),
         name: String(news.name ?? ""),
-        scopes: news.scopes ?? ["read_registry"],
+        scopes: news.scopes ?? [...DEFAULT_DEPLOY_TOKEN_SCOPES],
         username: news.username ?? "",
         expiresAt: news.expiresAt ?? "",
     };
@@ -87,9 +87,9 @@ function problems(t: DeployTokenInputs): Failure[] {
     const out: Failure[] = [];
     if (!isUnknown(t.name) && t.name.trim() === "") out.push({ property: "name", reason: "deploy token name must not be empty" });
     if (!isUnknown(t.scopes) && Array.isArray(t.scopes)) {
-        const bad = t.scopes.filter((s) => !isUnknown(s) && !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s));
-        if (t.scopes.length === 0 || bad.length > 0) {
-            out.push({ property: "scopes", reason: `deploy token scopes must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")}${bad.length ? ` (got ${bad.join(", ")})` : ""}` });
+        const why = deployTokenScopesProblem(t.scopes, isUnknown);
+        if (why) {
+            out.push({ property: "scopes", reason: `deploy token scopes ${why.reason}${why.refused.length ? ` (got ${why.refused.join(", ")})` : ""}` });
         }
     }
     if (t.username && !isUnknown(t.username) && !/^[a-zA-Z0-9.+_-]+$/.test(t.username)) {

@@ -20,7 +20,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./providerKit";
-import { ENVIRONMENT_TIERS, type EnvironmentTier, environmentNameProblem, externalUrlProblem, tierForEnvironment } from "./gitlabRules";
+import { type EnvironmentTier, environmentNameProblem, environmentTierProblem, externalUrlProblem, tierForEnvironment } from "./gitlabRules";
 
 /**
  * A GitLab environment (docs: api/environments.md). The id is `<project>:<environment id>`.
@@ -84,9 +84,8 @@ function problems(e: EnvironmentInputs): Failure[] {
     if (nameProblem) out.push({ property: "name", reason: nameProblem });
     const urlProblem = e.externalUrl === "" || isUnknown(e.externalUrl) ? undefined : externalUrlProblem(e.externalUrl);
     if (urlProblem) out.push({ property: "externalUrl", reason: urlProblem });
-    if (!isUnknown(e.tier) && !(ENVIRONMENT_TIERS as readonly string[]).includes(e.tier)) {
-        out.push({ property: "tier", reason: `GitLab environment tier must be one of ${ENVIRONMENT_TIERS.join(", ")} (got ${JSON.stringify(e.tier)})` });
-    }
+    const tierProblem = isUnknown(e.tier) ? undefined : environmentTierProblem(e.tier);
+    if (tierProblem) out.push({ property: "tier", reason: `GitLab environment tier ${tierProblem} (got ${JSON.stringify(e.tier)})` });
     return out;
 }
 

@@ -2,21 +2,28 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { GitlabProjectSettingsArgs, GitlabVariableArgs } from "./gitlabProjectSettings";
 import {
-    ACCESS_LEVELS,
     type AccessLevel,
     CLEANUP_CADENCES,
+    CLEANUP_DEFAULTS,
     CLEANUP_KEEP_N,
     CLEANUP_OLDER_THAN,
     cleanupRegexProblem,
-    ENVIRONMENT_TIERS,
+    DEFAULT_DEPLOY_TOKEN_SCOPES,
+    type EnvironmentTier,
     environmentNameForStack,
     environmentNameProblem,
+    environmentTierProblem,
     externalUrlProblem,
     isoDateProblem,
+    isProjectRef,
+    parseAccessLevel,
+    PROTECTION_DEFAULTS,
+    requiredApprovalsProblem,
+    VARIABLE_DEFAULTS,
     variableProblems,
 } from "./gitlabRules";
-import { RELEASE_TAG_REGEX } from "./cleanupPolicy";
-import { readNamespaceConfig } from "../config";
+import { bool, checkedBy, fixCommandFor, httpUrl, type KeySpec, parseKey, type Raw, readNamespaceConfig, SettingsError, spec as keySpec, unknownKeyProblems } from "../configKit";
+import { HTTP_URL_PATTERN } from "../patterns";
 
 /**
  * The stack's GitLab settings: the `gitlab:` config namespace, validated with one schema per key.
@@ -29,25 +36,8 @@ import { readNamespaceConfig } from "../config";
 
 export const GITLAB_NAMESPACE = "gitlab";
 
-type Raw = Readonly<Record<string, string | undefined>>;
-
-const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
-const httpUrl = z.string().regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "must be an http:// or https:// URL");
-const accessLevel = z
-    .string()
-    .transform((s) => s.trim().toLowerCase())
-    .pipe(z.enum(["developer", "maintainer", "admin", "30", "40", "60"], "must be developer, maintainer or admin (or 30, 40, 60)"))
-    .transform((s): AccessLevel => (/^[0-9]+$/.test(s) ? (Number(s) as AccessLevel) : ACCESS_LEVELS[s as keyof typeof ACCESS_LEVELS]));
-const intIn = (min: number, max: number) =>
-    z
-        .string()
-        .regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}`)
-        .transform(Number)
-        .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
-const regex = z.string().superRefine((s, ctx) => {
-    const why = cleanupRegexProblem(s);
-    if (why) ctx.addIssue({ code: "custom", message: why });
-});
+const accessLevel = checkedBy(parseAccessLevel, (level) => (level === undefined ? "must be developer, maintainer or admin (or 30, 40, 60)" : undefined)) as z.ZodType<AccessLevel, string>;
+const regex = checkedBy((s) => s, cleanupRegexProblem);
 
 const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}";
 /** `KEY: "value"` is shorthand for `KEY: {value: "value"}`. */
@@ -71,37 +61,27 @@ const variableSpec = z.preprocess(
     ),
 );
 
-interface KeySpec<T> {
-    readonly schema: z.ZodType<T, string>;
-    /** Example value for the fix command. */
-    readonly example: string;
-    readonly secret?: boolean;
-    readonly description: string;
-    readonly default?: string;
-}
-
-const spec = <T>(schema: z.ZodType<T, string>, example: string, description: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> => ({
-    schema,
-    example,
+/** A key's spec, with the sentence that documents it (the README's table says the same). */
+const spec = <T>(schema: z.ZodType<T, string>, example: string, description: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> & { readonly description: string } => ({
+    ...keySpec(schema, example, extra),
     description,
-    ...extra,
 });
 
 /** Every `gitlab:` key this program reads. Pulumi.yaml and the README describe the same ones. */
 export const GITLAB_KEYS = {
-    enabled: spec(bool, "true", "Manage the GitLab project's settings from this stack.", { default: "false" }),
+    enabled: spec(bool, "true", "Manage the GitLab project's settings from this stack."),
     url: spec(httpUrl, "https://gitlab.example.com", "Base URL of the GitLab instance (default: CI_SERVER_URL in a pipeline)."),
     project: spec(
-        z.string().regex(/^([0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/, "must be a numeric project id or the full path such as group/app"),
+        checkedBy((s) => s, (s) => (isProjectRef(s) ? undefined : "must be a numeric project id or the full path such as group/app")),
         "group/app",
         "Project id or full path (default: CI_PROJECT_ID in a pipeline).",
     ),
     token: spec(z.string().min(1, "must not be empty"), "<token>", "API token with the api scope and the Maintainer role (default: GITLAB_TOKEN).", { secret: true }),
     environment: spec(
-        z.string().superRefine((s, ctx) => {
-            const why = environmentNameProblem(s);
-            if (why) ctx.addIssue({ code: "custom", message: why.replace(/^GitLab environment name "[^"]*" is invalid: /, "is invalid: ") });
-        }),
+        checkedBy(
+            (s) => s,
+            (s) => environmentNameProblem(s)?.replace(/^GitLab environment name "[^"]*" is invalid: /, "is invalid: "),
+        ),
         "staging",
         "GitLab environment name (default: the stack name; review-<slug> stacks use review/<slug>).",
     ),
@@ -112,7 +92,7 @@ export const GITLAB_KEYS = {
         "https://staging.example.com",
         "External URL shown on the GitLab environment.",
     ),
-    environmentTier: spec(z.enum(ENVIRONMENT_TIERS, `must be one of ${ENVIRONMENT_TIERS.join(", ")}`), "staging", "Environment tier (default: inferred from the name)."),
+    environmentTier: spec(checkedBy((s) => s as EnvironmentTier, environmentTierProblem), "staging", "Environment tier (default: inferred from the name)."),
     variables: spec(
         z
             .string()
@@ -127,63 +107,44 @@ export const GITLAB_KEYS = {
             .pipe(z.record(z.string(), variableSpec, "must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path)")),
         "DATABASE_URL.value",
         "Project CI/CD variables: KEY: value or KEY: {value, masked (default true), protected, raw, variableType, environmentScope (default: the environment), description, adopt (take over one made by hand)}.",
-        { secret: true },
+        { secret: true, path: true },
     ),
-    protect: spec(bool, "true", "Protect the environment (GitLab Premium).", { default: "true for production, else false" }),
-    deployAccessLevel: spec(accessLevel, "maintainer", "Who may deploy to the protected environment.", { default: "maintainer" }),
-    requiredApprovals: spec(intIn(0, 5), "1", "Approvals a deployment to the protected environment needs.", { default: "0" }),
-    approverAccessLevel: spec(accessLevel, "maintainer", "Who may approve deployments.", { default: "maintainer" }),
-    deployToken: spec(bool, "true", "Create a read_registry deploy token for the cluster's image pulls.", { default: "true" }),
-    deployTokenName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "staging-image-pulls", "Deploy token name.", {
-        default: "<environment> image pulls",
-    }),
+    protect: spec(bool, "true", "Protect the environment (GitLab Premium)."),
+    deployAccessLevel: spec(accessLevel, "maintainer", "Who may deploy to the protected environment."),
+    requiredApprovals: spec(checkedBy((s) => (/^-?[0-9]+$/.test(s) ? Number(s) : NaN), requiredApprovalsProblem), "1", "Approvals a deployment to the protected environment needs."),
+    approverAccessLevel: spec(accessLevel, "maintainer", "Who may approve deployments."),
+    deployToken: spec(bool, "true", "Create a read_registry deploy token for the cluster's image pulls."),
+    deployTokenName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "staging-image-pulls", "Deploy token name."),
     deployTokenExpiresAt: spec(
-        z.string().superRefine((s, ctx) => {
-            const why = isoDateProblem(s);
-            if (why) ctx.addIssue({ code: "custom", message: why });
-        }),
+        checkedBy((s) => s, isoDateProblem),
         "2026-12-31",
         "Deploy token expiry (default: never).",
     ),
-    registryCleanup: spec(bool, "true", "Manage the project's container registry cleanup policy from this stack (one stack per project).", { default: "false" }),
+    registryCleanup: spec(bool, "true", "Manage the project's container registry cleanup policy from this stack (one stack per project)."),
     registryCleanupKeepN: spec(
         z.enum(CLEANUP_KEEP_N.map(String) as [string, ...string[]], `must be one of ${CLEANUP_KEEP_N.join(", ")}`).transform(Number),
         "10",
         "Newest tags kept per image.",
-        { default: "10" },
     ),
-    registryCleanupOlderThan: spec(z.enum(CLEANUP_OLDER_THAN, `must be one of ${CLEANUP_OLDER_THAN.join(", ")}`), "14d", "Delete only tags older than this.", {
-        default: "14d",
-    }),
-    registryCleanupCadence: spec(z.enum(CLEANUP_CADENCES, `must be one of ${CLEANUP_CADENCES.join(", ")}`), "1d", "How often the cleanup runs.", { default: "1d" }),
-    registryCleanupKeepRegex: spec(regex, "'^v?[0-9]+[.][0-9]+[.][0-9]+.*$'", "Tags always kept (RE2).", { default: "release tags" }),
-    registryCleanupDeleteRegex: spec(regex, "'.*'", "Tags that may be deleted (RE2).", { default: ".*" }),
+    registryCleanupOlderThan: spec(z.enum(CLEANUP_OLDER_THAN, `must be one of ${CLEANUP_OLDER_THAN.join(", ")}`), "14d", "Delete only tags older than this."),
+    registryCleanupCadence: spec(z.enum(CLEANUP_CADENCES, `must be one of ${CLEANUP_CADENCES.join(", ")}`), "1d", "How often the cleanup runs."),
+    registryCleanupKeepRegex: spec(regex, "'^v?[0-9]+[.][0-9]+[.][0-9]+.*$'", "Tags always kept (RE2)."),
+    registryCleanupDeleteRegex: spec(regex, "'.*'", "Tags that may be deleted (RE2)."),
 } as const;
 
 export type GitlabKey = keyof typeof GITLAB_KEYS;
 type Parsed = { [K in GitlabKey]?: z.output<(typeof GITLAB_KEYS)[K]["schema"]> };
 
 /** A settings problem report; every line names a key and the command that fixes it. */
-export class GitlabConfigError extends Error {
-    constructor(
-        readonly stack: string,
-        readonly problems: readonly string[],
-    ) {
-        super(
-            `Invalid GitLab configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+export class GitlabConfigError extends SettingsError {
+    constructor(stack: string, problems: readonly string[]) {
+        super("GitLab configuration", stack, problems);
         this.name = "GitlabConfigError";
     }
 }
 
 export function fixCommand(stack: string, key: GitlabKey): string {
-    const s = GITLAB_KEYS[key];
-    const secret = s.secret ? " --secret" : "";
-    if (key === "variables") {
-        return `pulumi config set${secret} --path '${GITLAB_NAMESPACE}:variables.DATABASE_URL.value' <value> --stack ${stack}`;
-    }
-    return `pulumi config set${secret} ${GITLAB_NAMESPACE}:${key} ${s.example} --stack ${stack}`;
+    return fixCommandFor(GITLAB_NAMESPACE, key, GITLAB_KEYS[key], stack);
 }
 
 /** The settings `GitlabProjectSettings` takes, plus what was read, for `index.ts`. */
@@ -199,19 +160,16 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
     const v: Parsed = {};
     const parse = (key: GitlabKey, value: string | undefined) => {
         if (value === undefined) return;
-        const result = GITLAB_KEYS[key].schema.safeParse(value);
-        if (result.success) {
-            (v as Record<string, unknown>)[key] = result.data;
+        // A problem inside one variable: the command sets that entry (its value as a secret).
+        const entryFix = (path: readonly PropertyKey[]) =>
+            key === "variables" && path.length
+                ? `pulumi config set${path.length > 1 && path[1] !== "value" ? "" : " --secret"} --path '${GITLAB_NAMESPACE}:variables.${path.join(".")}${path.length === 1 ? ".value" : ""}' <value> --stack ${stack}`
+                : undefined;
+        const result = parseKey(GITLAB_NAMESPACE, key, GITLAB_KEYS[key] as KeySpec<unknown>, value, stack, entryFix);
+        if (result.ok) {
+            (v as Record<string, unknown>)[key] = result.value;
         } else {
-            // Secrets are never echoed; other values are, so the user sees what was read.
-            const shown = GITLAB_KEYS[key].secret ? "" : ` (got ${JSON.stringify(value.length > 80 ? value.slice(0, 80) + "…" : value)})`;
-            const issue = result.error.issues[0];
-            const where = issue?.path?.length ? `.${issue.path.join(".")}` : "";
-            const fix =
-                key === "variables" && issue?.path?.length
-                    ? `pulumi config set${issue.path.length > 1 && issue.path[1] !== "value" ? "" : " --secret"} --path '${GITLAB_NAMESPACE}:variables.${issue.path.join(".")}${issue.path.length === 1 ? ".value" : ""}' <value> --stack ${stack}`
-                    : fixCommand(stack, key);
-            problems.push(`${GITLAB_NAMESPACE}:${key}${where}: ${issue?.message ?? "is invalid"}${shown}. Fix: ${fix}`);
+            problems.push(result.problem);
         }
     };
 
@@ -224,17 +182,12 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
         return undefined;
     }
 
-    const known = new Set(Object.keys(GITLAB_KEYS));
-    for (const key of Object.keys(raw)) {
-        if (raw[key] !== undefined && !known.has(key)) {
-            problems.push(`${GITLAB_NAMESPACE}:${key}: is not a GitLab setting of this program (a typo?). Fix: pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}; the settings are listed in README.md`);
-        }
-    }
+    problems.push(...unknownKeyProblems(GITLAB_NAMESPACE, GITLAB_KEYS, raw, stack, "GitLab setting"));
     for (const key of Object.keys(GITLAB_KEYS) as GitlabKey[]) {
         if (key !== "enabled") parse(key, raw[key]);
     }
 
-    const url = v.url ?? (raw.url === undefined && env.CI_SERVER_URL && /^https?:\/\//.test(env.CI_SERVER_URL) ? env.CI_SERVER_URL : undefined);
+    const url = v.url ?? (raw.url === undefined && env.CI_SERVER_URL && HTTP_URL_PATTERN.test(env.CI_SERVER_URL) ? env.CI_SERVER_URL : undefined);
     if (url === undefined && raw.url === undefined) {
         problems.push(`${GITLAB_NAMESPACE}:url: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_SERVER_URL is unset). Fix: ${fixCommand(stack, "url")}`);
     }
@@ -257,10 +210,10 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
     for (const [key, entry] of Object.entries(v.variables ?? {})) {
         const spec = typeof entry === "string" ? { value: entry } : entry;
         const resolved = {
-            masked: spec.masked ?? true,
-            protected: spec.protected ?? false,
-            raw: spec.raw ?? false,
-            variableType: spec.variableType ?? "env_var",
+            masked: spec.masked ?? VARIABLE_DEFAULTS.masked,
+            protected: spec.protected ?? VARIABLE_DEFAULTS.protected,
+            raw: spec.raw ?? VARIABLE_DEFAULTS.raw,
+            variableType: spec.variableType ?? VARIABLE_DEFAULTS.variableType,
             environmentScope: spec.environmentScope ?? environment,
             description: spec.description ?? `Set by the Pulumi stack ${stack}`,
         } as const;
@@ -312,17 +265,21 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
         environment: { name: environment, externalUrl: v.environmentUrl, tier: v.environmentTier },
         variables,
         protect: protect
-            ? { deployAccessLevel: v.deployAccessLevel ?? ACCESS_LEVELS.maintainer, requiredApprovals: v.requiredApprovals ?? 0, approverAccessLevel: v.approverAccessLevel ?? ACCESS_LEVELS.maintainer }
+            ? {
+                  deployAccessLevel: v.deployAccessLevel ?? PROTECTION_DEFAULTS.deployAccessLevel,
+                  requiredApprovals: v.requiredApprovals ?? PROTECTION_DEFAULTS.requiredApprovals,
+                  approverAccessLevel: v.approverAccessLevel ?? PROTECTION_DEFAULTS.approverAccessLevel,
+              }
             : false,
-        deployToken: deployToken ? { name: v.deployTokenName ?? `${environment} image pulls`, scopes: ["read_registry"], expiresAt: v.deployTokenExpiresAt } : false,
+        deployToken: deployToken ? { name: v.deployTokenName ?? `${environment} image pulls`, scopes: [...DEFAULT_DEPLOY_TOKEN_SCOPES], expiresAt: v.deployTokenExpiresAt } : false,
         cleanupPolicy: cleanup
             ? {
                   enabled: true,
-                  cadence: v.registryCleanupCadence ?? "1d",
-                  keepN: (v.registryCleanupKeepN ?? 10) as 10,
-                  olderThan: v.registryCleanupOlderThan ?? "14d",
-                  nameRegexKeep: v.registryCleanupKeepRegex ?? RELEASE_TAG_REGEX,
-                  nameRegexDelete: v.registryCleanupDeleteRegex ?? ".*",
+                  cadence: v.registryCleanupCadence ?? CLEANUP_DEFAULTS.cadence,
+                  keepN: (v.registryCleanupKeepN ?? CLEANUP_DEFAULTS.keepN) as 10,
+                  olderThan: v.registryCleanupOlderThan ?? CLEANUP_DEFAULTS.olderThan,
+                  nameRegexKeep: v.registryCleanupKeepRegex ?? CLEANUP_DEFAULTS.nameRegexKeep,
+                  nameRegexDelete: v.registryCleanupDeleteRegex ?? CLEANUP_DEFAULTS.nameRegexDelete,
               }
             : false,
     };

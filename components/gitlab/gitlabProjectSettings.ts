@@ -5,21 +5,27 @@ import { Environment } from "./environment";
 import { ProjectVariable } from "./projectVariable";
 import { ProtectedEnvironment } from "./protectedEnvironment";
 import {
-    ACCESS_LEVELS,
+    accessLevelProblem,
     type AccessLevel,
     type CleanupCadence,
     type CleanupKeepN,
     type CleanupOlderThan,
     cleanupPolicyProblems,
-    DEPLOY_TOKEN_SCOPES,
+    DEFAULT_DEPLOY_TOKEN_SCOPES,
+    deployTokenScopesProblem,
     type DeployTokenScope,
-    ENVIRONMENT_TIERS,
     type EnvironmentTier,
     environmentNameProblem,
+    environmentTierProblem,
     externalUrlProblem,
     isoDateProblem,
+    isProjectRef,
+    PROTECTION_DEFAULTS,
+    requiredApprovalsProblem,
+    VARIABLE_DEFAULTS,
     variableProblems,
 } from "./gitlabRules";
+import { HTTP_URL_PATTERN } from "../patterns";
 
 /** How to reach the GitLab project. */
 export interface GitlabConnectionArgs {
@@ -35,7 +41,7 @@ export interface GitlabConnectionArgs {
 export interface GitlabVariableArgs {
     /** Always stored as a secret. */
     readonly value: pulumi.Input<string>;
-    /** Hide the value in job logs. Default true: these are settings that used to be typed in by hand as masked. */
+    /** Hide the value in job logs. Default true (`VARIABLE_DEFAULTS`: these are settings that used to be typed in by hand as masked). */
     readonly masked?: boolean;
     /** Only for protected branches and tags. Default false. */
     readonly protected?: boolean;
@@ -123,10 +129,10 @@ export interface PullCredentials {
 export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): string[] {
     const problems: string[] = [];
     const { connection, environment } = args;
-    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(connection?.url ?? "")) {
+    if (!HTTP_URL_PATTERN.test(connection?.url ?? "")) {
         problems.push(`connection.url ${JSON.stringify(connection?.url)} must be the http(s) base URL of the GitLab instance, e.g. https://gitlab.example.com`);
     }
-    if (!/^([0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/.test(connection?.project ?? "")) {
+    if (!isProjectRef(connection?.project ?? "")) {
         problems.push(`connection.project ${JSON.stringify(connection?.project)} must be a numeric project id or a full path such as group/app`);
     }
     if (connection?.token === undefined || connection.token === "") {
@@ -140,8 +146,9 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
         const urlProblem = externalUrlProblem(environment.externalUrl);
         if (urlProblem) problems.push(`environment.externalUrl: ${urlProblem}`);
     }
-    if (environment?.tier !== undefined && !(ENVIRONMENT_TIERS as readonly string[]).includes(environment.tier)) {
-        problems.push(`environment.tier must be one of ${ENVIRONMENT_TIERS.join(", ")} (got ${JSON.stringify(environment.tier)})`);
+    const tierProblem = environment?.tier !== undefined ? environmentTierProblem(environment.tier) : undefined;
+    if (tierProblem) {
+        problems.push(`environment.tier ${tierProblem} (got ${JSON.stringify(environment!.tier)})`);
     }
     const keys = Object.keys(args.variables ?? {});
     for (const [key, v] of Object.entries(args.variables ?? {})) {
@@ -149,7 +156,7 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
             key,
             // An Output's value is not known yet; the provider's check validates it then.
             value: typeof v.value === "string" ? v.value : undefined,
-            masked: v.masked ?? true,
+            masked: v.masked ?? VARIABLE_DEFAULTS.masked,
             raw: v.raw,
             environmentScope: v.environmentScope ?? environment?.name,
             variableType: v.variableType,
@@ -159,22 +166,24 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
         }
     }
     if (args.protect) {
-        const levels: readonly number[] = Object.values(ACCESS_LEVELS);
         for (const k of ["deployAccessLevel", "approverAccessLevel"] as const) {
             const level = args.protect[k];
-            if (level !== undefined && !levels.includes(level)) {
-                problems.push(`protect.${k} must be 30 (developer), 40 (maintainer) or 60 (admin) (got ${JSON.stringify(level)})`);
+            const why = level !== undefined ? accessLevelProblem(level) : undefined;
+            if (why) {
+                problems.push(`protect.${k} ${why} (got ${JSON.stringify(level)})`);
             }
         }
         const n = args.protect.requiredApprovals;
-        if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 5)) {
-            problems.push(`protect.requiredApprovals must be a whole number from 0 to 5 (got ${JSON.stringify(n)})`);
+        const approvals = n !== undefined ? requiredApprovalsProblem(n) : undefined;
+        if (approvals) {
+            problems.push(`protect.requiredApprovals ${approvals} (got ${JSON.stringify(n)})`);
         }
     }
     if (args.deployToken) {
         const scopes = args.deployToken.scopes;
-        if (scopes !== undefined && (scopes.length === 0 || scopes.some((s) => !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s)))) {
-            problems.push(`deployToken.scopes must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")} (got ${JSON.stringify(scopes)})`);
+        const why = scopes !== undefined ? deployTokenScopesProblem(scopes) : undefined;
+        if (why) {
+            problems.push(`deployToken.scopes ${why.reason} (got ${JSON.stringify(scopes)})`);
         }
         const dateProblem = args.deployToken.expiresAt !== undefined ? isoDateProblem(args.deployToken.expiresAt) : undefined;
         if (dateProblem) {
@@ -233,9 +242,9 @@ export class GitlabProjectSettings extends pulumi.ComponentResource {
                 {
                     ...conn,
                     environment: environment.name,
-                    deployAccessLevel: args.protect.deployAccessLevel ?? ACCESS_LEVELS.maintainer,
-                    requiredApprovals: args.protect.requiredApprovals ?? 0,
-                    approverAccessLevel: args.protect.approverAccessLevel ?? ACCESS_LEVELS.maintainer,
+                    deployAccessLevel: args.protect.deployAccessLevel ?? PROTECTION_DEFAULTS.deployAccessLevel,
+                    requiredApprovals: args.protect.requiredApprovals ?? PROTECTION_DEFAULTS.requiredApprovals,
+                    approverAccessLevel: args.protect.approverAccessLevel ?? PROTECTION_DEFAULTS.approverAccessLevel,
                 },
                 // Unprotect before the environment goes away, and protect only once it exists.
                 { parent: this, dependsOn: [env] },
@@ -250,10 +259,10 @@ export class GitlabProjectSettings extends pulumi.ComponentResource {
                     ...conn,
                     key,
                     value: pulumi.secret(v.value),
-                    masked: v.masked ?? true,
-                    protected: v.protected ?? false,
-                    raw: v.raw ?? false,
-                    variableType: v.variableType ?? "env_var",
+                    masked: v.masked ?? VARIABLE_DEFAULTS.masked,
+                    protected: v.protected ?? VARIABLE_DEFAULTS.protected,
+                    raw: v.raw ?? VARIABLE_DEFAULTS.raw,
+                    variableType: v.variableType ?? VARIABLE_DEFAULTS.variableType,
                     environmentScope: v.environmentScope ?? environment.name,
                     description: v.description ?? "",
                     adopt: v.adopt ?? false,
@@ -271,7 +280,7 @@ export class GitlabProjectSettings extends pulumi.ComponentResource {
                 {
                     ...conn,
                     name: t.name ?? `${environment.name} image pulls`,
-                    scopes: t.scopes ?? ["read_registry"],
+                    scopes: t.scopes ?? [...DEFAULT_DEPLOY_TOKEN_SCOPES],
                     username: t.username,
                     expiresAt: t.expiresAt,
                 },

@@ -4,9 +4,11 @@
  * They run in three places: when the stack's config is read (so a bad value fails before any
  * resource is registered), in each dynamic provider's `check` (values that arrive as Outputs), and
  * again right before an API call. The functions are self-contained (no captured module state
- * other than constants) because the dynamic providers that call them are serialized into the
- * state file and re-run in the provider process.
+ * other than constants, here and in components/patterns.ts) because the dynamic providers that
+ * call them are serialized into the state file and re-run in the provider process.
  */
+
+import { HTTP_URL_PATTERN } from "../patterns";
 
 /**
  * GitLab docs, "Mask a CI/CD variable" (doc/ci/variables/_index.md) and the model that enforces it
@@ -44,9 +46,48 @@ export const ENVIRONMENT_NAME = /^(?!\/)[a-zA-Z0-9_/${}. -]{1,255}(?<!\/)$/;
 export const ENVIRONMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
 export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
 
+/** Why a tier is refused; undefined when GitLab accepts it. */
+export function environmentTierProblem(tier: unknown): string | undefined {
+    return (ENVIRONMENT_TIERS as readonly unknown[]).includes(tier) ? undefined : `must be one of ${ENVIRONMENT_TIERS.join(", ")}`;
+}
+
 /** Protected environments API, "Valid access levels" (`DeployAccessLevel::ALLOWED_ACCESS_LEVELS`). */
 export const ACCESS_LEVELS = { developer: 30, maintainer: 40, admin: 60 } as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[keyof typeof ACCESS_LEVELS];
+
+/** Why a deploy or approver access level is refused; undefined when GitLab accepts it. */
+export function accessLevelProblem(level: unknown): string | undefined {
+    return (Object.values(ACCESS_LEVELS) as unknown[]).includes(level) ? undefined : "must be 30 (developer), 40 (maintainer) or 60 (admin)";
+}
+
+/**
+ * An access level written as a role name or its number, in any case, with spaces around it
+ * (`maintainer`, ` 40 `): the level, or undefined when GitLab has no such level.
+ */
+export function parseAccessLevel(written: string): AccessLevel | undefined {
+    const s = written.trim().toLowerCase();
+    const level = Object.prototype.hasOwnProperty.call(ACCESS_LEVELS, s) ? ACCESS_LEVELS[s as keyof typeof ACCESS_LEVELS] : /^[0-9]+$/.test(s) && String(Number(s)) === s ? Number(s) : undefined;
+    return accessLevelProblem(level) === undefined ? (level as AccessLevel) : undefined;
+}
+
+/**
+ * Protected environments API, `approval_rules[].required_approvals`: this program sets one rule, of
+ * at most 5 approvals (the most GitLab's UI offers per rule). Undefined when `n` is fine.
+ */
+export function requiredApprovalsProblem(n: unknown): string | undefined {
+    return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 5 ? undefined : "must be a whole number from 0 to 5";
+}
+
+/** What a protection left unsaid means, in every layer: maintainers deploy, no approvals. */
+export const PROTECTION_DEFAULTS = { deployAccessLevel: ACCESS_LEVELS.maintainer, requiredApprovals: 0, approverAccessLevel: ACCESS_LEVELS.maintainer } as const;
+
+/**
+ * The path or id a project is named by in the API (`:id`): a numeric id, or a full path of at
+ * least two segments (`group/app`, `group/sub/app`).
+ */
+export function isProjectRef(ref: string): boolean {
+    return /^([0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$/.test(ref);
+}
 
 /** Deploy tokens API, "Create a project deploy token": the scopes GitLab accepts. */
 export const DEPLOY_TOKEN_SCOPES = [
@@ -60,6 +101,19 @@ export const DEPLOY_TOKEN_SCOPES = [
 ] as const;
 export type DeployTokenScope = (typeof DEPLOY_TOKEN_SCOPES)[number];
 
+/** The scopes a deploy token gets when none are asked for: only image pulls. */
+export const DEFAULT_DEPLOY_TOKEN_SCOPES: readonly DeployTokenScope[] = ["read_registry"];
+
+/**
+ * Why a deploy token's scopes are refused (an empty list, or a scope GitLab does not know), with
+ * the refused scopes; undefined when they are fine. Scopes for which `skip` is true (not known yet)
+ * are not checked.
+ */
+export function deployTokenScopesProblem(scopes: readonly unknown[], skip: (scope: unknown) => boolean = () => false): { reason: string; refused: unknown[] } | undefined {
+    const refused = scopes.filter((s) => !skip(s) && !(DEPLOY_TOKEN_SCOPES as readonly unknown[]).includes(s));
+    return scopes.length === 0 || refused.length > 0 ? { reason: `must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")}`, refused } : undefined;
+}
+
 /** app/models/container_expiration_policy.rb: the only values the cleanup policy accepts. */
 export const CLEANUP_CADENCES = ["1d", "7d", "14d", "1month", "3month"] as const;
 export const CLEANUP_KEEP_N = [1, 5, 10, 25, 50, 100] as const;
@@ -67,6 +121,22 @@ export const CLEANUP_OLDER_THAN = ["7d", "14d", "30d", "90d"] as const;
 export type CleanupCadence = (typeof CLEANUP_CADENCES)[number];
 export type CleanupKeepN = (typeof CLEANUP_KEEP_N)[number];
 export type CleanupOlderThan = (typeof CLEANUP_OLDER_THAN)[number];
+
+/** Release tags as promotion writes them (`v1.2.3`, `1.2.3`, `v1.2.3-rc.1`). */
+export const RELEASE_TAG_REGEX = "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$";
+
+/**
+ * What a cleanup policy left unsaid means, in the config reader and the provider: every day,
+ * delete tags older than 14 days beyond the newest 10, never a release tag.
+ */
+export const CLEANUP_DEFAULTS = { enabled: true, cadence: "1d", keepN: 10, olderThan: "14d", nameRegexDelete: ".*", nameRegexKeep: RELEASE_TAG_REGEX } as const;
+
+/**
+ * What a CI/CD variable left unsaid means, in every layer (the config reader, the component, the
+ * provider): masked, because these are settings that used to be typed in by hand as masked; not
+ * protected, expanded, an environment variable.
+ */
+export const VARIABLE_DEFAULTS = { masked: true, protected: false, raw: false, variableType: "env_var" } as const;
 
 /**
  * Why `value` cannot be masked, as short phrases (empty when it can). The value itself never
@@ -151,7 +221,7 @@ export function environmentNameProblem(name: string): string | undefined {
 
 /** GitLab stores external_url only for http(s) URLs (Environment model: `addressable_url`). */
 export function externalUrlProblem(url: string): string | undefined {
-    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(url) || url.length > 255) {
+    if (!HTTP_URL_PATTERN.test(url) || url.length > 255) {
         return `GitLab environment external URL ${JSON.stringify(url)} is invalid: use an http:// or https:// URL of at most 255 characters`;
     }
     return undefined;

@@ -22,7 +22,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./providerKit";
-import { variableProblems } from "./gitlabRules";
+import { VARIABLE_DEFAULTS, variableProblems } from "./gitlabRules";
 
 /**
  * A project-level CI/CD variable (GitLab docs: project_level_variables.md).
@@ -53,7 +53,7 @@ export interface ProjectVariableArgs extends ConnectionArgs {
     readonly key: pulumi.Input<string>;
     /** Always stored as a secret. */
     readonly value: pulumi.Input<string>;
-    /** Default false. A masked value must meet GitLab's masking rules (see rules.ts). */
+    /** Default true (`VARIABLE_DEFAULTS`). A masked value must meet GitLab's masking rules (see gitlabRules.ts). */
     readonly masked?: pulumi.Input<boolean>;
     /** Only exported to pipelines on protected branches and tags. Default false. */
     readonly protected?: pulumi.Input<boolean>;
@@ -88,10 +88,10 @@ function withDefaults(news: Partial<ProjectVariableInputs>): ProjectVariableInpu
         ...connectionOf(news),
         key: String(news.key ?? ""),
         value: news.value as string,
-        masked: news.masked ?? false,
-        protected: news.protected ?? false,
-        raw: news.raw ?? false,
-        variableType: news.variableType ?? "env_var",
+        masked: news.masked ?? VARIABLE_DEFAULTS.masked,
+        protected: news.protected ?? VARIABLE_DEFAULTS.protected,
+        raw: news.raw ?? VARIABLE_DEFAULTS.raw,
+        variableType: news.variableType ?? VARIABLE_DEFAULTS.variableType,
         environmentScope: news.environmentScope ?? "*",
         description: news.description ?? "",
         adopt: news.adopt ?? false,

@@ -22,7 +22,7 @@ import {
     throwIfProblems,
     withSecretOutputs,
 } from "./providerKit";
-import { ACCESS_LEVELS, type AccessLevel, environmentNameProblem } from "./gitlabRules";
+import { accessLevelProblem, type AccessLevel, environmentNameProblem, PROTECTION_DEFAULTS, requiredApprovalsProblem } from "./gitlabRules";
 
 /**
  * A protected environment (docs: api/protected_environments.md; GitLab Premium): who may deploy
@@ -66,15 +66,13 @@ interface ProtectedJson {
     required_approval_count?: number;
 }
 
-const LEVELS: readonly number[] = Object.values(ACCESS_LEVELS);
-
 function withDefaults(news: Partial<ProtectedEnvironmentInputs>): ProtectedEnvironmentInputs {
     return {
         ...connectionOf(news),
         environment: String(news.environment ?? ""),
-        deployAccessLevel: news.deployAccessLevel ?? ACCESS_LEVELS.maintainer,
-        requiredApprovals: news.requiredApprovals ?? 0,
-        approverAccessLevel: news.approverAccessLevel ?? ACCESS_LEVELS.maintainer,
+        deployAccessLevel: news.deployAccessLevel ?? PROTECTION_DEFAULTS.deployAccessLevel,
+        requiredApprovals: news.requiredApprovals ?? PROTECTION_DEFAULTS.requiredApprovals,
+        approverAccessLevel: news.approverAccessLevel ?? PROTECTION_DEFAULTS.approverAccessLevel,
     };
 }
 
@@ -83,13 +81,11 @@ function problems(p: ProtectedEnvironmentInputs): Failure[] {
     const nameProblem = isUnknown(p.environment) ? undefined : environmentNameProblem(p.environment);
     if (nameProblem) out.push({ property: "environment", reason: nameProblem });
     for (const key of ["deployAccessLevel", "approverAccessLevel"] as const) {
-        if (!isUnknown(p[key]) && !LEVELS.includes(p[key])) {
-            out.push({ property: key, reason: `${key} must be 30 (developer), 40 (maintainer) or 60 (admin); got ${JSON.stringify(p[key])}` });
-        }
+        const why = isUnknown(p[key]) ? undefined : accessLevelProblem(p[key]);
+        if (why) out.push({ property: key, reason: `${key} ${why}; got ${JSON.stringify(p[key])}` });
     }
-    if (!isUnknown(p.requiredApprovals) && (!Number.isInteger(p.requiredApprovals) || p.requiredApprovals < 0 || p.requiredApprovals > 5)) {
-        out.push({ property: "requiredApprovals", reason: `requiredApprovals must be a whole number from 0 to 5; got ${JSON.stringify(p.requiredApprovals)}` });
-    }
+    const approvals = isUnknown(p.requiredApprovals) ? undefined : requiredApprovalsProblem(p.requiredApprovals);
+    if (approvals) out.push({ property: "requiredApprovals", reason: `requiredApprovals ${approvals}; got ${JSON.stringify(p.requiredApprovals)}` });
     return out;
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createGitlabClient, errorStatus, type GitlabClient, gitlabApiError, isGitlabApiError } from "./client";
+import { createGitlabClient, errorStatus, type GitlabClient, gitlabApiError, isGitlabApiError, normalizeGitlabUrl } from "./client";
 
 /**
  * What every GitLab dynamic resource takes as inputs, so that the connection is part of the
@@ -148,11 +148,9 @@ export function diffResult(replaces: string[], updates: string[]): { changes: bo
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
 }
 
-/** The engine's marker for a value that is not known during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
+/** Whether `v` is the engine's marker for a value not known during preview (the SDK's constant, as the other providers use). */
 export function isUnknown(v: unknown): boolean {
-    return v === UNKNOWN;
+    return v === pulumi.runtime.unknownValue;
 }
 
 /**
@@ -163,7 +161,7 @@ export function isUnknown(v: unknown): boolean {
  */
 export async function connectionReplaces(olds: Partial<ConnectionInputs & ProjectRef>, news: Partial<ConnectionInputs>): Promise<string[]> {
     const replaces: string[] = [];
-    if (normalizeUrl(olds.gitlabUrl) !== normalizeUrl(news.gitlabUrl)) {
+    if (normalizeGitlabUrl(olds.gitlabUrl ?? "") !== normalizeGitlabUrl(news.gitlabUrl ?? "")) {
         replaces.push("gitlabUrl");
         if (String(olds.project ?? "") !== String(news.project ?? "")) replaces.push("project");
         return replaces;
@@ -200,13 +198,6 @@ async function sameProject(olds: Partial<ConnectionInputs & ProjectRef>, news: P
     }
     const newResolved = newId ?? (await resolveProject(gl, b)).projectId;
     return oldResolved === newResolved;
-}
-
-function normalizeUrl(url: string | undefined): string {
-    return (url ?? "")
-        .trim()
-        .replace(/\/+$/, "")
-        .replace(/\/api\/v4$/, "");
 }
 
 /** Which of `keys` differ between old and new properties (deep, order-sensitive for arrays). */

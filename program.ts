@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./components/image/appImage";
 import { ConfigError, DeliverySettings, fixCommand, loadSettings } from "./components/config";
-import { GitlabConfigError, GitlabProjectSettings, GitlabSettings, readGitlabSettings } from "./components/gitlab";
+import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./components/gitlab/gitlabConfig";
+import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
 import { Registry } from "./components/registry/registry";
 import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
 import { Release } from "./components/release/release";
@@ -160,7 +161,7 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
     }
     const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
     const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
-    return { imageRef: pulumi.output(promotion.imageRef), commitSha: promotion.commitSha, origin: release.origin };
+    return { imageRef: promotion.imageRef, commitSha: promotion.commitSha, origin: release.origin };
 }
 
 /** `delivery:promoteFrom` names a stack the backend does not have: which one, which exist, and the fix. */

@@ -6,7 +6,6 @@ import { isDigestPinned } from "../components/refs";
  * them onto @pulumi/policy. Each returns the problems it found; none means compliant.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Props = Record<string, any>;
 
 /** Kubernetes kinds that run containers, and where each keeps its pod spec. */

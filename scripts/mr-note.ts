@@ -79,7 +79,6 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 
 /** Pulumi colours its output unless told not to; escape codes are noise in Markdown. */
 export function stripAnsi(text: string): string {
-    // eslint-disable-next-line no-control-regex
     return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/\r(?!\n)/g, "");
 }
 

@@ -63,7 +63,6 @@ export function kubectl(...args: string[]): string {
     return kubectlIn(current, ...args);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
 /** `kubectl get ... -o json`, parsed. */

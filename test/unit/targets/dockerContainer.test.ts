@@ -93,7 +93,6 @@ class FakeEngine {
     }
 
     dockerode() {
-        // eslint-disable-next-line @typescript-eslint/no-this-alias
         const engine = this;
         const notFound = () => Object.assign(new Error("no such container"), { statusCode: 404 });
         const handle = (id: string) => ({

@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "node:child_process";
 import { z } from "zod";
 import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
+import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
+import { dockerHostTargetProblems } from "./targets/dockerHostTarget";
+import { kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
 import { bool, fixCommandFor, httpUrl, intIn, type KeySpec, parseKey, type Raw, readNamespaceConfig, SettingsError, spec, unknownKeyProblems } from "./configKit";
 import { COMMIT_SHA_PATTERN, COMMIT_SHA_REASON } from "./patterns";
 
@@ -106,7 +109,7 @@ export class ConfigError extends SettingsError {
 }
 
 const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|k|M|G)?$/, "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi");
-const hostPort = z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/, "must be a registry host, optionally with a port, such as registry.gitlab.com or 127.0.0.1:5000");
+const hostPort = z.string().regex(REGISTRY_SERVER_PATTERN, "must be a registry host, optionally with a port, such as registry.gitlab.com or 127.0.0.1:5000");
 const repositoryPath = z
     .string()
     .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, "must be a lowercase repository path such as group/project/app");
@@ -309,18 +312,17 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
     if (v.target === "docker" && raw.namespace !== undefined) {
         problems.push(`${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`);
     }
-    if (v.target === "kubernetes" && v.ingressClassName !== undefined && v.ingressHost === undefined) {
-        problems.push(`${NAMESPACE}:ingressHost: is required when ${NAMESPACE}:ingressClassName is set (an Ingress needs a host). Fix: ${fixCommand(stack, "ingressHost")}`);
-    }
-    for (const [limit, request] of [
-        ["cpuLimit", "cpuRequest"],
-        ["memoryLimit", "memoryRequest"],
-    ] as const) {
-        const l = v[limit];
-        const r = v[request];
-        if (l !== undefined && r !== undefined && quantityValue(r) > quantityValue(l)) {
-            problems.push(`${NAMESPACE}:${request}: ${r} is more than ${NAMESPACE}:${limit} ${l}; Kubernetes rejects a request above its limit. Fix: ${fixCommand(stack, request)}`);
-        }
+    // The components' own invariants (targets, registry), each named by the key it came from.
+    const keyOfArg = (arg: string) => (arg === "server" ? "registryServer" : arg.replace(/^resources\./, "")) as Key;
+    const named = (arg: string) => `${NAMESPACE}:${keyOfArg(arg)}`;
+    const resources = { cpuRequest: v.cpuRequest, cpuLimit: v.cpuLimit, memoryRequest: v.memoryRequest, memoryLimit: v.memoryLimit };
+    for (const p of [
+        ...registryProblems({ server: v.registryServer }, named),
+        ...(v.target === "kubernetes"
+            ? kubernetesTargetProblems({ replicas: v.replicas, containerPort: v.containerPort, ingressHost: v.ingressHost, ingressClassName: v.ingressClassName, resources }, named)
+            : [...dockerHostTargetProblems({ containerPort: v.containerPort, hostPort: v.hostPort }, named), ...resourcesProblems(resources, named)]),
+    ]) {
+        problems.push(`${p.message}. Fix: ${fixCommand(stack, keyOfArg(p.arg))}`);
     }
     for (const key of Object.keys(v.env ?? {})) {
         if (v.secretEnv && key in v.secretEnv) {
@@ -401,15 +403,7 @@ export function defaultNamespace(stack: string): string {
     return refSlug(stack) || "default";
 }
 
-const QUANTITY_SUFFIX: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
-
-export function quantityValue(q: string): number {
-    const m = /^([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(q);
-    if (!m) {
-        return NaN;
-    }
-    return Number(m[1]) * QUANTITY_SUFFIX[m[2] ?? ""];
-}
+export { quantityValue } from "./targets/quantity";
 
 /** CI variables first (the pipeline is the source of truth there), then the local git checkout. */
 export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AmbientDefaults {

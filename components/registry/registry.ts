@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgName, ArgProblem, argPath, refuseProblems } from "../argProblems";
 
 export interface RegistryCredentials {
     readonly username: string;
@@ -6,19 +7,31 @@ export interface RegistryCredentials {
 }
 
 export interface RegistryArgs {
-    /** Registry host and optional port, e.g. `registry.gitlab.com` or `127.0.0.1:5000`. */
+    /** Registry host and optional port, without a path. @example "registry.gitlab.com" @example "127.0.0.1:5000" */
     readonly server: string;
-    /** Repository path inside the registry, e.g. `group/project/app`. */
+    /** Repository path inside the registry; leading and trailing `/` are dropped. @example "group/project/app" */
     readonly repository: string;
-    /** Credentials that can push (CI job token, or a user). Optional for an open local registry. */
+    /** Credentials that can push (CI job token, or a user). @default undefined (an open local registry) */
     readonly pushCredentials?: pulumi.Input<RegistryCredentials>;
     /**
-     * Credentials the runtime pulls with. Default: the push credentials. Pass a GitLab deploy
-     * token here: a CI job token expires with its job, and pods must be able to re-pull later.
+     * Credentials the runtime pulls with. Pass a GitLab deploy token here: a CI job token
+     * expires with its job, and pods must be able to re-pull later.
+     * @default the push credentials
      */
     readonly pullCredentials?: pulumi.Input<RegistryCredentials>;
-    /** Plain HTTP instead of HTTPS (only for a registry on the loopback interface). Default false. */
+    /** Plain HTTP instead of HTTPS (only for a registry on the loopback interface). @default false */
     readonly insecure?: boolean;
+}
+
+/** A registry `host[:port]`: letters, digits, `.` and `-`, an optional port, no path. */
+export const REGISTRY_SERVER_PATTERN = /^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$/;
+
+/** What no registry address can be: a server with a path (it belongs in repository), or none. */
+export function registryProblems(args: Partial<Pick<RegistryArgs, "server">>, name: ArgName = argPath): ArgProblem[] {
+    const server = args.server;
+    return server === undefined || REGISTRY_SERVER_PATTERN.test(server)
+        ? []
+        : [{ arg: "server", message: `${name("server")} "${server}" must be a host[:port] without a path; put the path in repository` }];
 }
 
 /**
@@ -40,10 +53,8 @@ export class Registry extends pulumi.ComponentResource {
     readonly dockerConfigJson: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        refuseProblems("Registry", name, registryProblems(args), opts);
         super("delivery:registry:Registry", name, {}, opts);
-        if (args.server.includes("/") || args.server.length === 0) {
-            throw new pulumi.ResourceError(`Registry "${name}": server "${args.server}" must be a host[:port] without a path; put the path in repository`, this);
-        }
         this.server = args.server;
         this.repository = args.repository.replace(/^\/+|\/+$/g, "");
         this.repositoryUrl = `${this.server}/${this.repository}`;

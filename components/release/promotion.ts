@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMMIT_SHA_PATTERN } from "../patterns";
-import { parsePinnedRef } from "../refs";
+import { ArgName, ArgProblem, argPath, refuseProblems } from "../argProblems";
+import { TAG_PATTERN, parsePinnedRef } from "../refs";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
 
@@ -99,12 +100,47 @@ export async function readUpstreamRelease(stack: string): Promise<PromotedReleas
 }
 
 export interface PromotionArgs {
+    /** The release to promote: an upstream stack's (readUpstreamRelease) or a pin. */
     readonly release: PromotedRelease;
+    /** Where `tag` is added; the release must live in it. */
     readonly registry: Registry;
-    /** Extra registry tag for the promoted digest (the git tag). Optional. */
+    /** Extra registry tag for the promoted digest (the git tag). @default undefined (no tag) @example "v1.2.3" */
     readonly tag?: string;
-    /** Whether `tag` may move to another digest. Default false: a release tag is never moved. */
+    /** Whether `tag` may move to another digest; a release tag never is. @default false */
     readonly tagMutable?: boolean;
+}
+
+/** The args promotionProblems reads: the release's ref, the registry's server and the tag. */
+export interface PromotionRules {
+    readonly imageRef?: string;
+    readonly registryServer?: string;
+    readonly tag?: string;
+}
+
+/** What makes a release unpromotable: a mutable ref, a bad tag, or a tag for a release in another registry. */
+export function promotionProblems(args: PromotionRules, name: ArgName = argPath): ArgProblem[] {
+    if (args.imageRef === undefined) {
+        return [];
+    }
+    const pinned = parsePinnedRef(args.imageRef);
+    if (!pinned) {
+        return [{ arg: "release.imageRef", message: `"${args.imageRef}" is not pinned by digest; refusing to promote a mutable tag` }];
+    }
+    if (args.tag === undefined) {
+        return [];
+    }
+    if (!TAG_PATTERN.test(args.tag)) {
+        return [{ arg: "tag", message: `${name("tag")} "${args.tag}" is not a valid image tag` }];
+    }
+    if (args.registryServer !== undefined && !pinned.repository.startsWith(`${args.registryServer}/`)) {
+        return [
+            {
+                arg: "tag",
+                message: `the release lives in ${pinned.repository}, not in registry ${args.registryServer}; cannot add tag "${args.tag}" there`,
+            },
+        ];
+    }
+    return [];
 }
 
 /**
@@ -119,23 +155,15 @@ export class Promotion extends pulumi.ComponentResource {
     readonly taggedRef?: pulumi.Output<string>;
 
     constructor(name: string, args: PromotionArgs, opts?: pulumi.ComponentResourceOptions) {
+        refuseProblems("Promotion", name, promotionProblems({ imageRef: args.release.imageRef, registryServer: args.registry.server, tag: args.tag }), opts);
         super("delivery:release:Promotion", name, {}, opts);
-        const pinned = parsePinnedRef(args.release.imageRef);
-        if (!pinned) {
-            throw new pulumi.ResourceError(`Promotion "${name}": "${args.release.imageRef}" is not pinned by digest; refusing to promote a mutable tag`, this);
-        }
+        const pinned = parsePinnedRef(args.release.imageRef)!;
         this.imageRef = args.release.imageRef;
         this.digest = pinned.digest;
         this.commitSha = args.release.commitSha;
         this.origin = args.release.origin;
         if (args.tag !== undefined) {
             const prefix = `${args.registry.server}/`;
-            if (!pinned.repository.startsWith(prefix)) {
-                throw new pulumi.ResourceError(
-                    `Promotion "${name}": the release lives in ${pinned.repository}, not in registry ${args.registry.server}; cannot add tag "${args.tag}" there`,
-                    this,
-                );
-            }
             const tag = new RegistryTag(
                 `${name}-tag`,
                 {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parsePinnedRef } from "../refs";
+import { isDigestPinned, parsePinnedRef } from "../refs";
 import { configHash, releaseId } from "./identity";
 import { ReleaseKey } from "./releaseKey";
 import { ReleaseRecord } from "./releaseRecord";
@@ -18,15 +18,17 @@ export interface ReleaseInfo {
 }
 
 export interface ReleaseArgs {
-    /** Digest-pinned image ref, from a build or a promotion. */
+    /** Digest-pinned image ref, from a build (an Output) or a promotion (a string, checked at once). @example "127.0.0.1:5000/delivery/app@sha256:…" */
     readonly imageRef: pulumi.Input<string>;
+    /** The commit the image was built from. */
     readonly commitSha: pulumi.Input<string>;
-    /** Plain settings handed to the app. */
+    /** Plain settings handed to the app. @example { GREETING: "hello" } */
     readonly env: Readonly<Record<string, string>>;
     /** Secret settings; only their HMAC under the stack's release key enters the release id. */
     readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
+    /** The stack that makes the release. @example "staging" */
     readonly stack: string;
-    /** `build`, `promote:<stack>` or `pin`. */
+    /** `build`, `promote:<stack>` or `pin`. @example "promote:staging" */
     readonly origin: string;
 }
 
@@ -43,13 +45,22 @@ export class Release extends pulumi.ComponentResource {
     readonly info: pulumi.Output<ReleaseInfo>;
 
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        const refused = (ref: string) => `Release "${name}": image "${ref}" is not pinned by digest (repository@sha256:<hex>); refusing to release a mutable tag`;
+        // A known ref (a promotion, a pin) is checked at once, before anything is registered; only
+        // a ref still to come (a build's digest) is checked when it resolves (pulumi-eks's validatedInput).
+        if (typeof args.imageRef === "string" && !isDigestPinned(args.imageRef)) {
+            throw new pulumi.ResourceError(refused(args.imageRef), opts?.parent);
+        }
         super("delivery:release:Release", name, {}, opts);
-        this.imageRef = pulumi.output(args.imageRef).apply((ref) => {
-            if (!parsePinnedRef(ref)) {
-                throw new pulumi.ResourceError(`Release "${name}": image "${ref}" is not pinned by digest (repository@sha256:<hex>); refusing to release a mutable tag`, this);
-            }
-            return ref;
-        });
+        this.imageRef =
+            typeof args.imageRef === "string"
+                ? pulumi.output(args.imageRef)
+                : pulumi.output(args.imageRef).apply((ref) => {
+                      if (!isDigestPinned(ref)) {
+                          throw new pulumi.ResourceError(refused(ref), this);
+                      }
+                      return ref;
+                  });
         // Secret values enter the hash only keyed by the stack's secret release key (see
         // configHash), so the hash is not secret itself. Without secrets the key is not waited
         // for: a first preview then already knows the release id.

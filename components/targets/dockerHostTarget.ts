@@ -1,30 +1,52 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from "../argProblems";
 import { RegistryCredentials } from "../registry/registry";
-import { DockerContainer } from "./dockerContainer";
+import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
 
 export interface DockerHostTargetArgs {
+    /** Container name prefix (`<appName>-<stack>`) and the name label. @example "app" */
     readonly appName: string;
+    /** The stack this target runs for; part of the slot's name and labels. @example "dev" */
     readonly stack: string;
-    /** Digest-pinned image ref of the release. */
+    /** Digest-pinned image ref of the release. @example "127.0.0.1:5000/delivery/app@sha256:…" */
     readonly image: pulumi.Input<string>;
+    /** The release's id: the container's `RELEASE_ID` and part of its name. @example "r-0123456789ab" */
     readonly releaseId: pulumi.Input<string>;
+    /** The commit the image was built from: the version label. */
     readonly commitSha: pulumi.Input<string>;
+    /** Plain settings handed to the container as environment variables. @default {} when there are none */
     readonly env: Readonly<Record<string, string>>;
     /** Secret settings; reach the container as environment variables. */
     readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
-    /** Docker Engine endpoint. Default `unix:///var/run/docker.sock`. */
+    /** Docker Engine endpoint. @default "unix:///var/run/docker.sock" @example "tcp://10.0.0.5:2375" */
     readonly dockerHost?: string;
+    /** Port the app listens on (its `PORT`). @example 8080 */
     readonly containerPort: number;
-    /** Published port on the host. */
+    /** Published port on the host. @example 8000 */
     readonly hostPort: number;
-    /** Default `127.0.0.1`: a dev host is not exposed to the network. */
+    /** Address the port is published on; a dev host is not exposed to the network. @default "127.0.0.1" */
     readonly bindAddress?: string;
+    /** Path that must answer 200 before a release takes the port. @example "/healthz" */
     readonly healthPath: string;
-    /** How long a new release may take to answer its health path. Default 60. */
+    /** How long a new release may take to answer its health path. @default 60 */
     readonly healthTimeoutSeconds?: number;
+    /** Registry host the pull credentials apply to. @example "127.0.0.1:5000" */
     readonly registryServer: string;
+    /** Secret; for pulling from a private registry. @default undefined (anonymous pulls) */
     readonly pullCredentials?: pulumi.Input<RegistryCredentials | undefined>;
+}
+
+/** The args dockerHostTargetProblems reads; the config reader passes what it parsed. */
+export type DockerHostTargetRules = Partial<Pick<DockerHostTargetArgs, "containerPort" | "hostPort">>;
+
+/** What the Docker host would refuse, or what would leave the app unreachable, in these args. */
+export function dockerHostTargetProblems(args: DockerHostTargetRules, name: ArgName = argPath): ArgProblem[] {
+    return [
+        ...wholeNumberProblem("containerPort", args.containerPort, 1, 65535, name),
+        // 0 would publish on a random port: the URL would name no listener.
+        ...wholeNumberProblem("hostPort", args.hostPort, 1, 65535, name),
+    ];
 }
 
 /**
@@ -37,33 +59,42 @@ export class DockerHostTarget extends pulumi.ComponentResource {
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DockerHostTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+        refuseProblems("DockerHostTarget", name, dockerHostTargetProblems(args), opts);
         super("delivery:targets:DockerHostTarget", name, {}, opts);
-        const bindAddress = args.bindAddress ?? "127.0.0.1";
-        const host = bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
-        this.url = `http://${host}:${args.hostPort}`;
-        const container = new DockerContainer(
-            `${name}-container`,
-            {
-                name: `${args.appName}-${args.stack}`.replace(/[^a-zA-Z0-9_.-]/g, "-"),
-                dockerHost: args.dockerHost ?? "unix:///var/run/docker.sock",
-                image: args.image,
-                releaseId: args.releaseId,
-                env: { ...args.env },
-                secretEnv: pulumi.output(args.secretEnv).apply((s) => ({ ...s })),
-                containerPort: args.containerPort,
-                hostPort: args.hostPort,
-                bindAddress,
-                healthPath: args.healthPath,
-                healthTimeoutSeconds: args.healthTimeoutSeconds ?? 60,
-                labels: pulumi.output(args.commitSha).apply((sha) => standardLabels(args.appName, args.stack, sha)),
-                registryAuth: pulumi
-                    .output(args.pullCredentials)
-                    .apply((c) => (c ? { serveraddress: args.registryServer, username: c.username, password: c.password } : undefined)),
-            },
-            { parent: this },
-        );
+        const container = new DockerContainer(`${name}-container`, containerArgs(args), { parent: this });
+        this.url = targetUrl(args);
         this.containerName = container.containerName;
         this.containerId = container.containerId;
         this.registerOutputs({ url: this.url, containerName: this.containerName });
     }
+}
+
+const DEFAULT_BIND_ADDRESS = "127.0.0.1";
+
+/** `http://<bind address>:<host port>`, an IPv6 address in brackets. */
+function targetUrl(args: DockerHostTargetArgs): string {
+    const bindAddress = args.bindAddress ?? DEFAULT_BIND_ADDRESS;
+    const host = bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
+    return `http://${host}:${args.hostPort}`;
+}
+
+/** The slot's container: the target's args with their defaults, labels and pull auth. */
+function containerArgs(args: DockerHostTargetArgs): DockerContainerArgs {
+    return {
+        name: `${args.appName}-${args.stack}`.replace(/[^a-zA-Z0-9_.-]/g, "-"),
+        dockerHost: args.dockerHost ?? "unix:///var/run/docker.sock",
+        image: args.image,
+        releaseId: args.releaseId,
+        env: { ...args.env },
+        secretEnv: pulumi.output(args.secretEnv).apply((s) => ({ ...s })),
+        containerPort: args.containerPort,
+        hostPort: args.hostPort,
+        bindAddress: args.bindAddress ?? DEFAULT_BIND_ADDRESS,
+        healthPath: args.healthPath,
+        healthTimeoutSeconds: args.healthTimeoutSeconds ?? 60,
+        labels: pulumi.output(args.commitSha).apply((sha) => standardLabels(args.appName, args.stack, sha)),
+        registryAuth: pulumi
+            .output(args.pullCredentials)
+            .apply((c) => (c ? { serveraddress: args.registryServer, username: c.username, password: c.password } : undefined)),
+    };
 }

@@ -1,52 +1,119 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from "../argProblems";
 import { runtimeEnv } from "../release/runtimeEnv";
 import { selectorLabels, standardLabels } from "./labels";
+import { quantityValue } from "./quantity";
+
+/** CPU and memory of the app container; a request may not exceed its limit. */
+export interface ContainerResources {
+    /** @example "50m" */
+    readonly cpuRequest: string;
+    /** @example "500m" */
+    readonly cpuLimit: string;
+    /** @example "64Mi" */
+    readonly memoryRequest: string;
+    /** @example "256Mi" */
+    readonly memoryLimit: string;
+}
 
 export interface KubernetesTargetArgs {
+    /** Name of the Deployment, Service and Ingress; a DNS label. @example "app" */
     readonly appName: string;
+    /** The stack this target runs for; part of the instance label. @example "staging" */
     readonly stack: string;
-    /** Created by this component; one per stack (`staging`, `production`, `review-<slug>`). */
+    /** Created by this component; one per stack (`staging`, `production`, `review-<slug>`). @example "review-feature-x" */
     readonly namespace: string;
-    /** Digest-pinned image ref of the release. */
+    /** Digest-pinned image ref of the release. @example "registry.example.com/group/app@sha256:…" */
     readonly image: pulumi.Input<string>;
+    /** The release's id: the pods' `RELEASE_ID` and an annotation, so a new release rolls them. @example "r-0123456789ab" */
     readonly releaseId: pulumi.Input<string>;
+    /** The commit the image was built from: the pods' version label. */
     readonly commitSha: pulumi.Input<string>;
-    /** Plain settings: container env, visible in diffs. */
+    /** Plain settings: container env, visible in diffs. @default {} when there are none */
     readonly env: Readonly<Record<string, string>>;
     /**
      * Secret settings: a Secret the pods read with `envFrom`. Leave it undefined when there are
      * none: an empty `stringData` is diffed as added on every run (the API server keeps no empty
      * data), which would replace the Secret on every update.
+     * @default undefined (the Secret has no data)
      */
     readonly secretEnv?: pulumi.Input<Readonly<Record<string, string>>>;
-    /** Changes roll the pods even when only the Secret changed. */
+    /** Changes roll the pods even when only the Secret changed. @example "sha256:…" */
     readonly configHash: pulumi.Input<string>;
+    /** Pods of the Deployment, 1 to 50; more than one adds a PodDisruptionBudget. @example 2 */
     readonly replicas: number;
+    /** Port the app listens on (its `PORT`). @example 8080 */
     readonly containerPort: number;
+    /** Readiness and liveness probe path. @example "/healthz" */
     readonly healthPath: string;
-    readonly resources: {
-        readonly cpuRequest: string;
-        readonly cpuLimit: string;
-        readonly memoryRequest: string;
-        readonly memoryLimit: string;
-    };
-    /** Secret `.dockerconfigjson` for the image pull secret. */
+    readonly resources: ContainerResources;
+    /** Secret `.dockerconfigjson` for the image pull secret (Registry.dockerConfigJson). */
     readonly dockerConfigJson: pulumi.Input<string>;
-    /** A rollout that is not Available after this long fails `pulumi up`. Default 300. */
+    /** A rollout that is not Available after this long fails `pulumi up`. @default 300 */
     readonly rolloutTimeoutSeconds?: number;
-    /** Creates an Ingress for this host. Optional. */
+    /** Creates an Ingress for this host. @default undefined (no Ingress) @example "staging.example.com" */
     readonly ingressHost?: string;
+    /** The Ingress's class; needs ingressHost. @default undefined (the cluster's default class) @example "nginx" */
     readonly ingressClassName?: string;
-    /** The environment's public URL, if known. */
+    /** The environment's public URL, if known. @default `http://<ingressHost>`, else the Service's cluster DNS name */
     readonly url?: string;
-    /** A kubeconfig path or body; default: the ambient KUBECONFIG. */
+    /** A kubeconfig path or body. @default the ambient KUBECONFIG (the default provider) */
     readonly kubeconfig?: string;
-    /** Extra pod labels (never part of the selector). Default none. */
+    /** Extra pod labels (never part of the selector). @default {} @example { team: "web" } */
     readonly podLabels?: Readonly<Record<string, string>>;
-    /** UID the app runs as; the app image declares the same. Default 10001. */
+    /** UID the app runs as; the app image declares the same. @default 10001 */
     readonly runAsUser?: number;
 }
+
+/** The args kubernetesTargetProblems reads; the config reader passes what it parsed. */
+export type KubernetesTargetRules = Partial<Pick<KubernetesTargetArgs, "replicas" | "containerPort" | "ingressHost" | "ingressClassName">> & {
+    readonly resources?: Partial<ContainerResources>;
+};
+
+/** What a cluster would refuse in these args, before anything is applied. */
+export function kubernetesTargetProblems(args: KubernetesTargetRules, name: ArgName = argPath): ArgProblem[] {
+    const problems: ArgProblem[] = [
+        ...wholeNumberProblem("replicas", args.replicas, 1, 50, name),
+        ...wholeNumberProblem("containerPort", args.containerPort, 1, 65535, name),
+    ];
+    if (args.ingressClassName !== undefined && args.ingressHost === undefined) {
+        problems.push({ arg: "ingressHost", message: `${name("ingressHost")}: is required when ${name("ingressClassName")} is set (an Ingress needs a host)` });
+    }
+    return [...problems, ...resourcesProblems(args.resources ?? {}, name)];
+}
+
+/** A request above its limit, which Kubernetes rejects. */
+export function resourcesProblems(resources: Partial<ContainerResources>, name: ArgName = argPath): ArgProblem[] {
+    const problems: ArgProblem[] = [];
+    for (const [limit, request] of [
+        ["cpuLimit", "cpuRequest"],
+        ["memoryLimit", "memoryRequest"],
+    ] as const) {
+        const l = resources[limit];
+        const r = resources[request];
+        if (l !== undefined && r !== undefined && quantityValue(r) > quantityValue(l)) {
+            const arg = `resources.${request}`;
+            problems.push({ arg, message: `${name(arg)}: ${r} is more than ${name(`resources.${limit}`)} ${l}; Kubernetes rejects a request above its limit` });
+        }
+    }
+    return problems;
+}
+
+/** What every object of the target shares. */
+interface Scope {
+    readonly args: KubernetesTargetArgs;
+    readonly name: string;
+    readonly child: pulumi.CustomResourceOptions;
+    readonly namespace: pulumi.Output<string>;
+    readonly labels: Record<string, string>;
+    readonly selector: Record<string, string>;
+}
+
+// The stack owns every object it applies: a hand edit (`kubectl edit`, `kubectl set image`,
+// `kubectl scale`) takes over the fields it touches, and a server-side apply without force
+// may stop at that field conflict instead of restoring what the stack says.
+const OWNED = { "pulumi.com/patchForce": "true" };
 
 /**
  * The scale-out target: Namespace, config Secret, image pull Secret, Deployment with a
@@ -59,162 +126,182 @@ export class KubernetesTarget extends pulumi.ComponentResource {
     readonly deploymentName: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+        refuseProblems("KubernetesTarget", name, kubernetesTargetProblems(args), opts);
         super("delivery:targets:KubernetesTarget", name, {}, opts);
         const provider = args.kubeconfig !== undefined ? new k8s.Provider(`${name}-provider`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined;
         const child = { parent: this, provider };
         const labels = standardLabels(args.appName, args.stack);
-        // The stack owns every object it applies: a hand edit (`kubectl edit`, `kubectl set
-        // image`, `kubectl scale`) takes over the fields it touches, and a server-side apply
-        // without force may stop at that field conflict instead of restoring what the stack says.
-        const owned = { "pulumi.com/patchForce": "true" };
-        const selector = selectorLabels(args.appName, args.stack);
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels, annotations: OWNED } }, child);
+        const scope: Scope = { args, name, child, namespace: ns.metadata.name, labels, selector: selectorLabels(args.appName, args.stack) };
 
-        // A change to a Secret's data replaces it, deleting it first (its name is fixed). The
-        // Deployment names both Secrets as plain strings, with dependsOn for the order: a
-        // reference to their outputs would make the engine replace the Deployment with them
-        // (every pod deleted at once) instead of rolling it.
-        const configName = `${args.appName}-config`;
-        const pullName = `${args.appName}-registry`;
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels, annotations: owned } }, child);
-        const namespace = ns.metadata.name;
-
-        const config = new k8s.core.v1.Secret(
-            `${name}-config`,
-            {
-                metadata: { name: configName, namespace, labels, annotations: owned },
-                type: "Opaque",
-                stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
-            },
-            child,
-        );
-        const pull = new k8s.core.v1.Secret(
-            `${name}-pull`,
-            {
-                metadata: { name: pullName, namespace, labels, annotations: owned },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
-            },
-            child,
-        );
-
-        const probe = (initialDelaySeconds: number, failureThreshold: number) => ({
-            httpGet: { path: args.healthPath, port: "http" },
-            initialDelaySeconds,
-            periodSeconds: 5,
-            timeoutSeconds: 2,
-            failureThreshold,
-        });
-        const timeout = args.rolloutTimeoutSeconds ?? 300;
-        const deployment = new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
-            {
-                metadata: {
-                    name: args.appName,
-                    namespace,
-                    labels,
-                    annotations: {
-                        ...owned,
-                        // The provider waits for the rollout up to this long, then fails the update.
-                        "pulumi.com/timeoutSeconds": String(timeout),
-                    },
-                },
-                spec: {
-                    replicas: args.replicas,
-                    selector: { matchLabels: selector },
-                    revisionHistoryLimit: 5,
-                    progressDeadlineSeconds: timeout,
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: {
-                        metadata: {
-                            labels: pulumi.output(args.commitSha).apply((sha) => ({ ...args.podLabels, ...standardLabels(args.appName, args.stack, sha) })),
-                            annotations: {
-                                "delivery.dev/release-id": args.releaseId,
-                                "delivery.dev/config-hash": args.configHash,
-                            },
-                        },
-                        spec: {
-                            imagePullSecrets: [{ name: pullName }],
-                            automountServiceAccountToken: false,
-                            securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser ?? 10001, runAsGroup: args.runAsUser ?? 10001 },
-                            containers: [
-                                {
-                                    name: "app",
-                                    image: args.image,
-                                    imagePullPolicy: "IfNotPresent",
-                                    ports: [{ name: "http", containerPort: args.containerPort }],
-                                    env: [
-                                        ...Object.entries(args.env).map(([n, value]) => ({ name: n, value })),
-                                        ...Object.entries(runtimeEnv(args.releaseId, args.containerPort)).map(([n, value]) => ({ name: n, value })),
-                                    ],
-                                    envFrom: [{ secretRef: { name: configName } }],
-                                    readinessProbe: probe(2, 3),
-                                    livenessProbe: probe(10, 6),
-                                    resources: {
-                                        requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
-                                        limits: { cpu: args.resources.cpuLimit, memory: args.resources.memoryLimit },
-                                    },
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        capabilities: { drop: ["ALL"] },
-                                    },
-                                },
-                            ],
-                        },
-                    },
-                },
-            },
-            { ...child, dependsOn: [config, pull], customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } },
-        );
-
-        const service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: { name: args.appName, namespace, labels, annotations: owned },
-                spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http" }] },
-            },
-            child,
-        );
-
+        const secrets = [createConfigSecret(scope), createPullSecret(scope)];
+        const deployment = createDeployment(scope, secrets);
+        const service = createService(scope);
         if (args.ingressHost !== undefined) {
-            new k8s.networking.v1.Ingress(
-                `${name}-ingress`,
-                {
-                    metadata: {
-                        name: args.appName,
-                        namespace,
-                        labels,
-                        // Without an ingress controller no load balancer address ever appears; the
-                        // Deployment's rollout is what gates the release.
-                        annotations: { ...owned, "pulumi.com/skipAwait": "true" },
-                    },
-                    spec: {
-                        ingressClassName: args.ingressClassName,
-                        rules: [
-                            {
-                                host: args.ingressHost,
-                                http: {
-                                    paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }],
-                                },
-                            },
-                        ],
-                    },
-                },
-                { ...child, dependsOn: [deployment] },
-            );
+            createIngress(scope, args.ingressHost, service, deployment);
         }
-
         if (args.replicas > 1) {
-            new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-pdb`,
-                { metadata: { name: args.appName, namespace, labels, annotations: owned }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
-                child,
-            );
+            createDisruptionBudget(scope);
         }
 
-        this.namespace = namespace;
+        this.namespace = scope.namespace;
         this.deploymentName = deployment.metadata.name;
         this.url = args.url ?? (args.ingressHost !== undefined ? `http://${args.ingressHost}` : `http://${args.appName}.${args.namespace}.svc.cluster.local`);
         this.registerOutputs({ url: this.url, namespace: this.namespace, deployment: this.deploymentName });
     }
+}
+
+// A change to a Secret's data replaces it, deleting it first (its name is fixed). The
+// Deployment names both Secrets as plain strings, with dependsOn for the order: a reference
+// to their outputs would make the engine replace the Deployment with them (every pod deleted
+// at once) instead of rolling it.
+const configSecretName = (args: KubernetesTargetArgs) => `${args.appName}-config`;
+const pullSecretName = (args: KubernetesTargetArgs) => `${args.appName}-registry`;
+
+function createConfigSecret({ args, name, child, namespace, labels }: Scope): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        `${name}-config`,
+        {
+            metadata: { name: configSecretName(args), namespace, labels, annotations: OWNED },
+            type: "Opaque",
+            stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
+        },
+        child,
+    );
+}
+
+function createPullSecret({ args, name, child, namespace, labels }: Scope): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        `${name}-pull`,
+        {
+            metadata: { name: pullSecretName(args), namespace, labels, annotations: OWNED },
+            type: "kubernetes.io/dockerconfigjson",
+            stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
+        },
+        child,
+    );
+}
+
+function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1.Deployment {
+    const { args, name, child, namespace, labels, selector } = scope;
+    const timeout = args.rolloutTimeoutSeconds ?? 300;
+    return new k8s.apps.v1.Deployment(
+        `${name}-deployment`,
+        {
+            metadata: {
+                name: args.appName,
+                namespace,
+                labels,
+                annotations: {
+                    ...OWNED,
+                    // The provider waits for the rollout up to this long, then fails the update.
+                    "pulumi.com/timeoutSeconds": String(timeout),
+                },
+            },
+            spec: {
+                replicas: args.replicas,
+                selector: { matchLabels: selector },
+                revisionHistoryLimit: 5,
+                progressDeadlineSeconds: timeout,
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                template: podTemplate(args),
+            },
+        },
+        { ...child, dependsOn: secrets, customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } },
+    );
+}
+
+function podTemplate(args: KubernetesTargetArgs): k8s.types.input.core.v1.PodTemplateSpec {
+    const uid = args.runAsUser ?? 10001;
+    return {
+        metadata: {
+            labels: pulumi.output(args.commitSha).apply((sha) => ({ ...args.podLabels, ...standardLabels(args.appName, args.stack, sha) })),
+            annotations: {
+                "delivery.dev/release-id": args.releaseId,
+                "delivery.dev/config-hash": args.configHash,
+            },
+        },
+        spec: {
+            imagePullSecrets: [{ name: pullSecretName(args) }],
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid },
+            containers: [appContainer(args)],
+        },
+    };
+}
+
+function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Container {
+    const probe = (initialDelaySeconds: number, failureThreshold: number) => ({
+        httpGet: { path: args.healthPath, port: "http" },
+        initialDelaySeconds,
+        periodSeconds: 5,
+        timeoutSeconds: 2,
+        failureThreshold,
+    });
+    return {
+        name: "app",
+        image: args.image,
+        imagePullPolicy: "IfNotPresent",
+        ports: [{ name: "http", containerPort: args.containerPort }],
+        env: [...Object.entries(args.env), ...Object.entries(runtimeEnv(args.releaseId, args.containerPort))].map(([n, value]) => ({ name: n, value })),
+        envFrom: [{ secretRef: { name: configSecretName(args) } }],
+        readinessProbe: probe(2, 3),
+        livenessProbe: probe(10, 6),
+        resources: {
+            requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
+            limits: { cpu: args.resources.cpuLimit, memory: args.resources.memoryLimit },
+        },
+        securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+        },
+    };
+}
+
+function createService({ args, name, child, namespace, labels, selector }: Scope): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(
+        `${name}-service`,
+        {
+            metadata: { name: args.appName, namespace, labels, annotations: OWNED },
+            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+        },
+        child,
+    );
+}
+
+function createIngress({ args, name, child, namespace, labels }: Scope, host: string, service: k8s.core.v1.Service, deployment: k8s.apps.v1.Deployment): k8s.networking.v1.Ingress {
+    return new k8s.networking.v1.Ingress(
+        `${name}-ingress`,
+        {
+            metadata: {
+                name: args.appName,
+                namespace,
+                labels,
+                // Without an ingress controller no load balancer address ever appears; the
+                // Deployment's rollout is what gates the release.
+                annotations: { ...OWNED, "pulumi.com/skipAwait": "true" },
+            },
+            spec: {
+                ingressClassName: args.ingressClassName,
+                rules: [
+                    {
+                        host,
+                        http: {
+                            paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }],
+                        },
+                    },
+                ],
+            },
+        },
+        { ...child, dependsOn: [deployment] },
+    );
+}
+
+function createDisruptionBudget({ args, name, child, namespace, labels, selector }: Scope): k8s.policy.v1.PodDisruptionBudget {
+    return new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata: { name: args.appName, namespace, labels, annotations: OWNED }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+        child,
+    );
 }

@@ -16,6 +16,7 @@ source "$DELIVERY_ROOT/scripts/stack-lock.sh"
 cd "$DELIVERY_ROOT"
 
 # The project's policy pack (policy/) checks every preview and update these jobs run.
+# shellcheck disable=SC2034 # read by the job scripts that source this file
 POLICY_PACK=(--policy-pack "$DELIVERY_ROOT/policy")
 
 ci_log() { printf '[ci] %s\n' "$*"; }

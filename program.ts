@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage } from "./components/image/appImage";
-import { ConfigError, DeliverySettings, fixCommand, loadSettings } from "./components/config";
+import { AppImage, AppImageArgs } from "./components/image/appImage";
+import { ConfigError, DeliverySettings, DockerTargetSettings, KubernetesTargetSettings, fixCommand, loadSettings } from "./components/config";
 import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./components/gitlab/gitlabConfig";
 import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
-import { Registry } from "./components/registry/registry";
+import { Registry, RegistryArgs } from "./components/registry/registry";
 import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
 import { Release } from "./components/release/release";
-import { DockerHostTarget } from "./components/targets/dockerHostTarget";
-import { KubernetesTarget } from "./components/targets/kubernetesTarget";
+import { DockerHostTarget, DockerHostTargetArgs } from "./components/targets/dockerHostTarget";
+import { KubernetesTarget, KubernetesTargetArgs } from "./components/targets/kubernetesTarget";
 
 /** What a stack exports: the release a downstream stack can promote, and where the app answers. */
 export interface StackOutputs {
@@ -22,75 +22,85 @@ export interface StackOutputs {
 export async function deliver(): Promise<StackOutputs> {
     const { s, gitlabSettings } = settingsOrFail();
     const upstream = await upstreamOrFail(s);
+    const gitlab = gitlabSettings && createGitlab(s, gitlabSettings);
+    const registry = new Registry("registry", registryArgs(s, gitlab));
+    const source = buildOrPromote(s, registry, upstream);
+    const secretEnv = pulumi.secret({ ...s.secretEnv });
+    const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack });
+    const target =
+        s.target.kind === "docker"
+            ? new DockerHostTarget("app", dockerTargetArgs(s, s.target, registry, release, source.commitSha, secretEnv))
+            : new KubernetesTarget("app", kubernetesTargetArgs(s, s.target, registry, release, source.commitSha, secretEnv));
+    return { release: release.info, url: s.url ?? target.url };
+}
 
-    // The GitLab side of the stack (dev leaves it off): its environment, variables and the
-    // deploy token the runtime pulls with, since a CI job token dies with its job.
-    const gitlab =
-        gitlabSettings &&
-        new GitlabProjectSettings("gitlab", {
-            ...gitlabSettings,
-            environment: { ...gitlabSettings.environment, externalUrl: gitlabSettings.environment.externalUrl ?? s.url },
-        });
+/**
+ * The GitLab side of the stack (dev leaves it off): its environment, variables and the
+ * deploy token the runtime pulls with, since a CI job token dies with its job.
+ */
+function createGitlab(s: DeliverySettings, gitlabSettings: GitlabSettings): GitlabProjectSettings {
+    return new GitlabProjectSettings("gitlab", {
+        ...gitlabSettings,
+        environment: { ...gitlabSettings.environment, externalUrl: gitlabSettings.environment.externalUrl ?? s.url },
+    });
+}
 
-    const registry = new Registry("registry", {
+function registryArgs(s: DeliverySettings, gitlab: GitlabProjectSettings | undefined): RegistryArgs {
+    return {
         server: s.registry.server,
         repository: s.registry.repository,
         insecure: s.registry.insecure,
         pushCredentials:
             s.registry.username !== undefined ? pulumi.secret({ username: s.registry.username, password: s.registry.password ?? "" }) : undefined,
         pullCredentials: gitlab?.pullCredentials,
-    });
+    };
+}
 
-    const { imageRef, commitSha, origin } = buildOrPromote(s, registry, upstream);
-    const secretEnv = pulumi.secret({ ...s.secretEnv });
-    const release = new Release("release", { imageRef, commitSha, env: s.env, secretEnv, stack: s.stack, origin });
+type SecretEnv = pulumi.Output<Record<string, string>>;
 
-    const target =
-        s.target.kind === "docker"
-            ? new DockerHostTarget("app", {
-                  appName: s.appName,
-                  stack: s.stack,
-                  image: release.imageRef,
-                  releaseId: release.releaseId,
-                  commitSha,
-                  env: s.env,
-                  secretEnv,
-                  dockerHost: s.target.host,
-                  containerPort: s.containerPort,
-                  hostPort: s.target.hostPort,
-                  bindAddress: s.target.bindAddress,
-                  healthPath: s.healthPath,
-                  healthTimeoutSeconds: s.target.healthTimeoutSeconds,
-                  registryServer: registry.server,
-                  pullCredentials: registry.pullCredentials,
-              })
-            : new KubernetesTarget("app", {
-                  appName: s.appName,
-                  stack: s.stack,
-                  namespace: s.target.namespace,
-                  image: release.imageRef,
-                  releaseId: release.releaseId,
-                  commitSha,
-                  env: s.env,
-                  // None: no data in the config Secret (see KubernetesTargetArgs.secretEnv).
-                  secretEnv: Object.keys(s.secretEnv).length > 0 ? secretEnv : undefined,
-                  configHash: release.configHash,
-                  replicas: s.target.replicas,
-                  containerPort: s.containerPort,
-                  healthPath: s.healthPath,
-                  resources: s.target.resources,
-                  dockerConfigJson: registry.dockerConfigJson,
-                  rolloutTimeoutSeconds: s.target.rolloutTimeoutSeconds,
-                  podLabels: s.target.podLabels,
-                  ingressHost: s.target.ingressHost,
-                  ingressClassName: s.target.ingressClassName,
-                  url: s.url,
-                  kubeconfig: s.target.kubeconfig,
-              });
-
+function dockerTargetArgs(s: DeliverySettings, t: DockerTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): DockerHostTargetArgs {
     return {
-        release: release.info,
-        url: s.url ?? target.url,
+        appName: s.appName,
+        stack: s.stack,
+        image: release.imageRef,
+        releaseId: release.releaseId,
+        commitSha,
+        env: s.env,
+        secretEnv,
+        dockerHost: t.host,
+        containerPort: s.containerPort,
+        hostPort: t.hostPort,
+        bindAddress: t.bindAddress,
+        healthPath: s.healthPath,
+        healthTimeoutSeconds: t.healthTimeoutSeconds,
+        registryServer: registry.server,
+        pullCredentials: registry.pullCredentials,
+    };
+}
+
+function kubernetesTargetArgs(s: DeliverySettings, t: KubernetesTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): KubernetesTargetArgs {
+    return {
+        appName: s.appName,
+        stack: s.stack,
+        namespace: t.namespace,
+        image: release.imageRef,
+        releaseId: release.releaseId,
+        commitSha,
+        env: s.env,
+        // None: no data in the config Secret (see KubernetesTargetArgs.secretEnv).
+        secretEnv: Object.keys(s.secretEnv).length > 0 ? secretEnv : undefined,
+        configHash: release.configHash,
+        replicas: t.replicas,
+        containerPort: s.containerPort,
+        healthPath: s.healthPath,
+        resources: t.resources,
+        dockerConfigJson: registry.dockerConfigJson,
+        rolloutTimeoutSeconds: t.rolloutTimeoutSeconds,
+        podLabels: t.podLabels,
+        ingressHost: t.ingressHost,
+        ingressClassName: t.ingressClassName,
+        url: s.url,
+        kubeconfig: t.kubeconfig,
     };
 }
 
@@ -143,25 +153,36 @@ async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | un
     }
 }
 
-function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined) {
+/** The image a release names: a build's digest (known after the build), or a promoted or pinned one (known now). */
+interface ReleaseSource {
+    readonly imageRef: pulumi.Input<string>;
+    readonly commitSha: string;
+    readonly origin: string;
+}
+
+function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined): ReleaseSource {
     if (s.source.kind === "build") {
-        const image = new AppImage("app", {
-            context: s.build.context,
-            dockerfile: s.build.dockerfile,
-            repositoryUrl: registry.repositoryUrl,
-            registryServer: registry.server,
-            credentials: registry.pushCredentials,
-            insecure: registry.insecure,
-            commitSha: s.commitSha,
-            refName: s.refName,
-            baseImage: s.build.baseImage,
-            platform: s.build.platform,
-        });
+        const image = new AppImage("app", appImageArgs(s, registry));
         return { imageRef: image.ref, commitSha: s.commitSha, origin: "build" };
     }
     const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
     const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
     return { imageRef: promotion.imageRef, commitSha: promotion.commitSha, origin: release.origin };
+}
+
+function appImageArgs(s: DeliverySettings, registry: Registry): AppImageArgs {
+    return {
+        context: s.build.context,
+        dockerfile: s.build.dockerfile,
+        repositoryUrl: registry.repositoryUrl,
+        registryServer: registry.server,
+        credentials: registry.pushCredentials,
+        insecure: registry.insecure,
+        commitSha: s.commitSha,
+        refName: s.refName,
+        baseImage: s.build.baseImage,
+        platform: s.build.platform,
+    };
 }
 
 /** `delivery:promoteFrom` names a stack the backend does not have: which one, which exist, and the fix. */

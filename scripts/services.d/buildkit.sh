@@ -16,9 +16,13 @@ write_builder_instance() {
 
 start_buildkit() {
   local bin="$DELIVERY_ENGINE_DIR/bin/buildkitd" pid i
-  # scripts/bootstrap builds it there, unless (installed engine) one is on PATH already.
-  [ -x "$bin" ] || bin="$(command -v buildkitd)" ||
-    die "buildkitd is missing at $DELIVERY_ENGINE_DIR/bin/buildkitd; run scripts/bootstrap first"
+  # scripts/bootstrap builds it there; with an installed engine, one on PATH serves, or bootstrap
+  # builds it now.
+  if [ ! -x "$bin" ] && ! bin="$(command -v buildkitd)"; then
+    DELIVERY_BUILD_BUILDKITD=1 "$DELIVERY_ROOT/scripts/bootstrap" >&2 || die "scripts/bootstrap could not build buildkitd"
+    bin="$DELIVERY_ENGINE_DIR/bin/buildkitd"
+  fi
+  [ -x "$bin" ] || die "buildkitd is missing at $bin; run scripts/bootstrap first"
   ensure_packages runc
   mkdir -p "$BUILDKIT_DIR"
   # The local registries speak plain HTTP; BuildKit must be told, for FROM and for push.

@@ -8,9 +8,11 @@ import { ROOT, cleanEnv } from "./harness";
 /**
  * scripts/bootstrap on an ordinary Pulumi machine: an installed `pulumi` of the pinned version
  * and plugins installed the usual way. Simulated with the binaries this machine built: the
- * engine, language host, dynamic provider and buildkitd copied outside the cache (as hard links
- * where possible), and the two providers installed into a separate PULUMI_HOME with
- * `pulumi plugin install --file`. Bootstrap must choose the installed mode and build nothing.
+ * engine, language host and dynamic provider copied outside the cache (as hard links where
+ * possible), and the two providers installed into a separate PULUMI_HOME with
+ * `pulumi plugin install --file`. Bootstrap must choose the installed mode and build nothing:
+ * not the engine, not the plugins, and not buildkitd (built only when `scripts/services start
+ * buildkit` asks for it).
  */
 
 const BUILT = execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf %s "$DELIVERY_ENGINE_DIR/bin"`]).toString();
@@ -37,7 +39,7 @@ beforeAll(() => {
     const bin = join(dir, "bin");
     const home = join(dir, "pulumi-home");
     mkdirSync(bin);
-    for (const b of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "buildkitd"]) copy(join(BUILT, b), join(bin, b));
+    for (const b of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) copy(join(BUILT, b), join(bin, b));
     for (const [name, version] of [["kubernetes", KUBERNETES_V], ["docker-build", DOCKER_BUILD_V]]) {
         execFileSync(join(bin, "pulumi"), ["plugin", "install", "resource", name, version, "--file", join(BUILT, `pulumi-resource-${name}`)], {
             env: { ...cleanEnv(), PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true" },

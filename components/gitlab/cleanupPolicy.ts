@@ -1,25 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-    apiProject,
-    changedKeys,
-    clientFor,
-    type ConnectionArgs,
-    type ConnectionInputs,
-    connectionOf,
-    connectionOnlyUpdate,
-    connectionReplaces,
-    diffResult,
-    type Failure,
-    ignoreNotFound,
-    isUnknown,
-    type ProjectRef,
-    projectRefOf,
-    readOrGone,
-    storedOrResolvedRef,
-    resolveProject,
-    throwIfProblems,
-    withSecretOutputs,
-} from "./providerKit";
+import * as kit from "./providerKit";
 import { CLEANUP_DEFAULTS, type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./gitlabRules";
 
 /**
@@ -32,33 +12,26 @@ import { CLEANUP_DEFAULTS, type CleanupCadence, type CleanupKeepN, type CleanupO
  * A project has exactly one policy, so the id is the project's numeric id, and "deleting" the
  * resource turns the policy off (GitLab has no call to remove it).
  */
-export interface CleanupPolicyInputs extends ConnectionInputs {
+export interface CleanupPolicyInputs extends kit.ConnectionInputs {
+    /** Default true. */
     readonly enabled: boolean;
+    /** How often the policy runs: 1d (default), 7d, 14d, 1month, 3month. */
     readonly cadence: CleanupCadence;
+    /** Tags to keep per image among those that may be deleted: 1, 5, 10 (default), 25, 50, 100. */
     readonly keepN: CleanupKeepN;
+    /** Delete only tags older than this: 7d, 14d (default), 30d, 90d. */
     readonly olderThan: CleanupOlderThan;
+    /** Tags that may be deleted (RE2). Default `.*`. */
     readonly nameRegexDelete: string;
+    /** Tags always kept (RE2). Default: release tags, `^v?[0-9]+\.[0-9]+\.[0-9]+.*$`. */
     readonly nameRegexKeep: string;
 }
 
-export interface CleanupPolicyOutputs extends CleanupPolicyInputs, Partial<ProjectRef> {
+export interface CleanupPolicyOutputs extends CleanupPolicyInputs, Partial<kit.ProjectRef> {
     readonly nextRunAt: string;
 }
 
-export interface CleanupPolicyArgs extends ConnectionArgs {
-    /** Default true. */
-    readonly enabled?: pulumi.Input<boolean>;
-    /** How often the policy runs: 1d (default), 7d, 14d, 1month, 3month. */
-    readonly cadence?: pulumi.Input<CleanupCadence>;
-    /** Tags to keep per image among those that may be deleted: 1, 5, 10 (default), 25, 50, 100. */
-    readonly keepN?: pulumi.Input<CleanupKeepN>;
-    /** Delete only tags older than this: 7d, 14d (default), 30d, 90d. */
-    readonly olderThan?: pulumi.Input<CleanupOlderThan>;
-    /** Tags that may be deleted (RE2). Default `.*`. */
-    readonly nameRegexDelete?: pulumi.Input<string>;
-    /** Tags always kept (RE2). Default: release tags, `^v?[0-9]+\.[0-9]+\.[0-9]+.*$`. */
-    readonly nameRegexKeep?: pulumi.Input<string>;
-}
+export type CleanupPolicyArgs = kit.ArgsOf<CleanupPolicyInputs>;
 
 interface PolicyJson {
     cadence: CleanupCadence;
@@ -73,7 +46,7 @@ interface PolicyJson {
 
 function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
     return {
-        ...connectionOf(news),
+        ...kit.connectionOf(news),
         enabled: news.enabled ?? CLEANUP_DEFAULTS.enabled,
         cadence: news.cadence ?? CLEANUP_DEFAULTS.cadence,
         keepN: news.keepN ?? CLEANUP_DEFAULTS.keepN,
@@ -83,8 +56,8 @@ function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
     };
 }
 
-function problems(p: CleanupPolicyInputs): Failure[] {
-    return cleanupPolicyProblems(p, "cleanup policy ", isUnknown);
+function problems(p: CleanupPolicyInputs): kit.Failure[] {
+    return cleanupPolicyProblems(p, "cleanup policy ", kit.isUnknown);
 }
 
 function attributes(p: CleanupPolicyInputs) {
@@ -112,7 +85,7 @@ function fromGitlab(inputs: CleanupPolicyInputs, json: PolicyJson): CleanupPolic
 }
 
 async function put(inputs: CleanupPolicyInputs, project: string, attrs: Record<string, unknown>, what: string): Promise<PolicyJson> {
-    const gl = clientFor(inputs);
+    const gl = kit.clientFor(inputs);
     const json = (await gl.call(`${what} container registry cleanup policy of project ${inputs.project}`, (api) =>
         api.Projects.edit(project, { containerExpirationPolicyAttributes: attrs } as never),
     )) as unknown as { container_expiration_policy: PolicyJson };
@@ -126,66 +99,54 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
-        const replaces = await connectionReplaces(olds, news);
-        const updates = changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
-        return diffResult(replaces, updates);
+        const replaces = await kit.connectionReplaces(olds, news);
+        const updates = kit.changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
+        return kit.diffResult(replaces, updates);
     },
 
     async create(inputs: CleanupPolicyInputs) {
-        throwIfProblems(problems(inputs).map((p) => p.reason));
-        const ref = await resolveProject(clientFor(inputs), inputs.project);
+        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
+        const ref = await kit.resolveProject(kit.clientFor(inputs), inputs.project);
         const json = await put(inputs, String(ref.projectId), attributes(inputs), "set");
         return { id: String(ref.projectId), outs: { ...fromGitlab(inputs, json), ...ref } };
     },
 
     async read(id: string, props: Partial<CleanupPolicyOutputs>) {
         const inputs = withDefaults({ ...props, project: props.project || id });
-        const gl = clientFor(inputs);
-        const project = apiProject(id, props);
-        return readOrGone(gl, project, "its container registry cleanup policy", async () => {
+        const gl = kit.clientFor(inputs);
+        const project = kit.apiProject(id, props);
+        return kit.readOrGone(gl, project, "its container registry cleanup policy", async () => {
             const json = (await gl.call(`read container registry cleanup policy of project ${project}`, (api) => api.Projects.show(project))) as unknown as {
                 container_expiration_policy?: PolicyJson | null;
             };
             if (!json.container_expiration_policy) {
                 return { id: "", props: {} };
             }
-            return { id, props: { ...fromGitlab(inputs, json.container_expiration_policy), ...(await storedOrResolvedRef(gl, props, project)) } };
+            return { id, props: { ...fromGitlab(inputs, json.container_expiration_policy), ...(await kit.storedOrResolvedRef(gl, props, project)) } };
         });
     },
 
     async update(id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
-        throwIfProblems(problems(news).map((p) => p.reason));
-        if (changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep"]).length === 0) {
-            return connectionOnlyUpdate(olds, news);
+        kit.throwIfProblems(problems(news).map((p) => p.reason));
+        if (kit.changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep"]).length === 0) {
+            return kit.connectionOnlyUpdate(olds, news);
         }
-        const json = await put(news, apiProject(id, olds), attributes(news), "update");
-        return { outs: { ...fromGitlab(news, json), ...projectRefOf(olds) } };
+        const json = await put(news, kit.apiProject(id, olds), attributes(news), "update");
+        return { outs: { ...fromGitlab(news, json), ...kit.projectRefOf(olds) } };
     },
 
     async delete(id: string, props: CleanupPolicyOutputs) {
-        const project = apiProject(id, props);
-        await ignoreNotFound(clientFor({ ...props, project }), project, "its container registry cleanup policy", () => put(props, project, { enabled: false }, "disable"));
+        const project = kit.apiProject(id, props);
+        await kit.ignoreNotFound(kit.clientFor({ ...props, project }), project, "its container registry cleanup policy", () => put(props, project, { enabled: false }, "disable"));
     },
 };
 
 /** A GitLab project's container registry cleanup policy as a Pulumi resource. */
 export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
-    declare public readonly enabled: pulumi.Output<boolean>;
-    declare public readonly cadence: pulumi.Output<string>;
-    declare public readonly keepN: pulumi.Output<number>;
-    declare public readonly olderThan: pulumi.Output<string>;
-    declare public readonly nameRegexDelete: pulumi.Output<string>;
-    declare public readonly nameRegexKeep: pulumi.Output<string>;
-    declare public readonly nextRunAt: pulumi.Output<string>;
-
     constructor(name: string, args: CleanupPolicyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            cleanupPolicyProvider,
-            name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), nextRunAt: undefined, projectId: undefined, projectPath: undefined },
-            withSecretOutputs(opts),
-            "gitlab",
-            "ContainerRegistryCleanupPolicy",
-        );
+        super(cleanupPolicyProvider, name, kit.resourceProps(args, ["nextRunAt"]), kit.withSecretOutputs(opts), "gitlab", "ContainerRegistryCleanupPolicy");
     }
 }
+
+/** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
+export interface ContainerRegistryCleanupPolicy extends kit.OutputsOf<Pick<CleanupPolicyOutputs, "enabled" | "cadence" | "keepN" | "olderThan" | "nameRegexDelete" | "nameRegexKeep" | "nextRunAt">> {}

@@ -1,25 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-    apiProject,
-    changedKeys,
-    clientFor,
-    type ConnectionArgs,
-    type ConnectionInputs,
-    connectionOf,
-    connectionOnlyUpdate,
-    connectionReplaces,
-    diffResult,
-    type Failure,
-    ignoreNotFound,
-    isUnknown,
-    type ProjectRef,
-    readOrGone,
-    storedOrResolvedRef,
-    resolveProject,
-    splitId,
-    throwIfProblems,
-    withSecretOutputs,
-} from "./providerKit";
+import * as kit from "./providerKit";
 import { DEFAULT_DEPLOY_TOKEN_SCOPES, deployTokenScopesProblem, type DeployTokenScope, isoDateProblem } from "./gitlabRules";
 
 /**
@@ -35,16 +15,17 @@ import { DEFAULT_DEPLOY_TOKEN_SCOPES, deployTokenScopesProblem, type DeployToken
  * whose value nobody will ever see: it is revoked, the create is sent again, and the provider says
  * so on stderr. No run leaves a live token that is not in the state.
  */
-export interface DeployTokenInputs extends ConnectionInputs {
+export interface DeployTokenInputs extends kit.ConnectionInputs {
     readonly name: string;
+    /** Default `["read_registry"]`. */
     readonly scopes: DeployTokenScope[];
-    /** Empty: GitLab picks `gitlab+deploy-token-<n>`. */
+    /** Empty (default): GitLab picks `gitlab+deploy-token-<n>`. */
     readonly username: string;
-    /** ISO 8601 date; empty: never expires. */
+    /** ISO 8601 date; empty (default): never expires. */
     readonly expiresAt: string;
 }
 
-export interface DeployTokenOutputs extends DeployTokenInputs, Partial<ProjectRef> {
+export interface DeployTokenOutputs extends DeployTokenInputs, Partial<kit.ProjectRef> {
     readonly tokenId: number;
     /** The secret; only known from creation. */
     readonly token: string;
@@ -52,15 +33,7 @@ export interface DeployTokenOutputs extends DeployTokenInputs, Partial<ProjectRe
     readonly expired: boolean;
 }
 
-export interface DeployTokenArgs extends ConnectionArgs {
-    readonly name: pulumi.Input<string>;
-    /** Default `["read_registry"]`. */
-    readonly scopes?: pulumi.Input<pulumi.Input<DeployTokenScope>[]>;
-    /** Default: chosen by GitLab. */
-    readonly username?: pulumi.Input<string>;
-    /** ISO 8601 date; default: no expiry. */
-    readonly expiresAt?: pulumi.Input<string>;
-}
+export type DeployTokenArgs = kit.ArgsOf<DeployTokenInputs, "name">;
 
 interface DeployTokenJson {
     id: number;
@@ -75,7 +48,7 @@ interface DeployTokenJson {
 
 function withDefaults(news: Partial<DeployTokenInputs>): DeployTokenInputs {
     return {
-        ...connectionOf(news),
+        ...kit.connectionOf(news),
         name: String(news.name ?? ""),
         scopes: news.scopes ?? [...DEFAULT_DEPLOY_TOKEN_SCOPES],
         username: news.username ?? "",
@@ -83,19 +56,19 @@ function withDefaults(news: Partial<DeployTokenInputs>): DeployTokenInputs {
     };
 }
 
-function problems(t: DeployTokenInputs): Failure[] {
-    const out: Failure[] = [];
-    if (!isUnknown(t.name) && t.name.trim() === "") out.push({ property: "name", reason: "deploy token name must not be empty" });
-    if (!isUnknown(t.scopes) && Array.isArray(t.scopes)) {
-        const why = deployTokenScopesProblem(t.scopes, isUnknown);
+function problems(t: DeployTokenInputs): kit.Failure[] {
+    const out: kit.Failure[] = [];
+    if (!kit.isUnknown(t.name) && t.name.trim() === "") out.push({ property: "name", reason: "deploy token name must not be empty" });
+    if (!kit.isUnknown(t.scopes) && Array.isArray(t.scopes)) {
+        const why = deployTokenScopesProblem(t.scopes, kit.isUnknown);
         if (why) {
             out.push({ property: "scopes", reason: `deploy token scopes ${why.reason}${why.refused.length ? ` (got ${why.refused.join(", ")})` : ""}` });
         }
     }
-    if (t.username && !isUnknown(t.username) && !/^[a-zA-Z0-9.+_-]+$/.test(t.username)) {
+    if (t.username && !kit.isUnknown(t.username) && !/^[a-zA-Z0-9.+_-]+$/.test(t.username)) {
         out.push({ property: "username", reason: "deploy token username may only contain letters, digits, '_', '-', '+' and '.'" });
     }
-    const dateProblem = t.expiresAt && !isUnknown(t.expiresAt) ? isoDateProblem(t.expiresAt) : undefined;
+    const dateProblem = t.expiresAt && !kit.isUnknown(t.expiresAt) ? isoDateProblem(t.expiresAt) : undefined;
     if (dateProblem) {
         out.push({ property: "expiresAt", reason: `deploy token expiresAt ${dateProblem} (got ${JSON.stringify(t.expiresAt)})` });
     }
@@ -125,18 +98,18 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
         // A username chosen by GitLab shows up in the outputs; only an explicit one counts.
         const oldUsername = olds.username;
         const replaces = [
-            ...(await connectionReplaces(olds, news)),
-            ...changedKeys(olds, news, ["name", "scopes", "expiresAt"]),
+            ...(await kit.connectionReplaces(olds, news)),
+            ...kit.changedKeys(olds, news, ["name", "scopes", "expiresAt"]),
             ...(news.username !== "" && news.username !== oldUsername ? ["username"] : []),
         ];
-        const updates = changedKeys(olds, news, ["gitlabToken"]);
-        return diffResult(replaces, updates);
+        const updates = kit.changedKeys(olds, news, ["gitlabToken"]);
+        return kit.diffResult(replaces, updates);
     },
 
     async create(inputs: DeployTokenInputs) {
-        throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = clientFor(inputs);
-        const ref = await resolveProject(gl, inputs.project);
+        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
+        const gl = kit.clientFor(inputs);
+        const ref = await kit.resolveProject(gl, inputs.project);
         const project = String(ref.projectId);
         const where = `deploy token ${inputs.name} in project ${inputs.project}`;
         const list = async () =>
@@ -180,11 +153,11 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: Partial<DeployTokenOutputs>) {
-        const [idProject, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
+        const [idProject, tokenId] = kit.splitId(id, 2, "deploy token (<project>:<token id>)");
         const inputs = withDefaults({ ...props, project: props.project || idProject });
-        const gl = clientFor(inputs);
-        const project = apiProject(idProject, props);
-        return readOrGone(gl, project, `deploy token ${tokenId}`, async () => {
+        const gl = kit.clientFor(inputs);
+        const project = kit.apiProject(idProject, props);
+        return kit.readOrGone(gl, project, `deploy token ${tokenId}`, async () => {
             const json = (await gl.call(`read deploy token ${tokenId} in project ${project}`, (api) =>
                 api.DeployTokens.show(Number(tokenId), { projectId: project }),
             )) as unknown as DeployTokenJson;
@@ -192,40 +165,30 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
                 // Useless for pulls: report it gone so the next `up` makes a new one.
                 return { id: "", props: {} };
             }
-            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...(await storedOrResolvedRef(gl, props, project)) };
+            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...(await kit.storedOrResolvedRef(gl, props, project)) };
             return { id, props: state };
         });
     },
 
     async update(_id: string, olds: DeployTokenOutputs, news: DeployTokenInputs) {
         // Only the connection can change in place (everything else replaces).
-        return connectionOnlyUpdate(olds, news);
+        return kit.connectionOnlyUpdate(olds, news);
     },
 
     async delete(id: string, props: DeployTokenOutputs) {
-        const [idProject, tokenId] = splitId(id, 2, "deploy token (<project>:<token id>)");
-        const project = apiProject(idProject, props);
-        const gl = clientFor({ ...props, project });
-        await ignoreNotFound(gl, project, `deploy token ${tokenId} (a live token)`, () => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
+        const [idProject, tokenId] = kit.splitId(id, 2, "deploy token (<project>:<token id>)");
+        const project = kit.apiProject(idProject, props);
+        const gl = kit.clientFor({ ...props, project });
+        await kit.ignoreNotFound(gl, project, `deploy token ${tokenId} (a live token)`, () => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
     },
 };
 
 /** A GitLab project deploy token as a Pulumi resource; `token` is a secret. */
 export class DeployToken extends pulumi.dynamic.Resource {
-    declare public readonly name: pulumi.Output<string>;
-    declare public readonly scopes: pulumi.Output<string[]>;
-    declare public readonly username: pulumi.Output<string>;
-    declare public readonly tokenId: pulumi.Output<number>;
-    declare public readonly token: pulumi.Output<string>;
-
     constructor(name: string, args: DeployTokenArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            deployTokenProvider,
-            name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), tokenId: undefined, token: undefined, revoked: undefined, expired: undefined, projectId: undefined, projectPath: undefined },
-            withSecretOutputs(opts, "token"),
-            "gitlab",
-            "DeployToken",
-        );
+        super(deployTokenProvider, name, kit.resourceProps(args, ["tokenId", "token", "revoked", "expired"]), kit.withSecretOutputs(opts, "token"), "gitlab", "DeployToken");
     }
 }
+
+/** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
+export interface DeployToken extends kit.OutputsOf<Pick<DeployTokenOutputs, "name" | "scopes" | "username" | "tokenId" | "token">> {}

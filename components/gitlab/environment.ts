@@ -1,25 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-    apiProject,
-    changedKeys,
-    clientFor,
-    type ConnectionArgs,
-    type ConnectionInputs,
-    connectionOf,
-    connectionReplaces,
-    diffResult,
-    type Failure,
-    ignoreNotFound,
-    isUnknown,
-    type ProjectRef,
-    projectRefOf,
-    readOrGone,
-    storedOrResolvedRef,
-    resolveProject,
-    splitId,
-    throwIfProblems,
-    withSecretOutputs,
-} from "./providerKit";
+import * as kit from "./providerKit";
 import { type EnvironmentTier, environmentNameProblem, environmentTierProblem, externalUrlProblem, tierForEnvironment } from "./gitlabRules";
 
 /**
@@ -30,33 +10,27 @@ import { type EnvironmentTier, environmentNameProblem, environmentTierProblem, e
  * the stop is forced, skipping `on_stop` jobs, because in this project the stop job is the one
  * that runs `pulumi destroy`.
  */
-export interface EnvironmentInputs extends ConnectionInputs {
+export interface EnvironmentInputs extends kit.ConnectionInputs {
+    /** `staging`, `production`, `review/<slug>`, … */
     readonly name: string;
+    /** Link shown in GitLab. Default none (empty). */
     readonly externalUrl: string;
+    /** Default: inferred from the name like GitLab does (production, staging, development, …). */
     readonly tier: EnvironmentTier;
     /**
      * Take over an environment of the same name that already exists: GitLab creates one itself as
-     * soon as a job with `environment:` runs, often before the stack's first `pulumi up`.
+     * soon as a job with `environment:` runs, often before the stack's first `pulumi up`. Default true.
      */
     readonly adoptExisting: boolean;
 }
 
-export interface EnvironmentOutputs extends EnvironmentInputs, Partial<ProjectRef> {
+export interface EnvironmentOutputs extends EnvironmentInputs, Partial<kit.ProjectRef> {
     readonly environmentId: number;
     readonly slug: string;
     readonly state: string;
 }
 
-export interface EnvironmentArgs extends ConnectionArgs {
-    /** `staging`, `production`, `review/<slug>`, … */
-    readonly name: pulumi.Input<string>;
-    /** Link shown in GitLab. Default none. */
-    readonly externalUrl?: pulumi.Input<string>;
-    /** Default: inferred from the name like GitLab does (production, staging, development, …). */
-    readonly tier?: pulumi.Input<EnvironmentTier>;
-    /** Default true; see `EnvironmentInputs.adoptExisting`. */
-    readonly adoptExisting?: pulumi.Input<boolean>;
-}
+export type EnvironmentArgs = kit.ArgsOf<EnvironmentInputs, "name">;
 
 interface EnvironmentJson {
     id: number;
@@ -70,21 +44,21 @@ interface EnvironmentJson {
 function withDefaults(news: Partial<EnvironmentInputs>): EnvironmentInputs {
     const name = String(news.name ?? "");
     return {
-        ...connectionOf(news),
+        ...kit.connectionOf(news),
         name,
         externalUrl: news.externalUrl ?? "",
-        tier: news.tier ?? (isUnknown(name) ? ("other" as EnvironmentTier) : tierForEnvironment(name)),
+        tier: news.tier ?? (kit.isUnknown(name) ? ("other" as EnvironmentTier) : tierForEnvironment(name)),
         adoptExisting: news.adoptExisting ?? true,
     };
 }
 
-function problems(e: EnvironmentInputs): Failure[] {
-    const out: Failure[] = [];
-    const nameProblem = isUnknown(e.name) ? undefined : environmentNameProblem(e.name);
+function problems(e: EnvironmentInputs): kit.Failure[] {
+    const out: kit.Failure[] = [];
+    const nameProblem = kit.isUnknown(e.name) ? undefined : environmentNameProblem(e.name);
     if (nameProblem) out.push({ property: "name", reason: nameProblem });
-    const urlProblem = e.externalUrl === "" || isUnknown(e.externalUrl) ? undefined : externalUrlProblem(e.externalUrl);
+    const urlProblem = e.externalUrl === "" || kit.isUnknown(e.externalUrl) ? undefined : externalUrlProblem(e.externalUrl);
     if (urlProblem) out.push({ property: "externalUrl", reason: urlProblem });
-    const tierProblem = isUnknown(e.tier) ? undefined : environmentTierProblem(e.tier);
+    const tierProblem = kit.isUnknown(e.tier) ? undefined : environmentTierProblem(e.tier);
     if (tierProblem) out.push({ property: "tier", reason: `GitLab environment tier ${tierProblem} (got ${JSON.stringify(e.tier)})` });
     return out;
 }
@@ -108,15 +82,15 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
-        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["name"])];
-        const updates = changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
-        return diffResult(replaces, updates);
+        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["name"])];
+        const updates = kit.changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
+        return kit.diffResult(replaces, updates);
     },
 
     async create(inputs: EnvironmentInputs) {
-        throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = clientFor(inputs);
-        const ref = await resolveProject(gl, inputs.project);
+        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
+        const gl = kit.clientFor(inputs);
+        const ref = await kit.resolveProject(gl, inputs.project);
         const project = String(ref.projectId);
         const where = `environment ${inputs.name} in project ${inputs.project}`;
         const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
@@ -138,37 +112,37 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: Partial<EnvironmentOutputs>) {
-        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
+        const [idProject, envId] = kit.splitId(id, 2, "environment (<project>:<environment id>)");
         const inputs = withDefaults({ ...props, project: props.project || idProject });
-        const gl = clientFor(inputs);
-        const project = apiProject(idProject, props);
-        return readOrGone(gl, project, `environment ${envId}`, async () => {
+        const gl = kit.clientFor(inputs);
+        const project = kit.apiProject(idProject, props);
+        return kit.readOrGone(gl, project, `environment ${envId}`, async () => {
             const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
-            return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...(await storedOrResolvedRef(gl, props, project)) } };
+            return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...(await kit.storedOrResolvedRef(gl, props, project)) } };
         });
     },
 
     async update(id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
-        throwIfProblems(problems(news).map((p) => p.reason));
-        if (changedKeys(olds, news, ["externalUrl", "tier"]).length === 0) {
-            return { outs: { ...olds, ...news, ...projectRefOf(olds) } };
+        kit.throwIfProblems(problems(news).map((p) => p.reason));
+        if (kit.changedKeys(olds, news, ["externalUrl", "tier"]).length === 0) {
+            return { outs: { ...olds, ...news, ...kit.projectRefOf(olds) } };
         }
-        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
-        const project = apiProject(idProject, olds);
-        const gl = clientFor(news);
+        const [idProject, envId] = kit.splitId(id, 2, "environment (<project>:<environment id>)");
+        const project = kit.apiProject(idProject, olds);
+        const gl = kit.clientFor(news);
         // An emptied URL is sent as null: GitLab ignores an empty string for external_url.
         const updated = (await gl.call(`update environment ${news.name} in project ${project}`, (api) =>
             api.Environments.edit(project, Number(envId), { externalUrl: (news.externalUrl || null) as unknown as string, tier: news.tier }),
         )) as unknown as EnvironmentJson;
-        return { outs: { ...toOutputs(news, updated), ...projectRefOf(olds) } };
+        return { outs: { ...toOutputs(news, updated), ...kit.projectRefOf(olds) } };
     },
 
     async delete(id: string, props: EnvironmentOutputs) {
-        const [idProject, envId] = splitId(id, 2, "environment (<project>:<environment id>)");
-        const project = apiProject(idProject, props);
-        const gl = clientFor({ ...props, project });
+        const [idProject, envId] = kit.splitId(id, 2, "environment (<project>:<environment id>)");
+        const project = kit.apiProject(idProject, props);
+        const gl = kit.clientFor({ ...props, project });
         const where = `environment ${props.name ?? envId} in project ${project}`;
-        await ignoreNotFound(gl, project, where, async () => {
+        await kit.ignoreNotFound(gl, project, where, async () => {
             const env = (await gl.call(`read ${where}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
             if (env.state !== "stopped") {
                 await gl.call(`stop ${where}`, (api) => api.Environments.stop(project, Number(envId), { force: true } as never), { idempotent: true });
@@ -180,21 +154,10 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
 
 /** A GitLab environment as a Pulumi resource. */
 export class Environment extends pulumi.dynamic.Resource {
-    declare public readonly name: pulumi.Output<string>;
-    declare public readonly externalUrl: pulumi.Output<string>;
-    declare public readonly tier: pulumi.Output<EnvironmentTier>;
-    declare public readonly environmentId: pulumi.Output<number>;
-    declare public readonly slug: pulumi.Output<string>;
-    declare public readonly state: pulumi.Output<string>;
-
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            environmentProvider,
-            name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), environmentId: undefined, slug: undefined, state: undefined, projectId: undefined, projectPath: undefined },
-            withSecretOutputs(opts),
-            "gitlab",
-            "Environment",
-        );
+        super(environmentProvider, name, kit.resourceProps(args, ["environmentId", "slug", "state"]), kit.withSecretOutputs(opts), "gitlab", "Environment");
     }
 }
+
+/** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
+export interface Environment extends kit.OutputsOf<Pick<EnvironmentOutputs, "name" | "externalUrl" | "tier" | "environmentId" | "slug" | "state">> {}

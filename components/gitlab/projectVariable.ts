@@ -1,27 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { errorStatus, gitlabApiError } from "./client";
-import {
-    apiProject,
-    changedKeys,
-    clientFor,
-    type ConnectionArgs,
-    type ConnectionInputs,
-    connectionOf,
-    connectionOnlyUpdate,
-    connectionReplaces,
-    diffResult,
-    ignoreNotFound,
-    isNotFound,
-    isUnknown,
-    type ProjectRef,
-    projectRefOf,
-    readOrGone,
-    storedOrResolvedRef,
-    resolveProject,
-    splitId,
-    throwIfProblems,
-    withSecretOutputs,
-} from "./providerKit";
+import * as kit from "./providerKit";
 import { VARIABLE_DEFAULTS, variableProblems } from "./gitlabRules";
 
 /**
@@ -31,43 +10,32 @@ import { VARIABLE_DEFAULTS, variableProblems } from "./gitlabRules";
  * every get/update/delete must pass `filter[environment_scope]` or GitLab answers 409 when the
  * key exists in several scopes.
  */
-export interface ProjectVariableInputs extends ConnectionInputs {
+export interface ProjectVariableInputs extends kit.ConnectionInputs {
+    /** `A-Z a-z 0-9 _`, at most 255. */
     readonly key: string;
+    /** Always stored as a secret. */
     readonly value: string;
+    /** Default true (`VARIABLE_DEFAULTS`). A masked value must meet GitLab's masking rules (see gitlabRules.ts). */
     readonly masked: boolean;
+    /** Only exported to pipelines on protected branches and tags. Default false. */
     readonly protected: boolean;
+    /** Not expanded (`$FOO` stays literal). Default false. */
     readonly raw: boolean;
+    /** Default `env_var`. */
     readonly variableType: "env_var" | "file";
+    /** Default `*` (all environments). */
     readonly environmentScope: string;
+    /** Default empty. */
     readonly description: string;
     /**
      * Take over a variable with the same key and scope that already exists (made by hand in
      * Settings > CI/CD > Variables) instead of failing: the engine cannot `import` a dynamic
-     * provider's resource (pulumi/pulumi#3550), so adoption happens in create.
+     * provider's resource (pulumi/pulumi#3550), so adoption happens in create. Default false.
      */
     readonly adopt: boolean;
 }
 
-export interface ProjectVariableArgs extends ConnectionArgs {
-    /** `A-Z a-z 0-9 _`, at most 255. */
-    readonly key: pulumi.Input<string>;
-    /** Always stored as a secret. */
-    readonly value: pulumi.Input<string>;
-    /** Default true (`VARIABLE_DEFAULTS`). A masked value must meet GitLab's masking rules (see gitlabRules.ts). */
-    readonly masked?: pulumi.Input<boolean>;
-    /** Only exported to pipelines on protected branches and tags. Default false. */
-    readonly protected?: pulumi.Input<boolean>;
-    /** Not expanded (`$FOO` stays literal). Default false. */
-    readonly raw?: pulumi.Input<boolean>;
-    /** Default `env_var`. */
-    readonly variableType?: pulumi.Input<"env_var" | "file">;
-    /** Default `*` (all environments). */
-    readonly environmentScope?: pulumi.Input<string>;
-    /** Default empty. */
-    readonly description?: pulumi.Input<string>;
-    /** Take over an existing variable with the same key and scope. Default false. */
-    readonly adopt?: pulumi.Input<boolean>;
-}
+export type ProjectVariableArgs = kit.ArgsOf<ProjectVariableInputs, "key" | "value">;
 
 interface VariableJson {
     key: string;
@@ -85,7 +53,7 @@ const UPDATABLE = ["value", "masked", "protected", "raw", "variableType", "descr
 
 function withDefaults(news: Partial<ProjectVariableInputs>): ProjectVariableInputs {
     return {
-        ...connectionOf(news),
+        ...kit.connectionOf(news),
         key: String(news.key ?? ""),
         value: news.value as string,
         masked: news.masked ?? VARIABLE_DEFAULTS.masked,
@@ -101,7 +69,7 @@ function withDefaults(news: Partial<ProjectVariableInputs>): ProjectVariableInpu
 function validate(v: ProjectVariableInputs): string[] {
     return variableProblems({
         key: v.key,
-        value: isUnknown(v.value) ? undefined : v.value,
+        value: kit.isUnknown(v.value) ? undefined : v.value,
         masked: v.masked,
         raw: v.raw,
         environmentScope: v.environmentScope,
@@ -110,7 +78,7 @@ function validate(v: ProjectVariableInputs): string[] {
     });
 }
 
-function fromGitlab(conn: ConnectionInputs, json: VariableJson, knownValue: string | undefined, adopt = false): ProjectVariableInputs {
+function fromGitlab(conn: kit.ConnectionInputs, json: VariableJson, knownValue: string | undefined, adopt = false): ProjectVariableInputs {
     return {
         ...conn,
         adopt,
@@ -136,20 +104,20 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures };
     },
 
-    async diff(_id: string, olds: ProjectVariableInputs & Partial<ProjectRef>, news: ProjectVariableInputs) {
-        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["key", "environmentScope"])];
-        const updates = changedKeys(olds, news, UPDATABLE);
-        return diffResult(replaces, updates);
+    async diff(_id: string, olds: ProjectVariableInputs & Partial<kit.ProjectRef>, news: ProjectVariableInputs) {
+        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["key", "environmentScope"])];
+        const updates = kit.changedKeys(olds, news, UPDATABLE);
+        return kit.diffResult(replaces, updates);
     },
 
     async create(inputs: ProjectVariableInputs) {
-        throwIfProblems(validate(inputs));
-        const gl = clientFor(inputs);
-        const ref = await resolveProject(gl, inputs.project);
+        kit.throwIfProblems(validate(inputs));
+        const gl = kit.clientFor(inputs);
+        const ref = await kit.resolveProject(gl, inputs.project);
         const project = String(ref.projectId);
         const id = `${project}:${inputs.key}:${inputs.environmentScope}`;
         const what = `variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`;
-        const outs = (json: VariableJson, adopt: boolean) => ({ id, outs: { ...fromGitlab(connectionOf(inputs), json, inputs.value, adopt), ...ref } });
+        const outs = (json: VariableJson, adopt: boolean) => ({ id, outs: { ...fromGitlab(kit.connectionOf(inputs), json, inputs.value, adopt), ...ref } });
         const filter = { filter: { environment_scope: inputs.environmentScope } };
         const attrs = {
             masked: inputs.masked,
@@ -164,7 +132,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
             try {
                 await gl.call(`look up ${what}`, (api) => api.ProjectVariables.show(project, inputs.key, filter));
             } catch (e) {
-                if (!isNotFound(e)) throw e;
+                if (!kit.isNotFound(e)) throw e;
                 exists = false;
             }
             if (exists) {
@@ -212,27 +180,27 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         }
     },
 
-    async read(id: string, props: Partial<ProjectVariableInputs & ProjectRef>) {
-        const [idProject, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
-        const conn = { ...connectionOf(props), project: props.project || idProject };
-        const gl = clientFor(conn);
-        const project = apiProject(idProject, props);
+    async read(id: string, props: Partial<ProjectVariableInputs & kit.ProjectRef>) {
+        const [idProject, key, scope] = kit.splitId(id, 3, "project variable (<project>:<key>:<scope>)");
+        const conn = { ...kit.connectionOf(props), project: props.project || idProject };
+        const gl = kit.clientFor(conn);
+        const project = kit.apiProject(idProject, props);
         const what = `variable ${key} (scope ${scope}) in project ${project}`;
-        return readOrGone(gl, project, what, async () => {
+        return kit.readOrGone(gl, project, what, async () => {
             const json = (await gl.call(`read ${what}`, (api) => api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }))) as unknown as VariableJson;
-            const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...(await storedOrResolvedRef(gl, props, project)) };
+            const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...(await kit.storedOrResolvedRef(gl, props, project)) };
             return { id, props: state };
         });
     },
 
-    async update(id: string, olds: ProjectVariableInputs & Partial<ProjectRef>, news: ProjectVariableInputs) {
-        throwIfProblems(validate(news));
-        const apiFields = changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken" && k !== "adopt");
+    async update(id: string, olds: ProjectVariableInputs & Partial<kit.ProjectRef>, news: ProjectVariableInputs) {
+        kit.throwIfProblems(validate(news));
+        const apiFields = kit.changedKeys(olds, news, UPDATABLE).filter((k) => k !== "gitlabToken" && k !== "adopt");
         if (apiFields.length === 0) {
-            return connectionOnlyUpdate(olds, news);
+            return kit.connectionOnlyUpdate(olds, news);
         }
-        const gl = clientFor(news);
-        const project = apiProject(splitId(id, 3, "project variable (<project>:<key>:<scope>)")[0], olds);
+        const gl = kit.clientFor(news);
+        const project = kit.apiProject(kit.splitId(id, 3, "project variable (<project>:<key>:<scope>)")[0], olds);
         const updated = (await gl.call(`update variable ${news.key} (scope ${olds.environmentScope}) in project ${news.project}`, (api) =>
             api.ProjectVariables.edit(project, news.key, news.value, {
                 filter: { environment_scope: olds.environmentScope },
@@ -243,16 +211,16 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
                 description: news.description,
             } as never),
         )) as unknown as VariableJson;
-        return { outs: { ...fromGitlab(connectionOf(news), updated, news.value, news.adopt), ...projectRefOf(olds) } };
+        return { outs: { ...fromGitlab(kit.connectionOf(news), updated, news.value, news.adopt), ...kit.projectRefOf(olds) } };
     },
 
-    async delete(id: string, props: ProjectVariableInputs & Partial<ProjectRef>) {
-        const [idProject, key, scope] = splitId(id, 3, "project variable (<project>:<key>:<scope>)");
-        const project = apiProject(idProject, props);
-        const gl = clientFor({ ...props, project });
+    async delete(id: string, props: ProjectVariableInputs & Partial<kit.ProjectRef>) {
+        const [idProject, key, scope] = kit.splitId(id, 3, "project variable (<project>:<key>:<scope>)");
+        const project = kit.apiProject(idProject, props);
+        const gl = kit.clientFor({ ...props, project });
         const what = `variable ${key} (scope ${scope}) in project ${project}`;
         // The filter goes in the query string, as GitLab's docs show for DELETE.
-        await ignoreNotFound(gl, project, what, () =>
+        await kit.ignoreNotFound(gl, project, what, () =>
             gl.call(`delete ${what}`, (api) =>
                 api.ProjectVariables.remove(project, key, { searchParams: { filter: { environment_scope: scope } } } as unknown as { filter: { environment_scope: string } }),
             ),
@@ -265,23 +233,10 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
  * in state.
  */
 export class ProjectVariable extends pulumi.dynamic.Resource {
-    declare public readonly key: pulumi.Output<string>;
-    declare public readonly value: pulumi.Output<string>;
-    declare public readonly masked: pulumi.Output<boolean>;
-    declare public readonly protected: pulumi.Output<boolean>;
-    declare public readonly raw: pulumi.Output<boolean>;
-    declare public readonly variableType: pulumi.Output<string>;
-    declare public readonly environmentScope: pulumi.Output<string>;
-    declare public readonly description: pulumi.Output<string>;
-
     constructor(name: string, args: ProjectVariableArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            projectVariableProvider,
-            name,
-            { ...args, value: pulumi.secret(args.value), gitlabToken: pulumi.secret(args.gitlabToken), projectId: undefined, projectPath: undefined },
-            withSecretOutputs(opts, "value"),
-            "gitlab",
-            "ProjectVariable",
-        );
+        super(projectVariableProvider, name, kit.resourceProps({ ...args, value: pulumi.secret(args.value) }), kit.withSecretOutputs(opts, "value"), "gitlab", "ProjectVariable");
     }
 }
+
+/** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
+export interface ProjectVariable extends kit.OutputsOf<Pick<ProjectVariableInputs, "key" | "value" | "masked" | "protected" | "raw" | "variableType" | "environmentScope" | "description">> {}

@@ -1,27 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { errorStatus } from "./client";
-import {
-    apiProject,
-    changedKeys,
-    clientFor,
-    type ConnectionArgs,
-    type ConnectionInputs,
-    connectionOf,
-    connectionOnlyUpdate,
-    connectionReplaces,
-    diffResult,
-    type Failure,
-    ignoreNotFound,
-    isUnknown,
-    type ProjectRef,
-    projectRefOf,
-    readOrGone,
-    storedOrResolvedRef,
-    resolveProject,
-    splitId,
-    throwIfProblems,
-    withSecretOutputs,
-} from "./providerKit";
+import * as kit from "./providerKit";
 import { accessLevelProblem, type AccessLevel, environmentNameProblem, PROTECTION_DEFAULTS, requiredApprovalsProblem } from "./gitlabRules";
 
 /**
@@ -33,23 +12,18 @@ import { accessLevelProblem, type AccessLevel, environmentNameProblem, PROTECTIO
  * place with Rails nested attributes (`{id, _destroy: true}` removes an entry), so the environment
  * is never unprotected in between.
  */
-export interface ProtectedEnvironmentInputs extends ConnectionInputs {
+export interface ProtectedEnvironmentInputs extends kit.ConnectionInputs {
+    /** The environment name (need not exist yet). */
     readonly environment: string;
+    /** Who may deploy: 30 developer, 40 maintainer (default), 60 admin. */
     readonly deployAccessLevel: AccessLevel;
+    /** Approvals a deployment needs; 0 (default) means none. */
     readonly requiredApprovals: number;
+    /** Who may approve: 30, 40 (default) or 60. */
     readonly approverAccessLevel: AccessLevel;
 }
 
-export interface ProtectedEnvironmentArgs extends ConnectionArgs {
-    /** The environment name (need not exist yet). */
-    readonly environment: pulumi.Input<string>;
-    /** Who may deploy: 30 developer, 40 maintainer (default), 60 admin. */
-    readonly deployAccessLevel?: pulumi.Input<AccessLevel>;
-    /** Approvals a deployment needs; 0 (default) means none. */
-    readonly requiredApprovals?: pulumi.Input<number>;
-    /** Who may approve: 30, 40 (default) or 60. */
-    readonly approverAccessLevel?: pulumi.Input<AccessLevel>;
-}
+export type ProtectedEnvironmentArgs = kit.ArgsOf<ProtectedEnvironmentInputs, "environment">;
 
 interface AccessJson {
     id: number;
@@ -68,7 +42,7 @@ interface ProtectedJson {
 
 function withDefaults(news: Partial<ProtectedEnvironmentInputs>): ProtectedEnvironmentInputs {
     return {
-        ...connectionOf(news),
+        ...kit.connectionOf(news),
         environment: String(news.environment ?? ""),
         deployAccessLevel: news.deployAccessLevel ?? PROTECTION_DEFAULTS.deployAccessLevel,
         requiredApprovals: news.requiredApprovals ?? PROTECTION_DEFAULTS.requiredApprovals,
@@ -76,15 +50,15 @@ function withDefaults(news: Partial<ProtectedEnvironmentInputs>): ProtectedEnvir
     };
 }
 
-function problems(p: ProtectedEnvironmentInputs): Failure[] {
-    const out: Failure[] = [];
-    const nameProblem = isUnknown(p.environment) ? undefined : environmentNameProblem(p.environment);
+function problems(p: ProtectedEnvironmentInputs): kit.Failure[] {
+    const out: kit.Failure[] = [];
+    const nameProblem = kit.isUnknown(p.environment) ? undefined : environmentNameProblem(p.environment);
     if (nameProblem) out.push({ property: "environment", reason: nameProblem });
     for (const key of ["deployAccessLevel", "approverAccessLevel"] as const) {
-        const why = isUnknown(p[key]) ? undefined : accessLevelProblem(p[key]);
+        const why = kit.isUnknown(p[key]) ? undefined : accessLevelProblem(p[key]);
         if (why) out.push({ property: key, reason: `${key} ${why}; got ${JSON.stringify(p[key])}` });
     }
-    const approvals = isUnknown(p.requiredApprovals) ? undefined : requiredApprovalsProblem(p.requiredApprovals);
+    const approvals = kit.isUnknown(p.requiredApprovals) ? undefined : requiredApprovalsProblem(p.requiredApprovals);
     if (approvals) out.push({ property: "requiredApprovals", reason: `requiredApprovals ${approvals}; got ${JSON.stringify(p.requiredApprovals)}` });
     return out;
 }
@@ -119,16 +93,16 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures: problems(inputs) };
     },
 
-    async diff(_id: string, olds: ProtectedEnvironmentInputs & Partial<ProjectRef>, news: ProtectedEnvironmentInputs) {
-        const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys(olds, news, ["environment"])];
-        const updates = changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
-        return diffResult(replaces, updates);
+    async diff(_id: string, olds: ProtectedEnvironmentInputs & Partial<kit.ProjectRef>, news: ProtectedEnvironmentInputs) {
+        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["environment"])];
+        const updates = kit.changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
+        return kit.diffResult(replaces, updates);
     },
 
     async create(inputs: ProtectedEnvironmentInputs) {
-        throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = clientFor(inputs);
-        const ref = await resolveProject(gl, inputs.project);
+        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
+        const gl = kit.clientFor(inputs);
+        const ref = await kit.resolveProject(gl, inputs.project);
         const project = String(ref.projectId);
         const id = `${project}:${inputs.environment}`;
         try {
@@ -159,27 +133,27 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         }
     },
 
-    async read(id: string, props: Partial<ProtectedEnvironmentInputs & ProjectRef>) {
-        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
+    async read(id: string, props: Partial<ProtectedEnvironmentInputs & kit.ProjectRef>) {
+        const [idProject, name] = kit.splitId(id, 2, "protected environment (<project>:<environment name>)");
         const inputs = withDefaults({ ...props, project: props.project || idProject, environment: name });
-        const gl = clientFor(inputs);
-        const project = apiProject(idProject, props);
-        return readOrGone(gl, project, `the protection of environment ${name}`, async () => {
+        const gl = kit.clientFor(inputs);
+        const project = kit.apiProject(idProject, props);
+        return kit.readOrGone(gl, project, `the protection of environment ${name}`, async () => {
             const json = (await gl.call(`read protected environment ${name} in project ${project}`, (api) =>
                 api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
             )) as unknown as ProtectedJson;
-            return { id, props: { ...fromGitlab(inputs, json), ...(await storedOrResolvedRef(gl, props, project)) } };
+            return { id, props: { ...fromGitlab(inputs, json), ...(await kit.storedOrResolvedRef(gl, props, project)) } };
         });
     },
 
-    async update(id: string, olds: ProtectedEnvironmentInputs & Partial<ProjectRef>, news: ProtectedEnvironmentInputs) {
-        throwIfProblems(problems(news).map((p) => p.reason));
-        if (changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"]).length === 0) {
-            return connectionOnlyUpdate(olds, news);
+    async update(id: string, olds: ProtectedEnvironmentInputs & Partial<kit.ProjectRef>, news: ProtectedEnvironmentInputs) {
+        kit.throwIfProblems(problems(news).map((p) => p.reason));
+        if (kit.changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"]).length === 0) {
+            return kit.connectionOnlyUpdate(olds, news);
         }
-        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
-        const project = apiProject(idProject, olds);
-        const gl = clientFor(news);
+        const [idProject, name] = kit.splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const project = kit.apiProject(idProject, olds);
+        const gl = kit.clientFor(news);
         const where = `protected environment ${name} in project ${project}`;
         // The entry ids are needed to replace entries; read them fresh rather than trusting state.
         const current = (await gl.call(`read ${where}`, (api) => api.ProjectProtectedEnvironments.show(encode(project), encode(name)))) as unknown as ProtectedJson;
@@ -196,14 +170,14 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         const json = (await gl.call(`update ${where}`, (api) =>
             api.ProjectProtectedEnvironments.edit(encode(project), encode(name), { deployAccessLevels: deployChanges, approvalRules: ruleChanges } as never),
         )) as unknown as ProtectedJson;
-        return { outs: { ...fromGitlab(news, json), ...projectRefOf(olds) } };
+        return { outs: { ...fromGitlab(news, json), ...kit.projectRefOf(olds) } };
     },
 
-    async delete(id: string, props: ProtectedEnvironmentInputs & Partial<ProjectRef>) {
-        const [idProject, name] = splitId(id, 2, "protected environment (<project>:<environment name>)");
-        const project = apiProject(idProject, props);
-        const gl = clientFor({ ...props, project });
-        await ignoreNotFound(gl, project, `the protection of environment ${name}`, () =>
+    async delete(id: string, props: ProtectedEnvironmentInputs & Partial<kit.ProjectRef>) {
+        const [idProject, name] = kit.splitId(id, 2, "protected environment (<project>:<environment name>)");
+        const project = kit.apiProject(idProject, props);
+        const gl = kit.clientFor({ ...props, project });
+        await kit.ignoreNotFound(gl, project, `the protection of environment ${name}`, () =>
             gl.call(`unprotect environment ${name} in project ${project}`, (api) => api.ProjectProtectedEnvironments.remove(encode(project), encode(name))),
         );
     },
@@ -211,19 +185,10 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
 
 /** A GitLab protected environment as a Pulumi resource. */
 export class ProtectedEnvironment extends pulumi.dynamic.Resource {
-    declare public readonly environment: pulumi.Output<string>;
-    declare public readonly deployAccessLevel: pulumi.Output<number>;
-    declare public readonly requiredApprovals: pulumi.Output<number>;
-    declare public readonly approverAccessLevel: pulumi.Output<number>;
-
     constructor(name: string, args: ProtectedEnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            protectedEnvironmentProvider,
-            name,
-            { ...args, gitlabToken: pulumi.secret(args.gitlabToken), projectId: undefined, projectPath: undefined },
-            withSecretOutputs(opts),
-            "gitlab",
-            "ProtectedEnvironment",
-        );
+        super(protectedEnvironmentProvider, name, kit.resourceProps(args), kit.withSecretOutputs(opts), "gitlab", "ProtectedEnvironment");
     }
 }
+
+/** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
+export interface ProtectedEnvironment extends kit.OutputsOf<Pick<ProtectedEnvironmentInputs, "environment" | "deployAccessLevel" | "requiredApprovals" | "approverAccessLevel">> {}

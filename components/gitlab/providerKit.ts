@@ -23,6 +23,30 @@ export interface ConnectionArgs {
 }
 
 /**
+ * A dynamic resource's args, derived from its inputs so that the docs live once (on the inputs):
+ * the connection, the `Required` inputs, and the others optional (the provider's check supplies
+ * their defaults), each a `pulumi.Input`.
+ */
+export type ArgsOf<I extends ConnectionInputs, Required extends keyof I = never> = ConnectionArgs & {
+    readonly [K in keyof Pick<I, Required>]: pulumi.Input<I[K]>;
+} & {
+    readonly [K in keyof Omit<I, keyof ConnectionInputs | Required>]?: pulumi.Input<I[K]>;
+};
+
+/** Outputs as a resource class shows them (merged into the class as an interface: no field shadows the engine's). */
+export type OutputsOf<T> = { readonly [K in keyof T]: pulumi.Output<T[K]> };
+
+/**
+ * What a GitLab dynamic resource registers: its args with the token made a secret, and the
+ * outputs only the provider sets (`outputs`, and the project as GitLab resolved it) as undefined,
+ * so that the engine knows of them before create.
+ */
+export function resourceProps<A extends ConnectionArgs>(args: A, outputs: readonly string[] = []): Record<string, unknown> {
+    const unset = Object.fromEntries([...outputs, "projectId", "projectPath"].map((k) => [k, undefined]));
+    return Object.assign({} as Record<string, unknown>, args, { gitlabToken: pulumi.secret(args.gitlabToken) }, unset);
+}
+
+/**
  * The project as GitLab resolved it when the resource was created (`GET /projects/:id`): stored in
  * the outputs so that naming the same project by id or by path is no change.
  */

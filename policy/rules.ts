@@ -20,7 +20,7 @@ const POD_SPEC_PATHS: Record<string, string[]> = {
 };
 
 /** The engine's type of the DockerContainer dynamic resource (components/targets/dockerContainer.ts). */
-export const DOCKER_CONTAINER_TYPE = "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource";
+export const DOCKER_CONTAINER_TYPE = "pulumi-nodejs:dynamic/targets:DockerContainer";
 
 /** The image build resource of @pulumi/docker-build. */
 export const IMAGE_BUILD_TYPE = "docker-build:index:Image";

@@ -167,8 +167,9 @@ export class RegistryTag extends pulumi.dynamic.Resource {
                 username: creds.apply((c) => c?.username),
                 password: pulumi.secret(creds.apply((c) => c?.password)),
             },
-            { ...opts, additionalSecretOutputs: ["password"] },
-            "delivery:registry:RegistryTag",
+            { ...opts, additionalSecretOutputs: ["password"], aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource" }] },
+            "registry",
+            "RegistryTag",
         );
     }
 }

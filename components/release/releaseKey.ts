@@ -34,6 +34,8 @@ export class ReleaseKey extends pulumi.dynamic.Resource {
     declare readonly key: pulumi.Output<string>;
 
     constructor(name: string, opts?: pulumi.CustomResourceOptions) {
-        super(releaseKeyProvider, name, { key: undefined }, { ...opts, additionalSecretOutputs: ["key"] }, "delivery:release:ReleaseKey");
+        // The type was `…dynamic/delivery:release:ReleaseKey:Resource` before all dynamic types became `…dynamic/<folder>:<Type>`.
+        const aliases = [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:release:ReleaseKey:Resource" }];
+        super(releaseKeyProvider, name, { key: undefined }, { ...opts, additionalSecretOutputs: ["key"], aliases }, "release", "ReleaseKey");
     }
 }

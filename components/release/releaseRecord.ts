@@ -52,6 +52,7 @@ export class ReleaseRecord extends pulumi.dynamic.Resource {
     declare readonly releaseId: pulumi.Output<string>;
 
     constructor(name: string, args: ReleaseRecordArgs, opts?: pulumi.CustomResourceOptions) {
-        super(releaseRecordProvider, name, { ...args, createdAt: undefined }, opts, "delivery:release:ReleaseRecord");
+        const aliases = [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:release:ReleaseRecord:Resource" }];
+        super(releaseRecordProvider, name, { ...args, createdAt: undefined }, { ...opts, aliases }, "release", "ReleaseRecord");
     }
 }

@@ -371,8 +371,9 @@ export class DockerContainer extends pulumi.dynamic.Resource {
             dockerContainerProvider,
             name,
             { ...args, secretEnv: pulumi.secret(args.secretEnv), registryAuth: pulumi.secret(args.registryAuth), containerId: undefined, containerName: undefined },
-            { ...opts, additionalSecretOutputs: ["secretEnv", "registryAuth"] },
-            "delivery:targets:DockerContainer",
+            { ...opts, additionalSecretOutputs: ["secretEnv", "registryAuth"], aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource" }] },
+            "targets",
+            "DockerContainer",
         );
     }
 }

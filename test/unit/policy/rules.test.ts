@@ -37,9 +37,9 @@ describe("images-pinned-by-digest", () => {
     it("checks the DockerContainer dynamic resource, and no other dynamic resource", () => {
         expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: "app:main" })).toEqual(['image "app:main" is not pinned by digest']);
         expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: PINNED })).toEqual([]);
-        expect(unpinnedImages("pulumi-nodejs:dynamic/delivery:release:ReleaseRecord:Resource", { image: "app:main" })).toEqual([]);
+        expect(unpinnedImages("pulumi-nodejs:dynamic/release:ReleaseRecord", { image: "app:main" })).toEqual([]);
         expect(runsContainers(DOCKER_CONTAINER_TYPE)).toBe(true);
-        expect(runsContainers("pulumi-nodejs:dynamic/delivery:release:ReleaseRecord:Resource")).toBe(false);
+        expect(runsContainers("pulumi-nodejs:dynamic/release:ReleaseRecord")).toBe(false);
     });
 
     it("ignores resources that run no containers", () => {

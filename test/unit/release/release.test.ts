@@ -46,7 +46,7 @@ describe("Release", () => {
         const hash = await valueOf(r.configHash);
         await settle(mocks());
         const key = mocks().named("release-key");
-        expect(key.type).toBe("pulumi-nodejs:dynamic/delivery:release:ReleaseKey:Resource");
+        expect(key.type).toBe("pulumi-nodejs:dynamic/release:ReleaseKey");
         expect(hash).toBe(configHash({}, { S: "x" }, releaseKeyOf("dev")));
         expect(hash).not.toBe(configHash({}, { S: "x" }, releaseKeyOf("staging")));
     });

@@ -1,0 +1,92 @@
+import { Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "node:child_process";
+import { cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Project, ROOT, ensureEnvironment, localConfig, resourceTypes, slotContainers } from "../support/workspace";
+
+/**
+ * Every dynamic resource's type is `pulumi-nodejs:dynamic/<folder>:<Type>` (the GitLab ones
+ * always were); ReleaseKey, ReleaseRecord, DockerContainer and RegistryTag were
+ * `…dynamic/delivery:<folder>:<Type>:Resource` and carry that type as an alias. This creates
+ * two stacks (a build and a promotion with a registry tag, so all four resources exist) with
+ * the program as it was before the change, then upgrades them to this program: no resource is
+ * created, replaced or deleted, and the running container stays the same one.
+ */
+const OLD_TOKENS_COMMIT = "97a57a89ad95875dc37accc400b3a6e48d49cb62";
+const PROGRAM = ["index.ts", "program.ts", "components", "policy"];
+
+const OLD_TYPES = [
+    "pulumi-nodejs:dynamic/delivery:release:ReleaseKey:Resource",
+    "pulumi-nodejs:dynamic/delivery:release:ReleaseRecord:Resource",
+    "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource",
+];
+const NEW_TYPES = ["pulumi-nodejs:dynamic/release:ReleaseKey", "pulumi-nodejs:dynamic/release:ReleaseRecord", "pulumi-nodejs:dynamic/targets:DockerContainer"];
+
+/** Replaces the project copy's program with the tree of `commit` (undefined: this working tree). */
+function useProgram(project: Project, commit?: string): void {
+    for (const item of PROGRAM) {
+        rmSync(join(project.dir, item), { recursive: true, force: true });
+    }
+    if (commit) {
+        const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...PROGRAM], { maxBuffer: 64 * 1024 * 1024 });
+        execFileSync("tar", ["-x", "-C", project.dir], { input: archive });
+    } else {
+        for (const item of PROGRAM) {
+            cpSync(join(ROOT, item), join(project.dir, item), { recursive: true });
+        }
+    }
+}
+
+/** The ids and names of the containers of both stacks' slots (not their status, which ages). */
+const containers = (...slots: string[]) => slots.flatMap((slot) => slotContainers(slot).map((line) => line.split(" ").slice(0, 2).join(" ")));
+
+const changes = (summary: Record<string, number> | undefined) =>
+    Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+
+describe("type tokens: a stack made by the earlier program upgrades without a replacement", () => {
+    let project: Project;
+    let upstream: Stack;
+    let downstream: Stack;
+    const portA = 18041;
+    const portB = 18042;
+
+    beforeAll(async () => {
+        ensureEnvironment();
+        project = new Project();
+        useProgram(project, OLD_TOKENS_COMMIT);
+        project.commit("the program with the old type tokens");
+        upstream = await project.stack("e2e-tokens-staging", localConfig(project, portA));
+        downstream = await project.stack("e2e-tokens-production", localConfig(project, portB, { promoteFrom: "e2e-tokens-staging", promotionTag: "v9.0.0" }));
+    });
+
+    afterAll(async () => {
+        await downstream?.destroy().catch(() => undefined);
+        await upstream?.destroy().catch(() => undefined);
+        project?.cleanup();
+    });
+
+    it("the earlier program creates both stacks with the old types", async () => {
+        await upstream.up();
+        await downstream.up();
+        const types = [...(await resourceTypes(upstream)), ...(await resourceTypes(downstream))];
+        expect(types).toEqual(expect.arrayContaining([...OLD_TYPES, "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource"]));
+    });
+
+    it("this program previews no create, replace or delete, and its up keeps the container", async () => {
+        const slots = [`e2e-${portA}-e2e-tokens-staging`, `e2e-${portB}-e2e-tokens-production`];
+        const before = containers(...slots);
+        expect(before).toHaveLength(2);
+        useProgram(project);
+        for (const stack of [upstream, downstream]) {
+            const preview = await stack.preview({ diff: true });
+            expect(changes(preview.changeSummary), preview.stdout).toEqual({});
+            const up = await stack.up();
+            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({});
+        }
+        const types = [...(await resourceTypes(upstream)), ...(await resourceTypes(downstream))];
+        expect(types).toEqual(expect.arrayContaining([...NEW_TYPES, "pulumi-nodejs:dynamic/registry:RegistryTag"]));
+        expect(types.filter((t) => t.includes("dynamic/delivery:"))).toEqual([]);
+        expect(containers(...slots)).toEqual(before);
+    });
+});

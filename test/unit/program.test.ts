@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -236,5 +237,54 @@ describe("GitLab settings in a stack", () => {
         expect(message).toContain('delivery:replicas: must be a whole number from 1 to 50 (got "zero")');
         expect(message).toContain("gitlab:url: is required when gitlab:enabled is true");
         expect(rec.resources).toHaveLength(0);
+    });
+});
+
+describe("every component", () => {
+    const upstream = { "organization/delivery/staging": { release: STAGING_RELEASE } };
+    const gitlab = { "gitlab:enabled": "true", "gitlab:url": "https://gitlab.example.com", "gitlab:project": "group/app", "gitlab:token": "glpat-unit-test-token" };
+
+    it("names each child `${name}-<role>` and parents it; dynamic types are pulumi-nodejs:dynamic/<folder>:<Type>", async () => {
+        // Every registration passes through the SDK's registerResource, which Resource calls through
+        // its CommonJS exports object: wrapped here, it sees each resource with its parent object.
+        type Register = (res: unknown, parent: { __name?: string } | undefined, type: string, name: string, ...rest: unknown[]) => unknown;
+        const runtime = createRequire(__filename)("@pulumi/pulumi/runtime/resource") as { registerResource: Register };
+        const original = runtime.registerResource;
+        const seen: Array<{ type: string; name: string; parentName?: string }> = [];
+        runtime.registerResource = (res, parent, type, name, ...rest) => {
+            seen.push({ type, name, parentName: parent?.__name });
+            return original(res, parent, type, name, ...rest);
+        };
+        try {
+            await run("dev");
+            await run("staging", {}, {}, gitlab);
+            await run("production", {}, upstream);
+            await run("production", { releaseRef: STAGING_RELEASE.imageRef, releaseCommitSha: SHA, promotionTag: "v1.0.0", kubeconfig: "/dev/null" });
+        } finally {
+            runtime.registerResource = original;
+        }
+        const types = new Set(seen.map((r) => r.type));
+        // Not vacuous: every component, a nested dynamic resource and an explicit provider were registered.
+        for (const t of [
+            "delivery:build:AppImage",
+            "delivery:registry:Registry",
+            "delivery:release:Release",
+            "delivery:release:Promotion",
+            "delivery:targets:DockerHostTarget",
+            "delivery:targets:KubernetesTarget",
+            "delivery:gitlab:GitlabProjectSettings",
+            "pulumi-nodejs:dynamic/registry:RegistryTag",
+            "pulumi:providers:kubernetes",
+        ]) {
+            expect(types, t).toContain(t);
+        }
+        // Only components and the upstream StackReference stand at the top; every child is `${parent}-<role>`.
+        const broken = seen.filter((r) =>
+            r.parentName === undefined ? !r.type.startsWith("delivery:") && r.type !== "pulumi:pulumi:StackReference" : !r.name.startsWith(`${r.parentName}-`),
+        );
+        expect(broken).toEqual([]);
+        const dynamic = [...types].filter((t) => t.startsWith("pulumi-nodejs:"));
+        expect(dynamic.length).toBeGreaterThanOrEqual(6);
+        expect(dynamic.filter((t) => !/^pulumi-nodejs:dynamic\/[a-z]+:[A-Z][A-Za-z]+$/.test(t))).toEqual([]);
     });
 });

@@ -4,24 +4,25 @@ import { imageTags, pinnedRef } from "../refs";
 import { RegistryCredentials } from "../registry/registry";
 
 export interface AppImageArgs {
-    /** Build context directory (the app). */
+    /** Build context directory (the app). @example "app" */
     readonly context: string;
-    /** Dockerfile path. */
+    /** Dockerfile path. @example "app/Dockerfile" */
     readonly dockerfile: string;
-    /** `server/repository` to push to. */
+    /** `server/repository` to push to. @example "127.0.0.1:5000/delivery/app" */
     readonly repositoryUrl: string;
-    /** Registry host the credentials apply to. */
+    /** Registry host the credentials apply to. @example "127.0.0.1:5000" */
     readonly registryServer: string;
+    /** Push credentials (secret). @default undefined (an open registry) */
     readonly credentials?: pulumi.Input<RegistryCredentials | undefined>;
-    /** Plain-HTTP registry (local). Default false. */
+    /** Plain-HTTP registry (local). @default false */
     readonly insecure?: boolean;
     /** The commit being built; becomes the immutable tag. */
     readonly commitSha: string;
     /** Branch or tag name; its slug becomes a moving tag for humans. */
     readonly refName: string;
-    /** Passed as the BASE_IMAGE build arg: no base can be pulled from Docker Hub here. */
+    /** Passed as the BASE_IMAGE build arg: no base can be pulled from Docker Hub here. @example "127.0.0.1:5000/delivery/python-base:bookworm" */
     readonly baseImage: string;
-    /** Default `linux/amd64`. */
+    /** Image platform. @default "linux/amd64" */
     readonly platform?: string;
 }
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgsOf } from "../dynamicArgs";
 
 /**
  * Adds a tag to an existing manifest in a registry, without pulling or rebuilding:
@@ -9,31 +10,33 @@ import * as pulumi from "@pulumi/pulumi";
  */
 
 export interface RegistryTagInputs {
+    /** Registry `host[:port]`. @example "127.0.0.1:5000" */
     readonly server: string;
+    /** Repository path inside the registry. @example "delivery/app" */
     readonly repository: string;
+    /** `sha256:<hex>` of the manifest to tag. */
     readonly digest: string;
+    /** The tag to add. @example "v1.2.3" */
     readonly tag: string;
+    /** Plain HTTP (a loopback registry only). @default false */
     readonly insecure: boolean;
     /**
      * Whether the tag may be moved onto another digest (a moving tag such as `production`).
      * A release tag (the default) that already names another digest is never moved.
+     * @default false
      */
     readonly mutable?: boolean;
+    /** Push credentials, as `credentials` in the Args. @default undefined (anonymous) */
     readonly username?: string;
+    /** Secret. */
     readonly password?: string;
 }
 
-export interface RegistryTagArgs {
-    readonly server: pulumi.Input<string>;
-    readonly repository: pulumi.Input<string>;
-    /** `sha256:<hex>` of the manifest to tag. */
-    readonly digest: pulumi.Input<string>;
-    readonly tag: pulumi.Input<string>;
+/** The Inputs, with the credentials as one secret pair and `insecure` defaulted. */
+export type RegistryTagArgs = Omit<ArgsOf<RegistryTagInputs>, "username" | "password" | "insecure"> & {
     readonly insecure?: pulumi.Input<boolean>;
-    /** Default false: a tag that names another digest is refused, not moved. */
-    readonly mutable?: pulumi.Input<boolean>;
     readonly credentials?: pulumi.Input<{ username: string; password: string } | undefined>;
-}
+};
 
 const MANIFEST_TYPES = [
     "application/vnd.oci.image.index.v1+json",

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgsOf } from "../dynamicArgs";
 import { isDigestPinned } from "../refs";
 
 /**
@@ -8,23 +9,21 @@ import { isDigestPinned } from "../refs";
  */
 
 export interface ReleaseRecordInputs {
+    /** Derived from the digest and the config hash; the record's id. @example "r-0123456789ab" */
     readonly releaseId: string;
+    /** Digest-pinned; anything else fails the check. @example "127.0.0.1:5000/delivery/app@sha256:…" */
     readonly imageRef: string;
+    /** The commit the image was built from. */
     readonly commitSha: string;
+    /** The release's config hash (secrets only keyed). @example "sha256:…" */
     readonly configHash: string;
+    /** The stack that made the release. @example "staging" */
     readonly stack: string;
     /** `build`, `promote:<stack>` or `pin`. */
     readonly origin: string;
 }
 
-export interface ReleaseRecordArgs {
-    readonly releaseId: pulumi.Input<string>;
-    readonly imageRef: pulumi.Input<string>;
-    readonly commitSha: pulumi.Input<string>;
-    readonly configHash: pulumi.Input<string>;
-    readonly stack: pulumi.Input<string>;
-    readonly origin: pulumi.Input<string>;
-}
+export type ReleaseRecordArgs = ArgsOf<ReleaseRecordInputs>;
 
 const IDENTITY = ["releaseId", "imageRef", "commitSha", "configHash", "stack", "origin"] as const;
 

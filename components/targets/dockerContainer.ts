@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ArgsOf } from "../dynamicArgs";
 import { isDigestPinned } from "../refs";
 import { runtimeEnv } from "../release/runtimeEnv";
 
@@ -31,17 +32,25 @@ export interface DockerContainerInputs {
     readonly name: string;
     /** `unix:///var/run/docker.sock` or `tcp://host:port`. */
     readonly dockerHost: string;
-    /** Digest-pinned image ref. */
+    /** Digest-pinned image ref. @example "127.0.0.1:5000/delivery/app@sha256:…" */
     readonly image: string;
+    /** The release the container runs: its `RELEASE_ID`, a label and part of its name. @example "r-0123456789ab" */
     readonly releaseId: string;
+    /** Plain settings, as environment variables. */
     readonly env: Record<string, string>;
-    /** Secret. */
+    /** Secret settings, as environment variables. Secret. */
     readonly secretEnv: Record<string, string>;
+    /** Port the app listens on (its `PORT`). @example 8080 */
     readonly containerPort: number;
+    /** Port the live container is published on. @example 8000 */
     readonly hostPort: number;
+    /** Address the port is published on, and the health check asks. @example "127.0.0.1" */
     readonly bindAddress: string;
+    /** Must answer 200 before a release takes the port. @example "/healthz" */
     readonly healthPath: string;
+    /** How long a new container may take to answer. @example 60 */
     readonly healthTimeoutSeconds: number;
+    /** The owner's labels; `app.kubernetes.io/name` and `/instance` find the slot's containers. */
     readonly labels: Record<string, string>;
     /** Secret; for pulling from a private registry. */
     readonly registryAuth?: { serveraddress: string; username: string; password: string };
@@ -346,21 +355,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-export interface DockerContainerArgs {
-    readonly name: pulumi.Input<string>;
-    readonly dockerHost: pulumi.Input<string>;
-    readonly image: pulumi.Input<string>;
-    readonly releaseId: pulumi.Input<string>;
-    readonly env: pulumi.Input<Record<string, string>>;
-    readonly secretEnv: pulumi.Input<Record<string, string>>;
-    readonly containerPort: pulumi.Input<number>;
-    readonly hostPort: pulumi.Input<number>;
-    readonly bindAddress: pulumi.Input<string>;
-    readonly healthPath: pulumi.Input<string>;
-    readonly healthTimeoutSeconds: pulumi.Input<number>;
-    readonly labels: pulumi.Input<Record<string, string>>;
-    readonly registryAuth?: pulumi.Input<{ serveraddress: string; username: string; password: string } | undefined>;
-}
+export type DockerContainerArgs = ArgsOf<DockerContainerInputs>;
 
 export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly containerId: pulumi.Output<string>;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, parseQuery, startDouble } from "../support/gitlabDouble";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, parseQuery, startDouble } from "../support/gitlab";
 
 /**
  * Conformance of the double to GitLab's documented behaviour. The provider tests trust the

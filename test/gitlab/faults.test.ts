@@ -6,7 +6,7 @@ import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
 import { markerFor, upsertNote } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlabDouble";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 
 /**
  * The providers and the MR note under the faults a platform team meets: a token that lost access

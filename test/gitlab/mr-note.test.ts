@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildNoteBody, cut, fenceFor, MASK, markerFor, maskSecrets, resourceSummary, secretsFromEnv, stripAnsi } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlabDouble";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 
 const root = resolve(__dirname, "../..");
 

@@ -5,7 +5,7 @@ import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlabDouble";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 
 /**
  * The dynamic providers' CRUD against the GitLab double, called the way the engine calls them:

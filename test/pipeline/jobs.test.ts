@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlabDouble";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 import { type GclResult, PIPELINES, type PipelineKind, ROOT, cleanEnv, ensureRsync, gcl, git, jobOutcome, makeRepo, pipelineArgs, removeDir } from "./harness";
 
 /**

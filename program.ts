@@ -8,6 +8,7 @@ import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } fr
 import { Release } from "./components/release/release";
 import { DockerHostTarget, DockerHostTargetArgs } from "./components/targets/dockerHostTarget";
 import { KubernetesTarget, KubernetesTargetArgs } from "./components/targets/kubernetesTarget";
+import { ReleaseTargetArgs } from "./components/targets/targetArgs";
 
 /** What a stack exports: the release a downstream stack can promote, and where the app answers. */
 export interface StackOutputs {
@@ -58,14 +59,14 @@ function registryArgs(s: DeliverySettings, gitlab: GitlabProjectSettings | undef
 
 type SecretEnv = pulumi.Output<Record<string, string>>;
 
+/** What either target is told about the app and the release. */
+function releaseTargetArgs(s: DeliverySettings, release: Release, commitSha: string): ReleaseTargetArgs {
+    return { appName: s.appName, stack: s.stack, image: release.imageRef, releaseId: release.releaseId, commitSha, env: s.env };
+}
+
 function dockerTargetArgs(s: DeliverySettings, t: DockerTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): DockerHostTargetArgs {
     return {
-        appName: s.appName,
-        stack: s.stack,
-        image: release.imageRef,
-        releaseId: release.releaseId,
-        commitSha,
-        env: s.env,
+        ...releaseTargetArgs(s, release, commitSha),
         secretEnv,
         dockerHost: t.host,
         containerPort: s.containerPort,
@@ -80,13 +81,8 @@ function dockerTargetArgs(s: DeliverySettings, t: DockerTargetSettings, registry
 
 function kubernetesTargetArgs(s: DeliverySettings, t: KubernetesTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): KubernetesTargetArgs {
     return {
-        appName: s.appName,
-        stack: s.stack,
+        ...releaseTargetArgs(s, release, commitSha),
         namespace: t.namespace,
-        image: release.imageRef,
-        releaseId: release.releaseId,
-        commitSha,
-        env: s.env,
         // None: no data in the config Secret (see KubernetesTargetArgs.secretEnv).
         secretEnv: Object.keys(s.secretEnv).length > 0 ? secretEnv : undefined,
         configHash: release.configHash,

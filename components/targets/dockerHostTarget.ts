@@ -3,20 +3,9 @@ import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from
 import { RegistryCredentials } from "../registry/registry";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
+import { ReleaseTargetArgs } from "./targetArgs";
 
-export interface DockerHostTargetArgs {
-    /** Container name prefix (`<appName>-<stack>`) and the name label. @example "app" */
-    readonly appName: string;
-    /** The stack this target runs for; part of the slot's name and labels. @example "dev" */
-    readonly stack: string;
-    /** Digest-pinned image ref of the release. @example "127.0.0.1:5000/delivery/app@sha256:…" */
-    readonly image: pulumi.Input<string>;
-    /** The release's id: the container's `RELEASE_ID` and part of its name. @example "r-0123456789ab" */
-    readonly releaseId: pulumi.Input<string>;
-    /** The commit the image was built from: the version label. */
-    readonly commitSha: pulumi.Input<string>;
-    /** Plain settings handed to the container as environment variables. @default {} when there are none */
-    readonly env: Readonly<Record<string, string>>;
+export interface DockerHostTargetArgs extends ReleaseTargetArgs {
     /** Secret settings; reach the container as environment variables. */
     readonly secretEnv: pulumi.Input<Readonly<Record<string, string>>>;
     /** Docker Engine endpoint. @default "unix:///var/run/docker.sock" @example "tcp://10.0.0.5:2375" */

@@ -4,6 +4,7 @@ import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from
 import { runtimeEnv } from "../release/runtimeEnv";
 import { selectorLabels, standardLabels } from "./labels";
 import { quantityValue } from "./quantity";
+import { ReleaseTargetArgs } from "./targetArgs";
 
 /** CPU and memory of the app container; a request may not exceed its limit. */
 export interface ContainerResources {
@@ -17,21 +18,9 @@ export interface ContainerResources {
     readonly memoryLimit: string;
 }
 
-export interface KubernetesTargetArgs {
-    /** Name of the Deployment, Service and Ingress; a DNS label. @example "app" */
-    readonly appName: string;
-    /** The stack this target runs for; part of the instance label. @example "staging" */
-    readonly stack: string;
+export interface KubernetesTargetArgs extends ReleaseTargetArgs {
     /** Created by this component; one per stack (`staging`, `production`, `review-<slug>`). @example "review-feature-x" */
     readonly namespace: string;
-    /** Digest-pinned image ref of the release. @example "registry.example.com/group/app@sha256:…" */
-    readonly image: pulumi.Input<string>;
-    /** The release's id: the pods' `RELEASE_ID` and an annotation, so a new release rolls them. @example "r-0123456789ab" */
-    readonly releaseId: pulumi.Input<string>;
-    /** The commit the image was built from: the pods' version label. */
-    readonly commitSha: pulumi.Input<string>;
-    /** Plain settings: container env, visible in diffs. @default {} when there are none */
-    readonly env: Readonly<Record<string, string>>;
     /**
      * Secret settings: a Secret the pods read with `envFrom`. Leave it undefined when there are
      * none: an empty `stringData` is diffed as added on every run (the API server keeps no empty

@@ -1,0 +1,17 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** What every target is given about the app and the release it runs. */
+export interface ReleaseTargetArgs {
+    /** The app's name: containers, Deployment, Service and the name label; a DNS label. @example "app" */
+    readonly appName: string;
+    /** The stack the target runs for; part of names and of the instance label. @example "staging" */
+    readonly stack: string;
+    /** Digest-pinned image ref of the release. @example "127.0.0.1:5000/delivery/app@sha256:…" */
+    readonly image: pulumi.Input<string>;
+    /** The release's id: the app's `RELEASE_ID`, so that a new release replaces what runs. @example "r-0123456789ab" */
+    readonly releaseId: pulumi.Input<string>;
+    /** The commit the image was built from: the version label. */
+    readonly commitSha: pulumi.Input<string>;
+    /** Plain settings, as environment variables (visible in diffs). @default {} when there are none */
+    readonly env: Readonly<Record<string, string>>;
+}

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf as InputsAsArgs } from "../dynamicArgs";
 import { createGitlabClient, errorStatus, type GitlabClient, gitlabApiError, isGitlabApiError, normalizeGitlabUrl } from "./client";
 
 /**
@@ -23,15 +24,13 @@ export interface ConnectionArgs {
 }
 
 /**
- * A dynamic resource's args, derived from its inputs so that the docs live once (on the inputs):
- * the connection, the `Required` inputs, and the others optional (the provider's check supplies
- * their defaults), each a `pulumi.Input`.
+ * A GitLab dynamic resource's args, from its inputs by the one derivation all dynamic resources
+ * use (components/dynamicArgs.ts), so that the docs live once (on the inputs): the connection, the
+ * `Required` inputs, and the others optional (the provider's check supplies their defaults).
  */
-export type ArgsOf<I extends ConnectionInputs, Required extends keyof I = never> = ConnectionArgs & {
-    readonly [K in keyof Pick<I, Required>]: pulumi.Input<I[K]>;
-} & {
-    readonly [K in keyof Omit<I, keyof ConnectionInputs | Required>]?: pulumi.Input<I[K]>;
-};
+export type ArgsOf<I extends ConnectionInputs, Required extends keyof I = never> = ConnectionArgs &
+    InputsAsArgs<Pick<I, Required>> &
+    Partial<InputsAsArgs<Omit<I, keyof ConnectionInputs | Required>>>;
 
 /** Outputs as a resource class shows them (merged into the class as an interface: no field shadows the engine's). */
 export type OutputsOf<T> = { readonly [K in keyof T]: pulumi.Output<T[K]> };

@@ -31,3 +31,15 @@ export function wholeNumberProblem(arg: string, value: number | undefined, min: 
         ? []
         : [{ arg, message: `${name(arg)}: must be a whole number from ${min} to ${max} (got ${value})` }];
 }
+
+/**
+ * A component that refuses its args' problems before it registers itself, so that a broken
+ * invariant stops the program with nothing registered. `type` is the component's type token;
+ * the message names the component by its last part (`Registry "registry": …`).
+ */
+export abstract class CheckedComponent extends pulumi.ComponentResource {
+    constructor(type: string, name: string, problems: readonly ArgProblem[], opts?: pulumi.ComponentResourceOptions) {
+        refuseProblems(type.split(":").pop()!, name, problems, opts);
+        super(type, name, {}, opts);
+    }
+}

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArgName, ArgProblem, argPath, refuseProblems } from "../argProblems";
+import { ArgName, ArgProblem, argPath, CheckedComponent } from "../argProblems";
 
 export interface RegistryCredentials {
     readonly username: string;
@@ -39,7 +39,7 @@ export function registryProblems(args: Partial<Pick<RegistryArgs, "server">>, na
  * resource: the registry is GitLab's (or the local one); this component is the single place
  * that turns settings into the address, the repository URL and secret credentials.
  */
-export class Registry extends pulumi.ComponentResource {
+export class Registry extends CheckedComponent {
     readonly server: string;
     readonly repository: string;
     /** `server/repository`, the name every tag and digest ref hangs off. */
@@ -53,8 +53,7 @@ export class Registry extends pulumi.ComponentResource {
     readonly dockerConfigJson: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        refuseProblems("Registry", name, registryProblems(args), opts);
-        super("delivery:registry:Registry", name, {}, opts);
+        super("delivery:registry:Registry", name, registryProblems(args), opts);
         this.server = args.server;
         this.repository = args.repository.replace(/^\/+|\/+$/g, "");
         this.repositoryUrl = `${this.server}/${this.repository}`;

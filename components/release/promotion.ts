@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { COMMIT_SHA_PATTERN } from "../patterns";
-import { ArgName, ArgProblem, argPath, refuseProblems } from "../argProblems";
+import { ArgName, ArgProblem, CheckedComponent, argPath } from "../argProblems";
 import { TAG_PATTERN, parsePinnedRef } from "../refs";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
@@ -147,7 +147,7 @@ export function promotionProblems(args: PromotionRules, name: ArgName = argPath)
  * Promotes an existing release: no build, only the digest it was given. With a tag,
  * the registry gets that tag on the very same manifest.
  */
-export class Promotion extends pulumi.ComponentResource {
+export class Promotion extends CheckedComponent {
     readonly imageRef: string;
     readonly digest: string;
     readonly commitSha: string;
@@ -155,8 +155,7 @@ export class Promotion extends pulumi.ComponentResource {
     readonly taggedRef?: pulumi.Output<string>;
 
     constructor(name: string, args: PromotionArgs, opts?: pulumi.ComponentResourceOptions) {
-        refuseProblems("Promotion", name, promotionProblems({ imageRef: args.release.imageRef, registryServer: args.registry.server, tag: args.tag }), opts);
-        super("delivery:release:Promotion", name, {}, opts);
+        super("delivery:release:Promotion", name, promotionProblems({ imageRef: args.release.imageRef, registryServer: args.registry.server, tag: args.tag }), opts);
         const pinned = parsePinnedRef(args.release.imageRef)!;
         this.imageRef = args.release.imageRef;
         this.digest = pinned.digest;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from "../argProblems";
+import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } from "../argProblems";
 import { RegistryCredentials } from "../registry/registry";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
@@ -42,14 +42,13 @@ export function dockerHostTargetProblems(args: DockerHostTargetRules, name: ArgN
  * The Heroku-like target: one container per release on one Docker host, config as
  * environment variables, one published port, health-gated swap on every new release.
  */
-export class DockerHostTarget extends pulumi.ComponentResource {
+export class DockerHostTarget extends CheckedComponent {
     readonly url: string;
     readonly containerName: pulumi.Output<string>;
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DockerHostTargetArgs, opts?: pulumi.ComponentResourceOptions) {
-        refuseProblems("DockerHostTarget", name, dockerHostTargetProblems(args), opts);
-        super("delivery:targets:DockerHostTarget", name, {}, opts);
+        super("delivery:targets:DockerHostTarget", name, dockerHostTargetProblems(args), opts);
         const container = new DockerContainer(`${name}-container`, containerArgs(args), { parent: this });
         this.url = targetUrl(args);
         this.containerName = container.containerName;

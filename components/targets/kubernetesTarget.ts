@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ArgName, ArgProblem, argPath, refuseProblems, wholeNumberProblem } from "../argProblems";
+import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } from "../argProblems";
 import { runtimeEnv } from "../release/runtimeEnv";
 import { selectorLabels, standardLabels } from "./labels";
 import { quantityValue } from "./quantity";
@@ -109,14 +109,13 @@ const OWNED = { "pulumi.com/patchForce": "true" };
  * rolling update, probes, limits and a non-root security context, Service, optional
  * Ingress, and a PodDisruptionBudget when there is more than one replica.
  */
-export class KubernetesTarget extends pulumi.ComponentResource {
+export class KubernetesTarget extends CheckedComponent {
     readonly url: string;
     readonly namespace: pulumi.Output<string>;
     readonly deploymentName: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesTargetArgs, opts?: pulumi.ComponentResourceOptions) {
-        refuseProblems("KubernetesTarget", name, kubernetesTargetProblems(args), opts);
-        super("delivery:targets:KubernetesTarget", name, {}, opts);
+        super("delivery:targets:KubernetesTarget", name, kubernetesTargetProblems(args), opts);
         const provider = args.kubeconfig !== undefined ? new k8s.Provider(`${name}-provider`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined;
         const child = { parent: this, provider };
         const labels = standardLabels(args.appName, args.stack);

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serializeProviders } from "../../support/serializeProviders";
 
 /**
  * The ReleaseRecord and DockerContainer providers are stored in the state as the text
@@ -26,29 +27,7 @@ const MAX_CHARS = { releaseRecordProvider: 6_000, dockerContainerProvider: 22_00
 let texts: Record<keyof typeof PROVIDERS, string>;
 
 beforeAll(async () => {
-    const serializer = join(work, "serialize.js");
-    writeFileSync(
-        serializer,
-        `const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(root)}] }));
-const providers = {
-${Object.entries(PROVIDERS)
-    .map(([name, file]) => `    ${name}: require(${JSON.stringify(join(root, file))}).${name},`)
-    .join("\n")}
-};
-(async () => {
-    const out = {};
-    for (const [name, provider] of Object.entries(providers)) {
-        out[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
-    }
-    require("node:fs").writeFileSync(process.argv[2], JSON.stringify(out));
-})().catch((e) => { console.error(e); process.exit(1); });
-`,
-    );
-    await run(process.execPath, ["-r", "ts-node/register/transpile-only", serializer, join(work, "texts.json")], {
-        cwd: root,
-        env: { ...process.env, TS_NODE_PROJECT: join(root, "tsconfig.json") },
-    });
-    texts = JSON.parse(readFileSync(join(work, "texts.json"), "utf8"));
+    texts = (await serializeProviders(work, PROVIDERS)) as typeof texts;
 }, 60_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,0 +1,38 @@
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const ROOT = resolve(__dirname, "../..");
+
+/**
+ * The text `pulumi.runtime.serializeFunction` makes of each dynamic provider, as the engine
+ * stores it: serialized in a process of its own under ts-node (as the nodejs language host
+ * compiles the program), never under the test runner's module transform.
+ * `providers` maps an exported provider's name to its module, relative to the clone.
+ */
+export async function serializeProviders(work: string, providers: Record<string, string>): Promise<Record<string, string>> {
+    const serializer = join(work, "serialize.js");
+    const out = join(work, "texts.json");
+    const requires = Object.entries(providers).map(([name, file]) => `    ${name}: require(${JSON.stringify(join(ROOT, file))}).${name},`);
+    writeFileSync(
+        serializer,
+        `const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
+const providers = {
+${requires.join("\n")}
+};
+(async () => {
+    const texts = {};
+    for (const [name, provider] of Object.entries(providers)) {
+        texts[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+    }
+    require("node:fs").writeFileSync(process.argv[2], JSON.stringify(texts));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    );
+    await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", serializer, out], {
+        cwd: ROOT,
+        env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
+    });
+    return JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+}

@@ -49,10 +49,14 @@ export interface MockOptions {
     readonly preview?: boolean;
     /** Stack outputs by fully qualified stack name, for StackReferences. */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
+    /** More state for a dynamic resource, as its provider's create would return it (by engine type). */
+    readonly dynamicState?: (type: string, inputs: Record<string, any>) => Record<string, any> | undefined;
 }
 
 export class Recorder {
     readonly resources: Recorded[] = [];
+    /** The tokens of invokes no mock answers (each also fails). */
+    readonly calls: string[] = [];
 
     ofType(type: string): Recorded[] {
         return this.resources.filter((r) => r.type === type);
@@ -96,6 +100,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                             digest: inputs.digest,
                             // ReleaseKey: random per stack in the real provider; derived from the stack here.
                             key: releaseKeyOf(opts.stack ?? "dev"),
+                            ...opts.dynamicState?.(args.type, inputs),
                         },
                     };
                 }
@@ -128,6 +133,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                     }
                     return { name: args.inputs.name, outputs, secretOutputNames: [] };
                 }
+                recorder.calls.push(args.token);
                 throw new Error(`unmocked call ${args.token}`);
             },
         },

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, parseQuery, startDouble } from "../support/gitlab";
+import { describe, expect, it } from "vitest";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, parseQuery, useDouble } from "../support/gitlab";
 
 /**
  * Conformance of the double to GitLab's documented behaviour. The provider tests trust the
@@ -10,12 +10,7 @@ let gitlab: GitlabDouble;
 let project: DoubleProject;
 let url: string;
 
-beforeEach(async () => {
-    ({ gitlab, project, url } = await startDouble());
-});
-afterEach(async () => {
-    await gitlab.stop();
-});
+useDouble((started) => ({ gitlab, project, url } = started));
 
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = { "PRIVATE-TOKEN": DOUBLE_TOKEN }) {
     const res = await fetch(`${url}/api/v4${path}`, {

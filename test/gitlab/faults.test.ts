@@ -1,12 +1,12 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanupPolicyProvider } from "../../components/gitlab/cleanupPolicy";
 import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
 import { markerFor, upsertNote } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, useDouble, useRetryPolicy } from "../support/gitlab";
 
 /**
  * The providers and the MR note under the faults a platform team meets: a token that lost access
@@ -20,23 +20,15 @@ let gitlab: GitlabDouble;
 let project: DoubleProject;
 let url: string;
 let conn: { gitlabUrl: string; gitlabToken: string; project: string };
-const savedRetry = process.env.DELIVERY_GITLAB_RETRY;
 
-beforeAll(() => {
-    // Server-error backoff shortened for the suite; Retry-After waits stay real (whole seconds).
-    process.env.DELIVERY_GITLAB_RETRY = "baseDelayMs=5";
-});
-afterAll(() => {
-    if (savedRetry === undefined) delete process.env.DELIVERY_GITLAB_RETRY;
-    else process.env.DELIVERY_GITLAB_RETRY = savedRetry;
-});
-beforeEach(async () => {
-    ({ gitlab, project, url } = await startDouble());
+// Server-error backoff shortened for the suite; Retry-After waits stay real (whole seconds).
+useRetryPolicy("baseDelayMs=5");
+useDouble((started) => {
+    ({ gitlab, project, url } = started);
     conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "42" };
 });
-afterEach(async () => {
+afterEach(() => {
     vi.restoreAllMocks();
-    await gitlab.stop();
 });
 
 async function create(provider: Provider, news: Record<string, unknown>) {

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildNoteBody, cut, fenceFor, MASK, markerFor, maskSecrets, resourceSummary, secretsFromEnv, stripAnsi } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, useDouble } from "../support/gitlab";
 
 const root = resolve(__dirname, "../..");
 
@@ -101,12 +101,7 @@ describe("scripts/mr-note against the GitLab double", () => {
     let project: DoubleProject;
     let url: string;
 
-    beforeEach(async () => {
-        ({ gitlab, project, url } = await startDouble());
-    });
-    afterEach(async () => {
-        await gitlab.stop();
-    });
+    useDouble((started) => ({ gitlab, project, url } = started));
 
     function mrNote(args: string[], input: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
         return new Promise((done) => {

@@ -1,11 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cleanupPolicyProvider } from "../../components/gitlab/cleanupPolicy";
 import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, useDouble, useRetryPolicy } from "../support/gitlab";
 
 /**
  * The dynamic providers' CRUD against the GitLab double, called the way the engine calls them:
@@ -16,23 +16,12 @@ let gitlab: GitlabDouble;
 let project: DoubleProject;
 let conn: { gitlabUrl: string; gitlabToken: string; project: string };
 
-const savedRetry = process.env.DELIVERY_GITLAB_RETRY;
-beforeAll(() => {
-    // Shorter server-error backoff for the suite (the policy is otherwise the default one).
-    process.env.DELIVERY_GITLAB_RETRY = "baseDelayMs=5";
-});
-afterAll(() => {
-    if (savedRetry === undefined) delete process.env.DELIVERY_GITLAB_RETRY;
-    else process.env.DELIVERY_GITLAB_RETRY = savedRetry;
-});
-beforeEach(async () => {
-    const started = await startDouble();
+// Shorter server-error backoff for the suite (the policy is otherwise the default one).
+useRetryPolicy("baseDelayMs=5");
+useDouble((started) => {
     gitlab = started.gitlab;
     project = started.project;
     conn = { gitlabUrl: started.url, gitlabToken: DOUBLE_TOKEN, project: "group/app" };
-});
-afterEach(async () => {
-    await gitlab.stop();
 });
 
 type Provider = pulumi.dynamic.ResourceProvider;

@@ -19,3 +19,4 @@ export type {
 } from "./model";
 export { parseQuery } from "./http";
 export { DOUBLE_TOKEN, GitlabDouble, startDouble } from "./server";
+export { useDouble, useRetryPolicy } from "./hooks";

@@ -107,10 +107,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: DeployTokenInputs) {
-        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = kit.clientFor(inputs);
-        const ref = await kit.resolveProject(gl, inputs.project);
-        const project = String(ref.projectId);
+        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
         const where = `deploy token ${inputs.name} in project ${inputs.project}`;
         const list = async () =>
             (await gl.call(`list deploy tokens of project ${inputs.project}`, (api) => api.DeployTokens.all({ projectId: project } as never))) as unknown as DeployTokenJson[];

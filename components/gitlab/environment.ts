@@ -88,10 +88,7 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: EnvironmentInputs) {
-        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = kit.clientFor(inputs);
-        const ref = await kit.resolveProject(gl, inputs.project);
-        const project = String(ref.projectId);
+        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
         const where = `environment ${inputs.name} in project ${inputs.project}`;
         const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
         const result = (json: EnvironmentJson) => ({ id: `${project}:${json.id}`, outs: { ...toOutputs(inputs, json), ...ref } });

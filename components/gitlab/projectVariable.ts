@@ -111,10 +111,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: ProjectVariableInputs) {
-        kit.throwIfProblems(validate(inputs));
-        const gl = kit.clientFor(inputs);
-        const ref = await kit.resolveProject(gl, inputs.project);
-        const project = String(ref.projectId);
+        const { gl, ref, project } = await kit.beginCreate(inputs, validate(inputs));
         const id = `${project}:${inputs.key}:${inputs.environmentScope}`;
         const what = `variable ${inputs.key} (scope ${inputs.environmentScope}) in project ${inputs.project}`;
         const outs = (json: VariableJson, adopt: boolean) => ({ id, outs: { ...fromGitlab(kit.connectionOf(inputs), json, inputs.value, adopt), ...ref } });

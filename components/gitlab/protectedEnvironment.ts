@@ -100,10 +100,7 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: ProtectedEnvironmentInputs) {
-        kit.throwIfProblems(problems(inputs).map((p) => p.reason));
-        const gl = kit.clientFor(inputs);
-        const ref = await kit.resolveProject(gl, inputs.project);
-        const project = String(ref.projectId);
+        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
         const id = `${project}:${inputs.environment}`;
         try {
             const json = (await gl.call(

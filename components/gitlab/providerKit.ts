@@ -166,6 +166,17 @@ export function throwIfProblems(reasons: readonly string[]): void {
     }
 }
 
+/**
+ * The start of every create: refuse what check would have reported (every reason), then resolve
+ * the project; its numeric id (`project`) is what the API is called with and what the id holds.
+ */
+export async function beginCreate(inputs: ConnectionInputs, reasons: readonly string[]): Promise<{ gl: GitlabClient; ref: ProjectRef; project: string }> {
+    throwIfProblems(reasons);
+    const gl = clientFor(inputs);
+    const ref = await resolveProject(gl, inputs.project);
+    return { gl, ref, project: String(ref.projectId) };
+}
+
 /** A provider's diff answer: the object is never deleted before its replacement exists. */
 export function diffResult(replaces: string[], updates: string[]): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };

@@ -1,4 +1,4 @@
-import { HttpError, type Params, oneOf } from "./http";
+import { found, HttpError, type Params, oneOf } from "./http";
 import { type DoubleEnvironment, type DoubleProject } from "./model";
 import { type GitlabDouble } from "./server";
 
@@ -33,11 +33,7 @@ export function listEnvironments(d: GitlabDouble, project: DoubleProject, params
 }
 
 export function findEnvironment(d: GitlabDouble, project: DoubleProject, id: string): DoubleEnvironment {
-    const env = /^[0-9]+$/.test(id) ? project.environments.find((e) => e.id === Number(id)) : undefined;
-    if (!env) {
-        throw new HttpError(404, { message: "404 Not found" });
-    }
-    return env;
+    return found(/^[0-9]+$/.test(id) ? project.environments.find((e) => e.id === Number(id)) : undefined);
 }
 
 export function createEnvironment(d: GitlabDouble, project: DoubleProject, params: Params): DoubleEnvironment {

@@ -11,6 +11,14 @@ export class HttpError extends Error {
     }
 }
 
+/** [grape] A record that is not there (ActiveRecord::RecordNotFound): 404 {"message": "404 Not found"}. */
+export function found<T>(record: T | undefined): T {
+    if (record === undefined) {
+        throw new HttpError(404, { message: "404 Not found" });
+    }
+    return record;
+}
+
 export type Params = Record<string, unknown>;
 
 /** What a proxy (nginx, a load balancer) sends for a 502: an HTML page, not GitLab's JSON. */

@@ -1,4 +1,4 @@
-import { HttpError, type Params, bool, int } from "./http";
+import { found, HttpError, type Params, bool, int } from "./http";
 import { type AccessEntry, type ApprovalRule, type DoubleProject, type DoubleProtectedEnvironment } from "./model";
 import { type GitlabDouble } from "./server";
 
@@ -16,11 +16,7 @@ export function protectedEntity(pe: DoubleProtectedEnvironment): unknown {
 }
 
 export function findProtected(d: GitlabDouble, project: DoubleProject, name: string): DoubleProtectedEnvironment {
-    const pe = project.protectedEnvironments.find((p) => p.name === name);
-    if (!pe) {
-        throw new HttpError(404, { message: "404 Not found" });
-    }
-    return pe;
+    return found(project.protectedEnvironments.find((p) => p.name === name));
 }
 
 export function createProtected(d: GitlabDouble, project: DoubleProject, params: Params): DoubleProtectedEnvironment {

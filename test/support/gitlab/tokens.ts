@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { HttpError, type Params } from "./http";
+import { found, HttpError, type Params } from "./http";
 import { type DoubleDeployToken, type DoubleProject } from "./model";
 import { type GitlabDouble } from "./server";
 
@@ -16,11 +16,7 @@ export function expired(t: DoubleDeployToken): boolean {
 }
 
 export function findDeployToken(d: GitlabDouble, project: DoubleProject, id: string): DoubleDeployToken {
-    const t = /^[0-9]+$/.test(id) ? project.deployTokens.find((x) => x.id === Number(id)) : undefined;
-    if (!t) {
-        throw new HttpError(404, { message: "404 Not found" });
-    }
-    return t;
+    return found(/^[0-9]+$/.test(id) ? project.deployTokens.find((x) => x.id === Number(id)) : undefined);
 }
 
 export function createDeployToken(d: GitlabDouble, project: DoubleProject, params: Params): DoubleDeployToken {

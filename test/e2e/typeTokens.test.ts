@@ -29,6 +29,11 @@ function useProgram(project: Project, commit?: string): void {
         rmSync(join(project.dir, item), { recursive: true, force: true });
     }
     if (commit) {
+        try {
+            execFileSync("git", ["-C", ROOT, "cat-file", "-e", `${commit}^{commit}`]);
+        } catch {
+            throw new Error(`this test reads the program of commit ${commit} from the clone's history, which this clone lacks (a shallow clone?): run it in a full clone, or git fetch --unshallow`);
+        }
         const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...PROGRAM], { maxBuffer: 64 * 1024 * 1024 });
         execFileSync("tar", ["-x", "-C", project.dir], { input: archive });
     } else {

@@ -51,8 +51,7 @@ function registryArgs(s: DeliverySettings, gitlab: GitlabProjectSettings | undef
         server: s.registry.server,
         repository: s.registry.repository,
         insecure: s.registry.insecure,
-        pushCredentials:
-            s.registry.username !== undefined ? pulumi.secret({ username: s.registry.username, password: s.registry.password ?? "" }) : undefined,
+        pushCredentials: s.registry.username !== undefined ? pulumi.secret({ username: s.registry.username, password: s.registry.password ?? "" }) : undefined,
         pullCredentials: gitlab?.pullCredentials,
     };
 }
@@ -64,7 +63,14 @@ function releaseTargetArgs(s: DeliverySettings, release: Release, commitSha: str
     return { appName: s.appName, stack: s.stack, image: release.imageRef, releaseId: release.releaseId, commitSha, env: s.env };
 }
 
-function dockerTargetArgs(s: DeliverySettings, t: DockerTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): DockerHostTargetArgs {
+function dockerTargetArgs(
+    s: DeliverySettings,
+    t: DockerTargetSettings,
+    registry: Registry,
+    release: Release,
+    commitSha: string,
+    secretEnv: SecretEnv,
+): DockerHostTargetArgs {
     return {
         ...releaseTargetArgs(s, release, commitSha),
         secretEnv,
@@ -79,7 +85,14 @@ function dockerTargetArgs(s: DeliverySettings, t: DockerTargetSettings, registry
     };
 }
 
-function kubernetesTargetArgs(s: DeliverySettings, t: KubernetesTargetSettings, registry: Registry, release: Release, commitSha: string, secretEnv: SecretEnv): KubernetesTargetArgs {
+function kubernetesTargetArgs(
+    s: DeliverySettings,
+    t: KubernetesTargetSettings,
+    registry: Registry,
+    release: Release,
+    commitSha: string,
+    secretEnv: SecretEnv,
+): KubernetesTargetArgs {
     return {
         ...releaseTargetArgs(s, release, commitSha),
         namespace: t.namespace,

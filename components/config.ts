@@ -6,7 +6,19 @@ import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
 import { dockerHostTargetProblems } from "./targets/dockerHostTarget";
 import { kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
-import { bool, fixCommandFor, httpUrl, intIn, type KeySpec, parseKey, type Raw, readNamespaceConfig, SettingsError, spec, unknownKeyProblems } from "./configKit";
+import {
+    bool,
+    fixCommandFor,
+    httpUrl,
+    intIn,
+    type KeySpec,
+    parseKey,
+    type Raw,
+    readNamespaceConfig,
+    SettingsError,
+    spec,
+    unknownKeyProblems,
+} from "./configKit";
 import { COMMIT_SHA_PATTERN, COMMIT_SHA_REASON } from "./patterns";
 
 /**
@@ -112,7 +124,10 @@ const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|k|M|G)?$/, "mus
 const hostPort = z.string().regex(REGISTRY_SERVER_PATTERN, "must be a registry host, optionally with a port, such as registry.gitlab.com or 127.0.0.1:5000");
 const repositoryPath = z
     .string()
-    .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/, "must be a lowercase repository path such as group/project/app");
+    .regex(
+        /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
+        "must be a lowercase repository path such as group/project/app",
+    );
 const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, "must be a DNS label: lowercase letters, digits and '-', at most 63 characters");
 /**
  * A map setting (set with `--path`), which the engine hands over as JSON. `problem` names
@@ -186,7 +201,10 @@ export const KEYS = {
     env: spec(envMap, "GREETING", { path: true }),
     secretEnv: spec(envMap, "SECRET_KEY", { path: true, secret: true }),
     url: spec(httpUrl, "https://staging.example.com"),
-    dockerHost: spec(z.string().regex(/^(unix:\/\/\/[^\s]+|tcp:\/\/[^\s]+)$/, "must be unix:///path/to/docker.sock or tcp://host:port"), "unix:///var/run/docker.sock"),
+    dockerHost: spec(
+        z.string().regex(/^(unix:\/\/\/[^\s]+|tcp:\/\/[^\s]+)$/, "must be unix:///path/to/docker.sock or tcp://host:port"),
+        "unix:///var/run/docker.sock",
+    ),
     hostPort: spec(intIn(1, 65535), "8000"),
     bindAddress: spec(z.string().regex(/^[0-9.]+$|^::1?$/, "must be an IP address such as 127.0.0.1"), "127.0.0.1"),
     healthTimeoutSeconds: spec(intIn(5, 3600), "60"),
@@ -300,7 +318,9 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         need("releaseCommitSha", "with releaseRef (the commit the pinned release was built from)");
     }
     if (v.releaseCommitSha !== undefined && v.releaseRef === undefined) {
-        problems.push(`${NAMESPACE}:releaseCommitSha: only applies to a pinned release; set ${NAMESPACE}:releaseRef too. Fix: ${fixCommand(stack, "releaseRef")}`);
+        problems.push(
+            `${NAMESPACE}:releaseCommitSha: only applies to a pinned release; set ${NAMESPACE}:releaseRef too. Fix: ${fixCommand(stack, "releaseRef")}`,
+        );
     }
     const promotes = v.promoteFrom !== undefined || v.releaseRef !== undefined;
     // Production runs only what another stack built and ran; the policy pack checks the same.
@@ -310,7 +330,9 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         );
     }
     if (v.target === "docker" && raw.namespace !== undefined) {
-        problems.push(`${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`);
+        problems.push(
+            `${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`,
+        );
     }
     // The components' own invariants (targets, registry), each named by the key it came from.
     const keyOfArg = (arg: string) => (arg === "server" ? "registryServer" : arg.replace(/^resources\./, "")) as Key;
@@ -319,19 +341,26 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
     for (const p of [
         ...registryProblems({ server: v.registryServer }, named),
         ...(v.target === "kubernetes"
-            ? kubernetesTargetProblems({ replicas: v.replicas, containerPort: v.containerPort, ingressHost: v.ingressHost, ingressClassName: v.ingressClassName, resources }, named)
+            ? kubernetesTargetProblems(
+                  { replicas: v.replicas, containerPort: v.containerPort, ingressHost: v.ingressHost, ingressClassName: v.ingressClassName, resources },
+                  named,
+              )
             : [...dockerHostTargetProblems({ containerPort: v.containerPort, hostPort: v.hostPort }, named), ...resourcesProblems(resources, named)]),
     ]) {
         problems.push(`${p.message}. Fix: ${fixCommand(stack, keyOfArg(p.arg))}`);
     }
     for (const key of Object.keys(v.env ?? {})) {
         if (v.secretEnv && key in v.secretEnv) {
-            problems.push(`${NAMESPACE}:env.${key}: is also in ${NAMESPACE}:secretEnv; a name must be either plain or secret. Fix: pulumi config rm --path '${NAMESPACE}:env.${key}' --stack ${stack}`);
+            problems.push(
+                `${NAMESPACE}:env.${key}: is also in ${NAMESPACE}:secretEnv; a name must be either plain or secret. Fix: pulumi config rm --path '${NAMESPACE}:env.${key}' --stack ${stack}`,
+            );
         }
     }
     for (const reserved of RESERVED_ENV_NAMES) {
         if ((v.env && reserved in v.env) || (v.secretEnv && reserved in v.secretEnv)) {
-            problems.push(`${NAMESPACE}:env.${reserved}: is set by the program itself (release id, container port). Fix: pulumi config rm --path '${NAMESPACE}:env.${reserved}' --stack ${stack}`);
+            problems.push(
+                `${NAMESPACE}:env.${reserved}: is set by the program itself (release id, container port). Fix: pulumi config rm --path '${NAMESPACE}:env.${reserved}' --stack ${stack}`,
+            );
         }
     }
 
@@ -409,7 +438,11 @@ export { quantityValue } from "./targets/quantity";
 export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AmbientDefaults {
     const git = (...args: string[]): string | undefined => {
         try {
-            return execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+            return (
+                execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"] })
+                    .toString()
+                    .trim() || undefined
+            );
         } catch {
             return undefined;
         }
@@ -429,4 +462,3 @@ export function loadSettings(): DeliverySettings {
     const { raw, secretKeys } = readNamespaceConfig(NAMESPACE);
     return parseSettings(pulumi.getStack(), raw, ambientDefaults(), secretKeys);
 }
-

@@ -83,7 +83,10 @@ export function unknownKeyProblems(namespace: string, keys: object, raw: Raw, st
     const known = new Set(Object.keys(keys));
     return Object.keys(raw)
         .filter((key) => raw[key] !== undefined && !known.has(key))
-        .map((key) => `${namespace}:${key}: is not a ${what} of this program (a typo?). Fix: pulumi config rm ${namespace}:${key} --stack ${stack}; the settings are listed in README.md`);
+        .map(
+            (key) =>
+                `${namespace}:${key}: is not a ${what} of this program (a typo?). Fix: pulumi config rm ${namespace}:${key} --stack ${stack}; the settings are listed in README.md`,
+        );
 }
 
 /**

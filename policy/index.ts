@@ -40,11 +40,7 @@ const promotionOnly: ResourceValidationPolicy = {
 
 new PolicyPack("delivery", {
     policies: [
-        fromRule(
-            "images-pinned-by-digest",
-            "Every container runs an image named by digest (repo@sha256:...), never by a mutable tag.",
-            unpinnedImages,
-        ),
+        fromRule("images-pinned-by-digest", "Every container runs an image named by digest (repo@sha256:...), never by a mutable tag.", unpinnedImages),
         fromRule(
             "kubernetes-deployments-hardened",
             "Deployment containers have readiness and liveness probes, CPU and memory limits, and run as non-root.",

@@ -127,7 +127,9 @@ export function buildNoteBody(input: NoteInput): string {
     const shown = cut(clean, max);
     const fence = fenceFor(shown.text);
     const summary = resourceSummary(clean);
-    const where = [input.commit ? `commit \`${input.commit}\`` : undefined, input.pipelineUrl ? `[pipeline](${input.pipelineUrl})` : undefined].filter(Boolean).join(", ");
+    const where = [input.commit ? `commit \`${input.commit}\`` : undefined, input.pipelineUrl ? `[pipeline](${input.pipelineUrl})` : undefined]
+        .filter(Boolean)
+        .join(", ");
     const lines = [
         markerFor(input.stack),
         `#### \`pulumi preview\` for stack \`${input.stack}\``,
@@ -144,7 +146,10 @@ export function buildNoteBody(input: NoteInput): string {
     ];
     if (shown.cut) {
         const log = input.jobUrl ? `[job log](${input.jobUrl})` : "job log";
-        lines.push("", `_Output cut at ${shown.text.length.toLocaleString("en-US")} of ${clean.length.toLocaleString("en-US")} characters; the full diff is in the ${log}._`);
+        lines.push(
+            "",
+            `_Output cut at ${shown.text.length.toLocaleString("en-US")} of ${clean.length.toLocaleString("en-US")} characters; the full diff is in the ${log}._`,
+        );
     }
     lines.push("", "<sub>Updated in place by `scripts/mr-note` on every pipeline of this merge request.</sub>");
     return lines.join("\n");
@@ -273,7 +278,14 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
             pipelineUrl: env.CI_PIPELINE_URL,
             commit: env.CI_COMMIT_SHORT_SHA,
         });
-        const result = await upsertNote({ apiUrl: env.CI_API_V4_URL!, token: token!, projectId: env.CI_PROJECT_ID!, mrIid: Number(env.CI_MERGE_REQUEST_IID), stack, body });
+        const result = await upsertNote({
+            apiUrl: env.CI_API_V4_URL!,
+            token: token!,
+            projectId: env.CI_PROJECT_ID!,
+            mrIid: Number(env.CI_MERGE_REQUEST_IID),
+            stack,
+            body,
+        });
         process.stdout.write(`mr-note: ${result.action} note ${result.noteId} on merge request !${env.CI_MERGE_REQUEST_IID} for stack ${stack}\n`);
         return 0;
     } catch (e) {

@@ -137,7 +137,9 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(id: string, props: CleanupPolicyOutputs) {
         const project = kit.apiProject(id, props);
-        await kit.ignoreNotFound(kit.clientFor({ ...props, project }), project, "its container registry cleanup policy", () => put(props, project, { enabled: false }, "disable"));
+        await kit.ignoreNotFound(kit.clientFor({ ...props, project }), project, "its container registry cleanup policy", () =>
+            put(props, project, { enabled: false }, "disable"),
+        );
     },
 };
 
@@ -149,4 +151,6 @@ export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
 }
 
 /** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
-export interface ContainerRegistryCleanupPolicy extends kit.OutputsOf<Pick<CleanupPolicyOutputs, "enabled" | "cadence" | "keepN" | "olderThan" | "nameRegexDelete" | "nameRegexKeep" | "nextRunAt">> {}
+export interface ContainerRegistryCleanupPolicy extends kit.OutputsOf<
+    Pick<CleanupPolicyOutputs, "enabled" | "cadence" | "keepN" | "olderThan" | "nameRegexDelete" | "nameRegexKeep" | "nextRunAt">
+> {}

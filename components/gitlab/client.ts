@@ -160,7 +160,10 @@ export function createGitlabClient(connection: GitlabConnection, options: { retr
 export function singleAttemptRequesterFn(): unknown {
     const utilsPath = require.resolve("@gitbeaker/requester-utils", { paths: [require.resolve("@gitbeaker/rest")] });
     const utils = require(utilsPath) as {
-        createRequesterFn: (o: (s: unknown, r: unknown) => Promise<unknown>, h: (endpoint: string, options: Record<string, unknown>) => Promise<unknown>) => unknown;
+        createRequesterFn: (
+            o: (s: unknown, r: unknown) => Promise<unknown>,
+            h: (endpoint: string, options: Record<string, unknown>) => Promise<unknown>,
+        ) => unknown;
         getMatchingRateLimiter: (endpoint: string, limiters: unknown, method: unknown) => () => Promise<unknown>;
     };
     return utils.createRequesterFn(
@@ -392,7 +395,8 @@ export function bodyExcerpt(body: string): string {
  */
 export function describeGitlabError(what: string, e: unknown, attempts: number, note?: string, hints: GitlabHints = STACK_HINTS): GitlabApiError {
     const status = errorStatus(e);
-    const cause = (e as { cause?: { description?: unknown; request?: { method?: string; url?: string }; response?: { statusText?: string } } } | undefined)?.cause;
+    const cause = (e as { cause?: { description?: unknown; request?: { method?: string; url?: string }; response?: { statusText?: string } } } | undefined)
+        ?.cause;
     let where = "";
     if (cause?.request?.url) {
         try {
@@ -416,7 +420,8 @@ export function describeGitlabError(what: string, e: unknown, attempts: number, 
     } else if (status === undefined) {
         hint = ` Hint: GitLab did not answer; check ${hints.url} and the network.`;
     }
-    const head = status !== undefined ? `HTTP ${status}${cause?.response?.statusText ? " " + cause.response.statusText : ""}${where ? ` from ${where}` : ""}` : where;
+    const head =
+        status !== undefined ? `HTTP ${status}${cause?.response?.statusText ? " " + cause.response.statusText : ""}${where ? ` from ${where}` : ""}` : where;
     const message = head
         ? `GitLab: ${what} failed: ${head}${said ? ` (${said})` : ""}: ${description}.${hint}`
         : `GitLab: ${what} failed: ${description}${said ? ` (${said})` : ""}.${hint}`;

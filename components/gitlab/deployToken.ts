@@ -107,17 +107,24 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: DeployTokenInputs) {
-        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
+        const { gl, ref, project } = await kit.beginCreate(
+            inputs,
+            problems(inputs).map((p) => p.reason),
+        );
         const where = `deploy token ${inputs.name} in project ${inputs.project}`;
         const list = async () =>
-            (await gl.call(`list deploy tokens of project ${inputs.project}`, (api) => api.DeployTokens.all({ projectId: project } as never))) as unknown as DeployTokenJson[];
+            (await gl.call(`list deploy tokens of project ${inputs.project}`, (api) =>
+                api.DeployTokens.all({ projectId: project } as never),
+            )) as unknown as DeployTokenJson[];
         // Tokens of this name made by this create are the ones not there before it.
         const before = new Set((await list()).map((t) => t.id));
         let lost = false;
         const revokeExtras = async (keep: number | undefined) => {
             for (const t of await list()) {
                 if (t.name === inputs.name && !before.has(t.id) && t.id !== keep && !t.revoked) {
-                    await gl.call(`revoke deploy token ${t.id} in project ${inputs.project}`, (api) => api.DeployTokens.remove(t.id, { projectId: project }), { idempotent: true });
+                    await gl.call(`revoke deploy token ${t.id} in project ${inputs.project}`, (api) => api.DeployTokens.remove(t.id, { projectId: project }), {
+                        idempotent: true,
+                    });
                     console.warn(
                         `GitLab: revoked deploy token ${t.id} ${JSON.stringify(t.name)} in project ${inputs.project}: GitLab made it, but its answer (which alone carries the token's value) was lost; the token in the state is ${keep ?? "the next one created"}.`,
                     );
@@ -162,7 +169,10 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
                 // Useless for pulls: report it gone so the next `up` makes a new one.
                 return { id: "", props: {} };
             }
-            const state = { ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? (json.expires_at ?? "") }, json, props.token ?? ""), ...(await kit.storedOrResolvedRef(gl, props, project)) };
+            const state = {
+                ...toOutputs({ ...inputs, name: json.name, scopes: json.scopes, expiresAt: props.expiresAt ?? json.expires_at ?? "" }, json, props.token ?? ""),
+                ...(await kit.storedOrResolvedRef(gl, props, project)),
+            };
             return { id, props: state };
         });
     },
@@ -176,14 +186,23 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
         const [idProject, tokenId] = kit.splitId(id, 2, "deploy token (<project>:<token id>)");
         const project = kit.apiProject(idProject, props);
         const gl = kit.clientFor({ ...props, project });
-        await kit.ignoreNotFound(gl, project, `deploy token ${tokenId} (a live token)`, () => gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })));
+        await kit.ignoreNotFound(gl, project, `deploy token ${tokenId} (a live token)`, () =>
+            gl.call(`revoke deploy token ${tokenId} in project ${project}`, (api) => api.DeployTokens.remove(Number(tokenId), { projectId: project })),
+        );
     },
 };
 
 /** A GitLab project deploy token as a Pulumi resource; `token` is a secret. */
 export class DeployToken extends pulumi.dynamic.Resource {
     constructor(name: string, args: DeployTokenArgs, opts?: pulumi.CustomResourceOptions) {
-        super(deployTokenProvider, name, kit.resourceProps(args, ["tokenId", "token", "revoked", "expired"]), kit.withSecretOutputs(opts, "token"), "gitlab", "DeployToken");
+        super(
+            deployTokenProvider,
+            name,
+            kit.resourceProps(args, ["tokenId", "token", "revoked", "expired"]),
+            kit.withSecretOutputs(opts, "token"),
+            "gitlab",
+            "DeployToken",
+        );
     }
 }
 

@@ -88,7 +88,10 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: EnvironmentInputs) {
-        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
+        const { gl, ref, project } = await kit.beginCreate(
+            inputs,
+            problems(inputs).map((p) => p.reason),
+        );
         const where = `environment ${inputs.name} in project ${inputs.project}`;
         const attrs = { externalUrl: inputs.externalUrl || undefined, tier: inputs.tier };
         const result = (json: EnvironmentJson) => ({ id: `${project}:${json.id}`, outs: { ...toOutputs(inputs, json), ...ref } });
@@ -104,7 +107,9 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
         }
         // An answer lost after GitLab saved it: the environment of that name is the one just made
         // (names are unique in a project).
-        const created = (await gl.call(`create ${where}`, (api) => api.Environments.create(project, inputs.name, attrs), { recover: byName as never })) as unknown as EnvironmentJson;
+        const created = (await gl.call(`create ${where}`, (api) => api.Environments.create(project, inputs.name, attrs), {
+            recover: byName as never,
+        })) as unknown as EnvironmentJson;
         return result(created);
     },
 
@@ -114,7 +119,9 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
         const gl = kit.clientFor(inputs);
         const project = kit.apiProject(idProject, props);
         return kit.readOrGone(gl, project, `environment ${envId}`, async () => {
-            const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) => api.Environments.show(project, Number(envId)))) as unknown as EnvironmentJson;
+            const json = (await gl.call(`read environment ${envId} in project ${project}`, (api) =>
+                api.Environments.show(project, Number(envId)),
+            )) as unknown as EnvironmentJson;
             return { id, props: { ...toOutputs({ ...inputs, name: json.name }, json), ...(await kit.storedOrResolvedRef(gl, props, project)) } };
         });
     },

@@ -22,7 +22,19 @@ import {
     VARIABLE_DEFAULTS,
     variableProblems,
 } from "./gitlabRules";
-import { bool, checkedBy, fixCommandFor, httpUrl, type KeySpec, parseKey, type Raw, readNamespaceConfig, SettingsError, spec as keySpec, unknownKeyProblems } from "../configKit";
+import {
+    bool,
+    checkedBy,
+    fixCommandFor,
+    httpUrl,
+    type KeySpec,
+    parseKey,
+    type Raw,
+    readNamespaceConfig,
+    SettingsError,
+    spec as keySpec,
+    unknownKeyProblems,
+} from "../configKit";
 import { HTTP_URL_PATTERN } from "../patterns";
 
 /**
@@ -36,7 +48,9 @@ import { HTTP_URL_PATTERN } from "../patterns";
 
 export const GITLAB_NAMESPACE = "gitlab";
 
-const accessLevel = checkedBy(parseAccessLevel, (level) => (level === undefined ? "must be developer, maintainer or admin (or 30, 40, 60)" : undefined)) as z.ZodType<AccessLevel, string>;
+const accessLevel = checkedBy(parseAccessLevel, (level) =>
+    level === undefined ? "must be developer, maintainer or admin (or 30, 40, 60)" : undefined,
+) as z.ZodType<AccessLevel, string>;
 const regex = checkedBy((s) => s, cleanupRegexProblem);
 
 const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}";
@@ -56,13 +70,20 @@ const variableSpec = z.preprocess(
         },
         {
             error: (issue) =>
-                issue.code === "unrecognized_keys" ? `has unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.join(", ")}; ${VARIABLE_SHAPE.replace(/^must/, "it must")}` : VARIABLE_SHAPE,
+                issue.code === "unrecognized_keys"
+                    ? `has unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.join(", ")}; ${VARIABLE_SHAPE.replace(/^must/, "it must")}`
+                    : VARIABLE_SHAPE,
         },
     ),
 );
 
 /** A key's spec, with the sentence that documents it (the README's table says the same). */
-const spec = <T>(schema: z.ZodType<T, string>, example: string, description: string, extra: Partial<KeySpec<T>> = {}): KeySpec<T> & { readonly description: string } => ({
+const spec = <T>(
+    schema: z.ZodType<T, string>,
+    example: string,
+    description: string,
+    extra: Partial<KeySpec<T>> = {},
+): KeySpec<T> & { readonly description: string } => ({
     ...keySpec(schema, example, extra),
     description,
 });
@@ -72,11 +93,16 @@ export const GITLAB_KEYS = {
     enabled: spec(bool, "true", "Manage the GitLab project's settings from this stack."),
     url: spec(httpUrl, "https://gitlab.example.com", "Base URL of the GitLab instance (default: CI_SERVER_URL in a pipeline)."),
     project: spec(
-        checkedBy((s) => s, (s) => (isProjectRef(s) ? undefined : "must be a numeric project id or the full path such as group/app")),
+        checkedBy(
+            (s) => s,
+            (s) => (isProjectRef(s) ? undefined : "must be a numeric project id or the full path such as group/app"),
+        ),
         "group/app",
         "Project id or full path (default: CI_PROJECT_ID in a pipeline).",
     ),
-    token: spec(z.string().min(1, "must not be empty"), "<token>", "API token with the api scope and the Maintainer role (default: GITLAB_TOKEN).", { secret: true }),
+    token: spec(z.string().min(1, "must not be empty"), "<token>", "API token with the api scope and the Maintainer role (default: GITLAB_TOKEN).", {
+        secret: true,
+    }),
     environment: spec(
         checkedBy(
             (s) => s,
@@ -92,7 +118,11 @@ export const GITLAB_KEYS = {
         "https://staging.example.com",
         "External URL shown on the GitLab environment.",
     ),
-    environmentTier: spec(checkedBy((s) => s as EnvironmentTier, environmentTierProblem), "staging", "Environment tier (default: inferred from the name)."),
+    environmentTier: spec(
+        checkedBy((s) => s as EnvironmentTier, environmentTierProblem),
+        "staging",
+        "Environment tier (default: inferred from the name).",
+    ),
     variables: spec(
         z
             .string()
@@ -111,7 +141,11 @@ export const GITLAB_KEYS = {
     ),
     protect: spec(bool, "true", "Protect the environment (GitLab Premium)."),
     deployAccessLevel: spec(accessLevel, "maintainer", "Who may deploy to the protected environment."),
-    requiredApprovals: spec(checkedBy((s) => (/^-?[0-9]+$/.test(s) ? Number(s) : NaN), requiredApprovalsProblem), "1", "Approvals a deployment to the protected environment needs."),
+    requiredApprovals: spec(
+        checkedBy((s) => (/^-?[0-9]+$/.test(s) ? Number(s) : NaN), requiredApprovalsProblem),
+        "1",
+        "Approvals a deployment to the protected environment needs.",
+    ),
     approverAccessLevel: spec(accessLevel, "maintainer", "Who may approve deployments."),
     deployToken: spec(bool, "true", "Create a read_registry deploy token for the cluster's image pulls."),
     deployTokenName: spec(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"), "staging-image-pulls", "Deploy token name."),
@@ -189,20 +223,28 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
 
     const url = v.url ?? (raw.url === undefined && env.CI_SERVER_URL && HTTP_URL_PATTERN.test(env.CI_SERVER_URL) ? env.CI_SERVER_URL : undefined);
     if (url === undefined && raw.url === undefined) {
-        problems.push(`${GITLAB_NAMESPACE}:url: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_SERVER_URL is unset). Fix: ${fixCommand(stack, "url")}`);
+        problems.push(
+            `${GITLAB_NAMESPACE}:url: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_SERVER_URL is unset). Fix: ${fixCommand(stack, "url")}`,
+        );
     }
     const project = v.project ?? (raw.project === undefined && env.CI_PROJECT_ID && /^[0-9]+$/.test(env.CI_PROJECT_ID) ? env.CI_PROJECT_ID : undefined);
     if (project === undefined && raw.project === undefined) {
-        problems.push(`${GITLAB_NAMESPACE}:project: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_PROJECT_ID is unset). Fix: ${fixCommand(stack, "project")}`);
+        problems.push(
+            `${GITLAB_NAMESPACE}:project: is required when ${GITLAB_NAMESPACE}:enabled is true (CI_PROJECT_ID is unset). Fix: ${fixCommand(stack, "project")}`,
+        );
     }
     const token = v.token ?? (raw.token === undefined ? env.GITLAB_TOKEN || undefined : undefined);
     if (token === undefined && raw.token === undefined) {
-        problems.push(`${GITLAB_NAMESPACE}:token: is required when ${GITLAB_NAMESPACE}:enabled is true (GITLAB_TOKEN is unset). Fix: ${fixCommand(stack, "token")}, or export GITLAB_TOKEN=<token>`);
+        problems.push(
+            `${GITLAB_NAMESPACE}:token: is required when ${GITLAB_NAMESPACE}:enabled is true (GITLAB_TOKEN is unset). Fix: ${fixCommand(stack, "token")}, or export GITLAB_TOKEN=<token>`,
+        );
     }
 
     const environment = v.environment ?? environmentNameForStack(stack);
     if (v.environment === undefined && raw.environment === undefined && environmentNameProblem(environment)) {
-        problems.push(`${GITLAB_NAMESPACE}:environment: the stack name "${stack}" is not a valid GitLab environment name. Fix: ${fixCommand(stack, "environment")}`);
+        problems.push(
+            `${GITLAB_NAMESPACE}:environment: the stack name "${stack}" is not a valid GitLab environment name. Fix: ${fixCommand(stack, "environment")}`,
+        );
     }
 
     const variables: Record<string, GitlabVariableArgs> = {};
@@ -234,7 +276,9 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
     if (!protect) {
         for (const key of ["deployAccessLevel", "requiredApprovals", "approverAccessLevel"] as const) {
             if (raw[key] !== undefined) {
-                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies to a protected environment, but ${GITLAB_NAMESPACE}:protect is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:protect true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+                problems.push(
+                    `${GITLAB_NAMESPACE}:${key}: only applies to a protected environment, but ${GITLAB_NAMESPACE}:protect is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:protect true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`,
+                );
             }
         }
     }
@@ -242,15 +286,25 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
     if (!deployToken) {
         for (const key of ["deployTokenName", "deployTokenExpiresAt"] as const) {
             if (raw[key] !== undefined) {
-                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies with a deploy token, but ${GITLAB_NAMESPACE}:deployToken is false. Fix: pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+                problems.push(
+                    `${GITLAB_NAMESPACE}:${key}: only applies with a deploy token, but ${GITLAB_NAMESPACE}:deployToken is false. Fix: pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`,
+                );
             }
         }
     }
     const cleanup = v.registryCleanup ?? false;
     if (!cleanup) {
-        for (const key of ["registryCleanupKeepN", "registryCleanupOlderThan", "registryCleanupCadence", "registryCleanupKeepRegex", "registryCleanupDeleteRegex"] as const) {
+        for (const key of [
+            "registryCleanupKeepN",
+            "registryCleanupOlderThan",
+            "registryCleanupCadence",
+            "registryCleanupKeepRegex",
+            "registryCleanupDeleteRegex",
+        ] as const) {
             if (raw[key] !== undefined) {
-                problems.push(`${GITLAB_NAMESPACE}:${key}: only applies when this stack manages the cleanup policy, but ${GITLAB_NAMESPACE}:registryCleanup is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:registryCleanup true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`);
+                problems.push(
+                    `${GITLAB_NAMESPACE}:${key}: only applies when this stack manages the cleanup policy, but ${GITLAB_NAMESPACE}:registryCleanup is false. Fix: pulumi config set ${GITLAB_NAMESPACE}:registryCleanup true --stack ${stack}, or pulumi config rm ${GITLAB_NAMESPACE}:${key} --stack ${stack}`,
+                );
             }
         }
     }
@@ -271,7 +325,9 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
                   approverAccessLevel: v.approverAccessLevel ?? PROTECTION_DEFAULTS.approverAccessLevel,
               }
             : false,
-        deployToken: deployToken ? { name: v.deployTokenName ?? `${environment} image pulls`, scopes: [...DEFAULT_DEPLOY_TOKEN_SCOPES], expiresAt: v.deployTokenExpiresAt } : false,
+        deployToken: deployToken
+            ? { name: v.deployTokenName ?? `${environment} image pulls`, scopes: [...DEFAULT_DEPLOY_TOKEN_SCOPES], expiresAt: v.deployTokenExpiresAt }
+            : false,
         cleanupPolicy: cleanup
             ? {
                   enabled: true,

@@ -66,7 +66,11 @@ export function accessLevelProblem(level: unknown): string | undefined {
  */
 export function parseAccessLevel(written: string): AccessLevel | undefined {
     const s = written.trim().toLowerCase();
-    const level = Object.prototype.hasOwnProperty.call(ACCESS_LEVELS, s) ? ACCESS_LEVELS[s as keyof typeof ACCESS_LEVELS] : /^[0-9]+$/.test(s) && String(Number(s)) === s ? Number(s) : undefined;
+    const level = Object.prototype.hasOwnProperty.call(ACCESS_LEVELS, s)
+        ? ACCESS_LEVELS[s as keyof typeof ACCESS_LEVELS]
+        : /^[0-9]+$/.test(s) && String(Number(s)) === s
+          ? Number(s)
+          : undefined;
     return accessLevelProblem(level) === undefined ? (level as AccessLevel) : undefined;
 }
 
@@ -79,7 +83,11 @@ export function requiredApprovalsProblem(n: unknown): string | undefined {
 }
 
 /** What a protection left unsaid means, in every layer: maintainers deploy, no approvals. */
-export const PROTECTION_DEFAULTS = { deployAccessLevel: ACCESS_LEVELS.maintainer, requiredApprovals: 0, approverAccessLevel: ACCESS_LEVELS.maintainer } as const;
+export const PROTECTION_DEFAULTS = {
+    deployAccessLevel: ACCESS_LEVELS.maintainer,
+    requiredApprovals: 0,
+    approverAccessLevel: ACCESS_LEVELS.maintainer,
+} as const;
 
 /**
  * The path or id a project is named by in the API (`:id`): a numeric id, or a full path of at
@@ -109,7 +117,10 @@ export const DEFAULT_DEPLOY_TOKEN_SCOPES: readonly DeployTokenScope[] = ["read_r
  * the refused scopes; undefined when they are fine. Scopes for which `skip` is true (not known yet)
  * are not checked.
  */
-export function deployTokenScopesProblem(scopes: readonly unknown[], skip: (scope: unknown) => boolean = () => false): { reason: string; refused: unknown[] } | undefined {
+export function deployTokenScopesProblem(
+    scopes: readonly unknown[],
+    skip: (scope: unknown) => boolean = () => false,
+): { reason: string; refused: unknown[] } | undefined {
     const refused = scopes.filter((s) => !skip(s) && !(DEPLOY_TOKEN_SCOPES as readonly unknown[]).includes(s));
     return scopes.length === 0 || refused.length > 0 ? { reason: `must be one or more of ${DEPLOY_TOKEN_SCOPES.join(", ")}`, refused } : undefined;
 }
@@ -198,7 +209,9 @@ export function variableProblems(v: {
         problems.push(`${JSON.stringify(v.key)} is not a valid GitLab variable key: use at most 255 of A-Z a-z 0-9 _`);
     }
     if (!ENVIRONMENT_SCOPE.test(scope)) {
-        problems.push(`${name}: environment scope ${JSON.stringify(scope)} is invalid: use letters, digits, _ / $ { } . - * or space (at most 255), or * for all environments`);
+        problems.push(
+            `${name}: environment scope ${JSON.stringify(scope)} is invalid: use letters, digits, _ / $ { } . - * or space (at most 255), or * for all environments`,
+        );
     }
     if (v.variableType !== undefined && v.variableType !== "env_var" && v.variableType !== "file") {
         problems.push(`${name}: variableType must be env_var or file (got ${JSON.stringify(v.variableType)})`);
@@ -250,7 +263,13 @@ export function cleanupRegexProblem(regex: string): string | undefined {
  * for which `skip` is true (not given, or not known yet) is not checked.
  */
 export function cleanupPolicyProblems(
-    p: { readonly cadence?: unknown; readonly keepN?: unknown; readonly olderThan?: unknown; readonly nameRegexDelete?: unknown; readonly nameRegexKeep?: unknown },
+    p: {
+        readonly cadence?: unknown;
+        readonly keepN?: unknown;
+        readonly olderThan?: unknown;
+        readonly nameRegexDelete?: unknown;
+        readonly nameRegexKeep?: unknown;
+    },
     prefix: string,
     skip: (value: unknown) => boolean,
 ): { property: string; reason: string }[] {

@@ -98,7 +98,13 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: ProjectVariableInputs, news: Partial<ProjectVariableInputs>) {
         const inputs = withDefaults(news);
         const failures = validate(inputs).map((reason) => ({
-            property: /cannot be masked/.test(reason) ? "value" : /environment scope/.test(reason) ? "environmentScope" : /variableType/.test(reason) ? "variableType" : "key",
+            property: /cannot be masked/.test(reason)
+                ? "value"
+                : /environment scope/.test(reason)
+                  ? "environmentScope"
+                  : /variableType/.test(reason)
+                    ? "variableType"
+                    : "key",
             reason,
         }));
         return { inputs, failures };
@@ -162,7 +168,12 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
                             found.variable_type === inputs.variableType &&
                             (found.description ?? "") === inputs.description;
                         if (!ours) {
-                            throw gitlabApiError(`GitLab: create ${what} failed: its answer was lost, and the variable with this key and scope now in GitLab holds other settings, so it was made by someone else. The variable already exists in GitLab: ${adoptHint}`, 400, undefined, 1);
+                            throw gitlabApiError(
+                                `GitLab: create ${what} failed: its answer was lost, and the variable with this key and scope now in GitLab holds other settings, so it was made by someone else. The variable already exists in GitLab: ${adoptHint}`,
+                                400,
+                                undefined,
+                                1,
+                            );
                         }
                         return found as never;
                     },
@@ -184,7 +195,9 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         const project = kit.apiProject(idProject, props);
         const what = `variable ${key} (scope ${scope}) in project ${project}`;
         return kit.readOrGone(gl, project, what, async () => {
-            const json = (await gl.call(`read ${what}`, (api) => api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }))) as unknown as VariableJson;
+            const json = (await gl.call(`read ${what}`, (api) =>
+                api.ProjectVariables.show(project, key, { filter: { environment_scope: scope } }),
+            )) as unknown as VariableJson;
             const state = { ...fromGitlab(conn, json, props.value, props.adopt ?? false), ...(await kit.storedOrResolvedRef(gl, props, project)) };
             return { id, props: state };
         });
@@ -219,7 +232,9 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
         // The filter goes in the query string, as GitLab's docs show for DELETE.
         await kit.ignoreNotFound(gl, project, what, () =>
             gl.call(`delete ${what}`, (api) =>
-                api.ProjectVariables.remove(project, key, { searchParams: { filter: { environment_scope: scope } } } as unknown as { filter: { environment_scope: string } }),
+                api.ProjectVariables.remove(project, key, { searchParams: { filter: { environment_scope: scope } } } as unknown as {
+                    filter: { environment_scope: string };
+                }),
             ),
         );
     },
@@ -231,9 +246,18 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
  */
 export class ProjectVariable extends pulumi.dynamic.Resource {
     constructor(name: string, args: ProjectVariableArgs, opts?: pulumi.CustomResourceOptions) {
-        super(projectVariableProvider, name, kit.resourceProps({ ...args, value: pulumi.secret(args.value) }), kit.withSecretOutputs(opts, "value"), "gitlab", "ProjectVariable");
+        super(
+            projectVariableProvider,
+            name,
+            kit.resourceProps({ ...args, value: pulumi.secret(args.value) }),
+            kit.withSecretOutputs(opts, "value"),
+            "gitlab",
+            "ProjectVariable",
+        );
     }
 }
 
 /** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
-export interface ProjectVariable extends kit.OutputsOf<Pick<ProjectVariableInputs, "key" | "value" | "masked" | "protected" | "raw" | "variableType" | "environmentScope" | "description">> {}
+export interface ProjectVariable extends kit.OutputsOf<
+    Pick<ProjectVariableInputs, "key" | "value" | "masked" | "protected" | "raw" | "variableType" | "environmentScope" | "description">
+> {}

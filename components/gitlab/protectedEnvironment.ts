@@ -100,15 +100,26 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: ProtectedEnvironmentInputs) {
-        const { gl, ref, project } = await kit.beginCreate(inputs, problems(inputs).map((p) => p.reason));
+        const { gl, ref, project } = await kit.beginCreate(
+            inputs,
+            problems(inputs).map((p) => p.reason),
+        );
         const id = `${project}:${inputs.environment}`;
         try {
             const json = (await gl.call(
                 `protect environment ${inputs.environment} in project ${inputs.project}`,
                 (api) =>
-                    api.ProjectProtectedEnvironments.create(encode(project), inputs.environment, [{ access_level: inputs.deployAccessLevel }] as never, {
-                        approvalRules: inputs.requiredApprovals > 0 ? [{ access_level: inputs.approverAccessLevel, required_approvals: inputs.requiredApprovals }] : undefined,
-                    } as never),
+                    api.ProjectProtectedEnvironments.create(
+                        encode(project),
+                        inputs.environment,
+                        [{ access_level: inputs.deployAccessLevel }] as never,
+                        {
+                            approvalRules:
+                                inputs.requiredApprovals > 0
+                                    ? [{ access_level: inputs.approverAccessLevel, required_approvals: inputs.requiredApprovals }]
+                                    : undefined,
+                        } as never,
+                    ),
                 {
                     // An answer lost after GitLab saved it: the protection now in place is the one just made.
                     recover: async (api) => {
@@ -124,7 +135,9 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
             return { id, outs: { ...fromGitlab(inputs, json), ...ref } };
         } catch (e) {
             if (/already protected/.test((e as Error).message)) {
-                throw new Error(`${(e as Error).message} Adopt it with the resource option import: "${id}", or unprotect it in GitLab (Settings > CI/CD > Protected environments).`);
+                throw new Error(
+                    `${(e as Error).message} Adopt it with the resource option import: "${id}", or unprotect it in GitLab (Settings > CI/CD > Protected environments).`,
+                );
             }
             throw e;
         }
@@ -153,7 +166,9 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         const gl = kit.clientFor(news);
         const where = `protected environment ${name} in project ${project}`;
         // The entry ids are needed to replace entries; read them fresh rather than trusting state.
-        const current = (await gl.call(`read ${where}`, (api) => api.ProjectProtectedEnvironments.show(encode(project), encode(name)))) as unknown as ProtectedJson;
+        const current = (await gl.call(`read ${where}`, (api) =>
+            api.ProjectProtectedEnvironments.show(encode(project), encode(name)),
+        )) as unknown as ProtectedJson;
         const deploy = roleEntries(current.deploy_access_levels);
         const rules = roleEntries(current.approval_rules);
         const deployChanges =
@@ -162,7 +177,8 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
                 : [{ access_level: news.deployAccessLevel }, ...deploy.map((e) => ({ id: e.id, _destroy: true }))];
         const wantRules = news.requiredApprovals > 0 ? [{ access_level: news.approverAccessLevel, required_approvals: news.requiredApprovals }] : [];
         const rulesSame =
-            rules.length === wantRules.length && rules.every((r, i) => r.access_level === wantRules[i].access_level && r.required_approvals === wantRules[i].required_approvals);
+            rules.length === wantRules.length &&
+            rules.every((r, i) => r.access_level === wantRules[i].access_level && r.required_approvals === wantRules[i].required_approvals);
         const ruleChanges = rulesSame ? undefined : [...wantRules, ...rules.map((r) => ({ id: r.id, _destroy: true }))];
         const json = (await gl.call(`update ${where}`, (api) =>
             api.ProjectProtectedEnvironments.edit(encode(project), encode(name), { deployAccessLevels: deployChanges, approvalRules: ruleChanges } as never),
@@ -188,4 +204,6 @@ export class ProtectedEnvironment extends pulumi.dynamic.Resource {
 }
 
 /** The outputs the class shows, typed from the provider's outputs (declaration merging: no class fields). */
-export interface ProtectedEnvironment extends kit.OutputsOf<Pick<ProtectedEnvironmentInputs, "environment" | "deployAccessLevel" | "requiredApprovals" | "approverAccessLevel">> {}
+export interface ProtectedEnvironment extends kit.OutputsOf<
+    Pick<ProtectedEnvironmentInputs, "environment" | "deployAccessLevel" | "requiredApprovals" | "approverAccessLevel">
+> {}

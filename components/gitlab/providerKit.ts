@@ -93,7 +93,10 @@ export function isNotFound(e: unknown): boolean {
  */
 export async function resolveProject(gl: GitlabClient, project: string, consequence = ""): Promise<ProjectRef> {
     try {
-        const json = (await gl.call(`look up project ${project}`, (api) => api.Projects.show(project))) as unknown as { id: number; path_with_namespace: string };
+        const json = (await gl.call(`look up project ${project}`, (api) => api.Projects.show(project))) as unknown as {
+            id: number;
+            path_with_namespace: string;
+        };
         return { projectId: json.id, projectPath: json.path_with_namespace };
     } catch (e) {
         if (isNotFound(e)) {
@@ -129,7 +132,12 @@ export function projectRefOf(props: Partial<ProjectRef> | undefined): Partial<Pr
  * but only when the project itself is visible (one `GET /projects/:id`): a token that lost access
  * sees 404 for everything, and dropping the resources from the state would orphan live objects.
  */
-export async function readOrGone<T>(gl: GitlabClient, project: string, what: string, read: () => Promise<T>): Promise<T | { id: string; props: Record<string, never> }> {
+export async function readOrGone<T>(
+    gl: GitlabClient,
+    project: string,
+    what: string,
+    read: () => Promise<T>,
+): Promise<T | { id: string; props: Record<string, never> }> {
     try {
         return await read();
     } catch (e) {

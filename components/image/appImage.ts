@@ -56,9 +56,7 @@ export class AppImage extends pulumi.ComponentResource {
                     "org.opencontainers.image.revision": args.commitSha,
                     "org.opencontainers.image.ref.name": args.refName,
                 },
-                registries: creds.apply((c) =>
-                    c ? [{ address: args.registryServer, username: c.username, password: pulumi.secret(c.password) }] : [],
-                ),
+                registries: creds.apply((c) => (c ? [{ address: args.registryServer, username: c.username, password: pulumi.secret(c.password) }] : [])),
                 // Previews must not push; the digest is only known after a real build.
                 buildOnPreview: false,
             },

@@ -59,9 +59,7 @@ export class Registry extends CheckedComponent {
         this.repositoryUrl = `${this.server}/${this.repository}`;
         this.insecure = args.insecure ?? false;
         this.pushCredentials = pulumi.secret(pulumi.output(args.pushCredentials) as pulumi.Output<RegistryCredentials | undefined>);
-        this.pullCredentials = pulumi.secret(
-            pulumi.output(args.pullCredentials ?? args.pushCredentials) as pulumi.Output<RegistryCredentials | undefined>,
-        );
+        this.pullCredentials = pulumi.secret(pulumi.output(args.pullCredentials ?? args.pushCredentials) as pulumi.Output<RegistryCredentials | undefined>);
         this.dockerConfigJson = pulumi.secret(this.pullCredentials.apply((c) => dockerConfigJson(this.server, c)));
         this.registerOutputs({ server: this.server, repositoryUrl: this.repositoryUrl });
     }

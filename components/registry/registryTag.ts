@@ -139,7 +139,8 @@ export const registryTagProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: RegistryTagInputs, news: RegistryTagInputs) {
         const replaces = (["server", "repository", "digest", "tag", "insecure"] as const).filter((k) => olds[k] !== news[k]);
-        const changes = replaces.length > 0 || olds.username !== news.username || olds.password !== news.password || Boolean(olds.mutable) !== Boolean(news.mutable);
+        const changes =
+            replaces.length > 0 || olds.username !== news.username || olds.password !== news.password || Boolean(olds.mutable) !== Boolean(news.mutable);
         return { changes, replaces, deleteBeforeReplace: false };
     },
     async update(_id: string, _olds: RegistryTagInputs, news: RegistryTagInputs) {
@@ -170,7 +171,11 @@ export class RegistryTag extends pulumi.dynamic.Resource {
                 username: creds.apply((c) => c?.username),
                 password: pulumi.secret(creds.apply((c) => c?.password)),
             },
-            { ...opts, additionalSecretOutputs: ["password"], aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource" }] },
+            {
+                ...opts,
+                additionalSecretOutputs: ["password"],
+                aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource" }],
+            },
             "registry",
             "RegistryTag",
         );

@@ -155,7 +155,12 @@ export class Promotion extends CheckedComponent {
     readonly taggedRef?: pulumi.Output<string>;
 
     constructor(name: string, args: PromotionArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("delivery:release:Promotion", name, promotionProblems({ imageRef: args.release.imageRef, registryServer: args.registry.server, tag: args.tag }), opts);
+        super(
+            "delivery:release:Promotion",
+            name,
+            promotionProblems({ imageRef: args.release.imageRef, registryServer: args.registry.server, tag: args.tag }),
+            opts,
+        );
         const pinned = parsePinnedRef(args.release.imageRef)!;
         this.imageRef = args.release.imageRef;
         this.digest = pinned.digest;

@@ -45,7 +45,8 @@ export class Release extends pulumi.ComponentResource {
     readonly info: pulumi.Output<ReleaseInfo>;
 
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        const refused = (ref: string) => `Release "${name}": image "${ref}" is not pinned by digest (repository@sha256:<hex>); refusing to release a mutable tag`;
+        const refused = (ref: string) =>
+            `Release "${name}": image "${ref}" is not pinned by digest (repository@sha256:<hex>); refusing to release a mutable tag`;
         // A known ref (a promotion, a pin) is checked at once, before anything is registered; only
         // a ref still to come (a build's digest) is checked when it resolves (pulumi-eks's validatedInput).
         if (typeof args.imageRef === "string" && !isDigestPinned(args.imageRef)) {

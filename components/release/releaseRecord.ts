@@ -31,9 +31,10 @@ export const releaseRecordProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: ReleaseRecordInputs, news: ReleaseRecordInputs) {
         // During a preview the ref is not known yet: the engine sends its "unknown" sentinel.
         const unknown = news.imageRef === pulumi.runtime.unknownValue;
-        const failures = unknown || isDigestPinned(news.imageRef ?? "")
-            ? []
-            : [{ property: "imageRef", reason: `"${news.imageRef}" is not pinned by digest; a release names exactly one image (repo@sha256:...)` }];
+        const failures =
+            unknown || isDigestPinned(news.imageRef ?? "")
+                ? []
+                : [{ property: "imageRef", reason: `"${news.imageRef}" is not pinned by digest; a release names exactly one image (repo@sha256:...)` }];
         return { inputs: news, failures };
     },
     async create(inputs: ReleaseRecordInputs) {

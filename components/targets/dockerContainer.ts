@@ -85,12 +85,7 @@ async function pullImage(docker: import("dockerode"), inputs: DockerContainerInp
 }
 
 /** Starts a container for the release and waits until its health path answers 200. */
-async function startHealthy(
-    docker: import("dockerode"),
-    inputs: DockerContainerInputs,
-    hostPort: number,
-    role: string,
-): Promise<{ id: string; name: string }> {
+async function startHealthy(docker: import("dockerode"), inputs: DockerContainerInputs, hostPort: number, role: string): Promise<{ id: string; name: string }> {
     const crypto = require("node:crypto") as typeof import("node:crypto");
     const name = `${inputs.name}-${inputs.releaseId}-${role}-${crypto.randomBytes(3).toString("hex")}`;
     const port = `${inputs.containerPort}/tcp`;
@@ -117,7 +112,9 @@ async function startHealthy(
             .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
             .catch(() => "");
         await container.remove({ force: true }).catch(() => undefined);
-        throw new Error(`release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
+        throw new Error(
+            `release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`,
+        );
     }
 }
 
@@ -207,7 +204,10 @@ interface SlotContainer {
 }
 
 /** Every container of the slot that this stack owns, in any state, found by its labels. */
-async function slotContainers(docker: import("dockerode"), props: { name: string; labels?: Record<string, string>; containerPort: number }): Promise<SlotContainer[]> {
+async function slotContainers(
+    docker: import("dockerode"),
+    props: { name: string; labels?: Record<string, string>; containerPort: number },
+): Promise<SlotContainer[]> {
     const listed = await docker.listContainers({ all: true, filters: { label: ownerLabels(props) } });
     const found: SlotContainer[] = [];
     for (const c of listed) {
@@ -287,7 +287,19 @@ async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerO
 }
 
 const IMMUTABLE = ["name", "dockerHost"] as const;
-const MUTABLE = ["image", "releaseId", "env", "secretEnv", "containerPort", "hostPort", "bindAddress", "healthPath", "healthTimeoutSeconds", "labels", "registryAuth"] as const;
+const MUTABLE = [
+    "image",
+    "releaseId",
+    "env",
+    "secretEnv",
+    "containerPort",
+    "hostPort",
+    "bindAddress",
+    "healthPath",
+    "healthTimeoutSeconds",
+    "labels",
+    "registryAuth",
+] as const;
 
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
@@ -316,7 +328,10 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         const live = (await slotContainers(docker, props)).filter((c) => c.running && c.role === "live");
         const found = live.find((c) => c.id === props.containerId) ?? live[0];
         if (found) {
-            return { id, props: { ...props, image: found.image, releaseId: found.releaseId || props.releaseId, containerId: found.id, containerName: found.name } };
+            return {
+                id,
+                props: { ...props, image: found.image, releaseId: found.releaseId || props.releaseId, containerId: found.id, containerName: found.name },
+            };
         }
         // A container of an earlier program that lacks the labels is still found by its id.
         const recorded = await docker
@@ -365,8 +380,18 @@ export class DockerContainer extends pulumi.dynamic.Resource {
         super(
             dockerContainerProvider,
             name,
-            { ...args, secretEnv: pulumi.secret(args.secretEnv), registryAuth: pulumi.secret(args.registryAuth), containerId: undefined, containerName: undefined },
-            { ...opts, additionalSecretOutputs: ["secretEnv", "registryAuth"], aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource" }] },
+            {
+                ...args,
+                secretEnv: pulumi.secret(args.secretEnv),
+                registryAuth: pulumi.secret(args.registryAuth),
+                containerId: undefined,
+                containerName: undefined,
+            },
+            {
+                ...opts,
+                additionalSecretOutputs: ["secretEnv", "registryAuth"],
+                aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource" }],
+            },
             "targets",
             "DockerContainer",
         );

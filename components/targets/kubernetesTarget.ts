@@ -258,7 +258,12 @@ function createService({ args, name, child, namespace, labels, selector }: Scope
     );
 }
 
-function createIngress({ args, name, child, namespace, labels }: Scope, host: string, service: k8s.core.v1.Service, deployment: k8s.apps.v1.Deployment): k8s.networking.v1.Ingress {
+function createIngress(
+    { args, name, child, namespace, labels }: Scope,
+    host: string,
+    service: k8s.core.v1.Service,
+    deployment: k8s.apps.v1.Deployment,
+): k8s.networking.v1.Ingress {
     return new k8s.networking.v1.Ingress(
         `${name}-ingress`,
         {

@@ -34,7 +34,13 @@ describe("bad configuration on the real engine", () => {
         // Values the engine would refuse by the declared type alone, without the key's namespace,
         // a fix, or the stack's other problems.
         [
-            { "delivery:replicas": "two", "delivery:containerPort": "8080.5", "delivery:registryInsecure": "yes", "delivery:healthPath": "healthz", "delivery:target": "kubernetes" },
+            {
+                "delivery:replicas": "two",
+                "delivery:containerPort": "8080.5",
+                "delivery:registryInsecure": "yes",
+                "delivery:healthPath": "healthz",
+                "delivery:target": "kubernetes",
+            },
             [
                 'Invalid configuration for stack "e2e-bad" (4 problems); nothing was changed:',
                 '- delivery:registryInsecure: must be true or false (got "yes"). Fix: pulumi config set delivery:registryInsecure true --stack e2e-bad',

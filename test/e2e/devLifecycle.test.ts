@@ -1,6 +1,16 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers } from "../support/workspace";
+import {
+    Project,
+    ReleaseOutput,
+    ensureEnvironment,
+    getApp,
+    localConfig,
+    outputValue,
+    registryDigest,
+    resourceTypes,
+    slotContainers,
+} from "../support/workspace";
 
 /**
  * The dev stack's whole life on the real engine, Docker engine and registry, in the order

@@ -25,7 +25,9 @@ describe("health-gated release on the Docker host", () => {
         const good = outputValue<ReleaseOutput>((await stack.up()).outputs, "release");
         expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).toBe(good.releaseId);
 
-        project.changeApp((src) => src.replace('return Response("ok", status=200, mimetype="text/plain")', 'return Response("broken", status=503, mimetype="text/plain")'));
+        project.changeApp((src) =>
+            src.replace('return Response("ok", status=200, mimetype="text/plain")', 'return Response("broken", status=503, mimetype="text/plain")'),
+        );
         const failed = await stack.up().then(
             () => undefined,
             (e: Error) => e,

@@ -142,7 +142,11 @@ async function interrupt(cli: Cli, args: string[], at: KillAt, after: "finish" |
     await run.done;
     if (paused.pid && after === "finish") {
         writeFileSync(join(markers, `${stepName}.resume`), "");
-        await until("the provider to finish its operation without the CLI", () => stepLine("end", paused.index + 1) >= 0 || !alive(paused.pid) || undefined, 180_000);
+        await until(
+            "the provider to finish its operation without the CLI",
+            () => stepLine("end", paused.index + 1) >= 0 || !alive(paused.pid) || undefined,
+            180_000,
+        );
     }
     for (const pid of processesOf(markers)) {
         try {
@@ -190,7 +194,10 @@ async function recover(cli: Cli, title: string): Promise<Run> {
     // `refresh --clear-pending-creates` drops them (the resources exist again by now).
     const pending = await pendingOperations(cli);
     appendFileSync(ROUTE_LOG, `pending operations left: ${JSON.stringify(pending)}\n\n`);
-    expect(pending.every((op) => op.type === "creating"), JSON.stringify(pending)).toBe(true);
+    expect(
+        pending.every((op) => op.type === "creating"),
+        JSON.stringify(pending),
+    ).toBe(true);
     const clear = await cli.step(["refresh", "--clear-pending-creates", "--yes", "--skip-preview"]);
     expect(clear.code, clear.out).toBe(0);
     expect(await pendingOperations(cli)).toEqual([]);
@@ -222,7 +229,13 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     const stacks: Array<{ stack: Stack; slot: string }> = [];
 
     async function stackFor(name: string, port: number) {
-        const stack = await project.stack(name, localConfig(project, port, { healthTimeoutSeconds: "20", secretEnv: { value: JSON.stringify({ API_TOKEN: "interrupt-secret-Zq81" }), secret: true } }));
+        const stack = await project.stack(
+            name,
+            localConfig(project, port, {
+                healthTimeoutSeconds: "20",
+                secretEnv: { value: JSON.stringify({ API_TOKEN: "interrupt-secret-Zq81" }), secret: true },
+            }),
+        );
         const slot = `e2e-${port}-${name}`;
         stacks.push({ stack, slot });
         return { stack, slot, cli: new Cli(project, name) };

@@ -76,14 +76,16 @@ describe("promotion and rollback", () => {
 
     it("never moves a release tag that names another digest: the pin with v1.1.0 kept in the stack is refused", async () => {
         const before = await registryDigest("127.0.0.1:5000", project.repository, "v1.1.0");
-        const running = outputValue<ReleaseOutput>((await downstream.outputs()), "release");
+        const running = outputValue<ReleaseOutput>(await downstream.outputs(), "release");
         expect(before).not.toBe(running.digest);
         await downstream.setConfig("delivery:promotionTag", { value: "v1.1.0" });
         const failed = await downstream.up().then(
             () => undefined,
             (e: Error) => e,
         );
-        expect(String(failed?.message)).toContain(`registry tag ${project.repository}:v1.1.0 already names ${before}; a release tag is never moved to another digest (${running.digest})`);
+        expect(String(failed?.message)).toContain(
+            `registry tag ${project.repository}:v1.1.0 already names ${before}; a release tag is never moved to another digest (${running.digest})`,
+        );
         expect(String(failed?.message)).toContain("pulumi config set delivery:promotionTagMutable true");
         expect(await registryDigest("127.0.0.1:5000", project.repository, "v1.1.0")).toBe(before);
         expect((await getApp(`http://127.0.0.1:${portB}/`)).body.release_id).toBe(running.releaseId);

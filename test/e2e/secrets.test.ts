@@ -71,7 +71,7 @@ describe("secrets stay encrypted", () => {
     });
 
     it("hashes secrets under the stack's own key: the same secret elsewhere gives another hash, a re-run keeps the release id", async () => {
-        const first = outputValue<ReleaseOutput>((await stack.outputs()), "release");
+        const first = outputValue<ReleaseOutput>(await stack.outputs(), "release");
         twin = await project.stack("e2e-secrets-twin", localConfig(project, 18052, settings()));
         const other = outputValue<ReleaseOutput>((await twin.up()).outputs, "release");
         // configHash covers only the settings, which are the same in both stacks: only the key differs.

@@ -32,7 +32,9 @@ function useProgram(project: Project, commit?: string): void {
         try {
             execFileSync("git", ["-C", ROOT, "cat-file", "-e", `${commit}^{commit}`]);
         } catch {
-            throw new Error(`this test reads the program of commit ${commit} from the clone's history, which this clone lacks (a shallow clone?): run it in a full clone, or git fetch --unshallow`);
+            throw new Error(
+                `this test reads the program of commit ${commit} from the clone's history, which this clone lacks (a shallow clone?): run it in a full clone, or git fetch --unshallow`,
+            );
         }
         const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...PROGRAM], { maxBuffer: 64 * 1024 * 1024 });
         execFileSync("tar", ["-x", "-C", project.dir], { input: archive });
@@ -46,8 +48,7 @@ function useProgram(project: Project, commit?: string): void {
 /** The ids and names of the containers of both stacks' slots (not their status, which ages). */
 const containers = (...slots: string[]) => slots.flatMap((slot) => slotContainers(slot).map((line) => line.split(" ").slice(0, 2).join(" ")));
 
-const changes = (summary: Record<string, number> | undefined) =>
-    Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+const changes = (summary: Record<string, number> | undefined) => Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
 
 describe("type tokens: a stack made by the earlier program upgrades without a replacement", () => {
     let project: Project;

@@ -85,13 +85,19 @@ describe("project variables", () => {
     });
 
     it("refuses a value that cannot be masked (400), by GitLab's two regexes", async () => {
-        expect(await api("POST", "/projects/42/variables", { key: "A", value: "short", masked: true })).toMatchObject({ status: 400, json: { message: { value: ["is invalid"] } } });
+        expect(await api("POST", "/projects/42/variables", { key: "A", value: "short", masked: true })).toMatchObject({
+            status: 400,
+            json: { message: { value: ["is invalid"] } },
+        });
         expect((await api("POST", "/projects/42/variables", { key: "B", value: "has!bang!", masked: true })).status).toBe(400);
         // Raw masked values only need 8+ non-whitespace characters.
         expect((await api("POST", "/projects/42/variables", { key: "C", value: "has!bang!", masked: true, raw: true })).status).toBe(201);
         expect((await api("POST", "/projects/42/variables", { key: "D", value: "has space", masked: true, raw: true })).status).toBe(400);
         expect((await api("POST", "/projects/42/variables", { key: "E", value: "abc@def:gh.ij~kl-mn_op+qr/st=", masked: true })).status).toBe(201);
-        expect(await api("POST", "/projects/42/variables", { key: "BAD-KEY", value: "v" })).toMatchObject({ status: 400, json: { message: { key: ["can contain only letters, digits and '_'."] } } });
+        expect(await api("POST", "/projects/42/variables", { key: "BAD-KEY", value: "v" })).toMatchObject({
+            status: 400,
+            json: { message: { key: ["can contain only letters, digits and '_'."] } },
+        });
         expect(await api("POST", "/projects/42/variables", { key: "F" })).toMatchObject({ status: 400, json: { error: "value is missing" } });
     });
 
@@ -101,7 +107,9 @@ describe("project variables", () => {
         }
         const page2 = await api("GET", "/projects/42/variables?per_page=10&page=2");
         expect(page2.json.map((v: { key: string }) => v.key)).toEqual(["K10", "K11", "K12", "K13", "K14", "K15", "K16", "K17", "K18", "K19"]);
-        expect(Object.fromEntries(["x-page", "x-per-page", "x-next-page", "x-prev-page", "x-total", "x-total-pages"].map((h) => [h, page2.headers.get(h)]))).toEqual({
+        expect(
+            Object.fromEntries(["x-page", "x-per-page", "x-next-page", "x-prev-page", "x-total", "x-total-pages"].map((h) => [h, page2.headers.get(h)])),
+        ).toEqual({
             "x-page": "2",
             "x-per-page": "10",
             "x-next-page": "3",
@@ -125,7 +133,10 @@ describe("environments", () => {
         const env = await api("POST", "/projects/42/environments", { name: "review/fix-a", external_url: "https://a.example.com" });
         expect(env.status).toBe(201);
         expect(env.json).toMatchObject({ name: "review/fix-a", state: "available", tier: "development", external_url: "https://a.example.com" });
-        expect(await api("POST", "/projects/42/environments", { name: "review/fix-a" })).toMatchObject({ status: 400, json: { message: { name: ["has already been taken"] } } });
+        expect(await api("POST", "/projects/42/environments", { name: "review/fix-a" })).toMatchObject({
+            status: 400,
+            json: { message: { name: ["has already been taken"] } },
+        });
         expect(await api("DELETE", `/projects/42/environments/${env.json.id}`)).toMatchObject({ status: 403 });
         expect((await api("POST", `/projects/42/environments/${env.json.id}/stop`)).json.state).toBe("stopped");
         expect((await api("DELETE", `/projects/42/environments/${env.json.id}`)).status).toBe(204);
@@ -141,7 +152,10 @@ describe("environments", () => {
         const put = await api("PUT", `/projects/42/environments/${found.json[0].id}`, { external_url: "https://s.example.com", tier: "other" });
         expect(put.json).toMatchObject({ external_url: "https://s.example.com", tier: "other" });
         expect((await api("POST", "/projects/42/environments", { name: "/bad" })).status).toBe(400);
-        expect(await api("POST", "/projects/42/environments", { name: "x", tier: "prod" })).toMatchObject({ status: 400, json: { error: "tier does not have a valid value" } });
+        expect(await api("POST", "/projects/42/environments", { name: "x", tier: "prod" })).toMatchObject({
+            status: 400,
+            json: { error: "tier does not have a valid value" },
+        });
     });
 });
 
@@ -153,12 +167,24 @@ describe("protected environments", () => {
             approval_rules: [{ access_level: 40, required_approvals: 2 }],
         });
         expect(created.status).toBe(201);
-        expect(created.json).toMatchObject({ name: "production", required_approval_count: 2, deploy_access_levels: [{ access_level: 40, access_level_description: "Maintainers" }] });
+        expect(created.json).toMatchObject({
+            name: "production",
+            required_approval_count: 2,
+            deploy_access_levels: [{ access_level: 40, access_level_description: "Maintainers" }],
+        });
         expect(await api("POST", "/projects/42/protected_environments", { name: "production", deploy_access_levels: [{ access_level: 40 }] })).toMatchObject({
             status: 409,
             json: { message: "Environment 'production' is already protected" },
         });
-        expect((await api("POST", "/projects/42/protected_environments", { name: "staging", deploy_access_levels: [{ access_level: 40 }], required_approval_count: 1 })).status).toBe(422);
+        expect(
+            (
+                await api("POST", "/projects/42/protected_environments", {
+                    name: "staging",
+                    deploy_access_levels: [{ access_level: 40 }],
+                    required_approval_count: 1,
+                })
+            ).status,
+        ).toBe(422);
         expect(await api("POST", "/projects/42/protected_environments", { name: "x", deploy_access_levels: [{ access_level: 50 }] })).toMatchObject({
             status: 400,
             json: { error: "deploy_access_levels[0][access_level] does not have a valid value" },
@@ -168,7 +194,9 @@ describe("protected environments", () => {
     it("updates entries in place with nested attributes and needs encoded names", async () => {
         const created = await api("POST", "/projects/42/protected_environments", { name: "review/x", deploy_access_levels: [{ access_level: 40 }] });
         const oldId = created.json.deploy_access_levels[0].id;
-        const put = await api("PUT", "/projects/42/protected_environments/review%2Fx", { deploy_access_levels: [{ access_level: 30 }, { id: oldId, _destroy: true }] });
+        const put = await api("PUT", "/projects/42/protected_environments/review%2Fx", {
+            deploy_access_levels: [{ access_level: 30 }, { id: oldId, _destroy: true }],
+        });
         expect(put.json.deploy_access_levels.map((e: { access_level: number }) => e.access_level)).toEqual([30]);
         expect((await api("GET", "/projects/42/protected_environments/review%2Fx")).status).toBe(200);
         expect((await api("DELETE", "/projects/42/protected_environments/review%2Fx")).status).toBe(204);
@@ -185,7 +213,10 @@ describe("deploy tokens", () => {
         const shown = await api("GET", `/projects/42/deploy_tokens/${created.json.id}`);
         expect(shown.json).not.toHaveProperty("token");
         expect(shown.json).toMatchObject({ name: "pulls", scopes: ["read_registry"], revoked: false, expired: false });
-        expect(await api("POST", "/projects/42/deploy_tokens", { name: "x", scopes: ["read_everything"] })).toMatchObject({ status: 400, json: { error: "scopes does not have a valid value" } });
+        expect(await api("POST", "/projects/42/deploy_tokens", { name: "x", scopes: ["read_everything"] })).toMatchObject({
+            status: 400,
+            json: { error: "scopes does not have a valid value" },
+        });
         expect((await api("DELETE", `/projects/42/deploy_tokens/${created.json.id}`)).status).toBe(204);
         expect((await api("GET", `/projects/42/deploy_tokens/${created.json.id}`)).status).toBe(404);
     });
@@ -193,8 +224,24 @@ describe("deploy tokens", () => {
 
 describe("container registry cleanup policy", () => {
     it("is edited through the project, and only with GitLab's allowed values", async () => {
-        const put = await api("PUT", "/projects/42", { container_expiration_policy_attributes: { enabled: true, cadence: "7d", keep_n: 5, older_than: "30d", name_regex_delete: ".*", name_regex_keep: "^v.*" } });
-        expect(put.json.container_expiration_policy).toMatchObject({ enabled: true, cadence: "7d", keep_n: 5, older_than: "30d", name_regex: ".*", name_regex_keep: "^v.*" });
+        const put = await api("PUT", "/projects/42", {
+            container_expiration_policy_attributes: {
+                enabled: true,
+                cadence: "7d",
+                keep_n: 5,
+                older_than: "30d",
+                name_regex_delete: ".*",
+                name_regex_keep: "^v.*",
+            },
+        });
+        expect(put.json.container_expiration_policy).toMatchObject({
+            enabled: true,
+            cadence: "7d",
+            keep_n: 5,
+            older_than: "30d",
+            name_regex: ".*",
+            name_regex_keep: "^v.*",
+        });
         expect((await api("PUT", "/projects/42", { container_expiration_policy_attributes: { cadence: "2d" } })).status).toBe(400);
         expect((await api("PUT", "/projects/42", { container_expiration_policy_attributes: { keep_n: 7 } })).status).toBe(400);
         expect(project.containerExpirationPolicy.cadence).toBe("7d");
@@ -217,10 +264,21 @@ describe("merge request notes", () => {
     it("lets the author edit a note, and a Maintainer edit anyone's, but not a Developer", async () => {
         gitlab.addUser("glpat-developer-0001", "developer", 30);
         const note = await api("POST", "/projects/42/merge_requests/7/notes", { body: "mine" });
-        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${note.json.id}`, { body: "theirs" }, { "PRIVATE-TOKEN": "glpat-developer-0001" })).status).toBe(403);
+        expect(
+            (await api("PUT", `/projects/42/merge_requests/7/notes/${note.json.id}`, { body: "theirs" }, { "PRIVATE-TOKEN": "glpat-developer-0001" })).status,
+        ).toBe(403);
         const theirs = await api("POST", "/projects/42/merge_requests/7/notes", { body: "by a developer" }, { "PRIVATE-TOKEN": "glpat-developer-0001" });
         expect(theirs.json.author).toEqual({ id: 2, username: "developer", name: "developer" });
-        expect((await api("PUT", `/projects/42/merge_requests/7/notes/${theirs.json.id}`, { body: "edited by the developer" }, { "PRIVATE-TOKEN": "glpat-developer-0001" })).status).toBe(200);
+        expect(
+            (
+                await api(
+                    "PUT",
+                    `/projects/42/merge_requests/7/notes/${theirs.json.id}`,
+                    { body: "edited by the developer" },
+                    { "PRIVATE-TOKEN": "glpat-developer-0001" },
+                )
+            ).status,
+        ).toBe(200);
         expect((await api("PUT", `/projects/42/merge_requests/7/notes/${theirs.json.id}`, { body: "edited by a maintainer" })).status).toBe(200);
     });
 
@@ -281,7 +339,11 @@ describe("fault injection and parameters", () => {
     });
 
     it("parses Rack-style nested query parameters", () => {
-        expect(parseQuery("filter[environment_scope]=production&scopes[]=a&scopes[]=b&x=1")).toEqual({ filter: { environment_scope: "production" }, scopes: ["a", "b"], x: "1" });
+        expect(parseQuery("filter[environment_scope]=production&scopes[]=a&scopes[]=b&x=1")).toEqual({
+            filter: { environment_scope: "production" },
+            scopes: ["a", "b"],
+            x: "1",
+        });
     });
 
     it("accepts form-encoded bodies as curl --form/--data send them", async () => {

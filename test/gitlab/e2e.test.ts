@@ -37,7 +37,10 @@ const missingEngine = ENGINE_BINARIES.filter((b) => !onPath(b));
 // Locally, a clone without the engine skips this (and says so); in CI (`.ci/run` bootstraps
 // first) a missing engine is a failure, not a silent skip.
 const skip = missingEngine.length > 0 && !process.env.CI;
-const title = missingEngine.length === 0 ? "GitLab settings with the real engine" : `GitLab settings with the real engine (not run: ${missingEngine.join(", ")} not on PATH; run scripts/bootstrap)`;
+const title =
+    missingEngine.length === 0
+        ? "GitLab settings with the real engine"
+        : `GitLab settings with the real engine (not run: ${missingEngine.join(", ")} not on PATH; run scripts/bootstrap)`;
 
 const DB_URL = "postgres://app:Db-Passw0rd-e2e@db.internal/app";
 const DB_URL_2 = "postgres://app:Db-Passw0rd-e2e-ROTATED@db.internal/app";
@@ -118,8 +121,12 @@ describe.skipIf(skip)(title, () => {
             ]),
         );
         expect(project.variables).toHaveLength(2);
-        expect(project.environments.map((e) => [e.name, e.external_url, e.tier, e.state])).toEqual([["staging", "https://staging.example.com", "staging", "available"]]);
-        expect(project.protectedEnvironments.map((p) => [p.name, p.deploy_access_levels[0].access_level, p.approval_rules[0].required_approvals])).toEqual([["staging", 40, 1]]);
+        expect(project.environments.map((e) => [e.name, e.external_url, e.tier, e.state])).toEqual([
+            ["staging", "https://staging.example.com", "staging", "available"],
+        ]);
+        expect(project.protectedEnvironments.map((p) => [p.name, p.deploy_access_levels[0].access_level, p.approval_rules[0].required_approvals])).toEqual([
+            ["staging", 40, 1],
+        ]);
         expect(project.deployTokens.map((t) => [t.name, t.scopes])).toEqual([["staging image pulls", ["read_registry"]]]);
         project.deployTokens.forEach((t) => deployTokenValues.add(t.token));
         expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, keep_n: 10, older_than: "14d" });
@@ -162,7 +169,17 @@ describe.skipIf(skip)(title, () => {
     });
 
     it("adopts a variable made by hand (adopt: true) instead of failing on it", async () => {
-        project.variables.push({ variable_type: "env_var", key: "HAND_MADE", value: "made-by-hand", protected: true, masked: false, hidden: false, raw: false, environment_scope: "staging", description: null });
+        project.variables.push({
+            variable_type: "env_var",
+            key: "HAND_MADE",
+            value: "made-by-hand",
+            protected: true,
+            masked: false,
+            hidden: false,
+            raw: false,
+            environment_scope: "staging",
+            description: null,
+        });
         const existing = gitlab.variable(project, "HAND_MADE", "staging")!;
         await stack.setConfig("gitlab:variables.HAND_MADE.value", { value: "now-from-pulumi", secret: true }, true);
         await stack.setConfig("gitlab:variables.HAND_MADE.masked", { value: "false" }, true);
@@ -190,7 +207,12 @@ describe.skipIf(skip)(title, () => {
             }
         }
         // They are in the state, encrypted, and marked secret where the engine would otherwise infer nothing.
-        const state = JSON.parse(readFileSync(files.find((f) => f.endsWith(`stacks/gitlab-fixture/${stackName}.json`))!, "utf8"));
+        const state = JSON.parse(
+            readFileSync(
+                files.find((f) => f.endsWith(`stacks/gitlab-fixture/${stackName}.json`))!,
+                "utf8",
+            ),
+        );
         const resources = state.checkpoint.latest.resources as { type: string; outputs: Record<string, unknown>; additionalSecretOutputs?: string[] }[];
         const token = resources.find((r) => r.type === "pulumi-nodejs:dynamic/gitlab:DeployToken")!;
         expect(token.additionalSecretOutputs).toEqual(["token", "gitlabToken"]);
@@ -210,7 +232,10 @@ describe.skipIf(skip)(title, () => {
         const up = await stack.up({ onOutput });
         expect(up.summary.resourceChanges).toEqual({ same: 2, update: 7 });
         expect(gitlab.requests.slice(before)).toEqual([]);
-        const state = walk(backend).filter((f) => f.endsWith(".json")).map((f) => readFileSync(f, "utf8")).join("\n");
+        const state = walk(backend)
+            .filter((f) => f.endsWith(".json"))
+            .map((f) => readFileSync(f, "utf8"))
+            .join("\n");
         expect(state.includes(rotated)).toBe(false);
     });
 
@@ -243,10 +268,20 @@ describe.skipIf(skip)(title, () => {
         gitlab.hideProject(project, token);
         try {
             const from = log.length;
-            const refresh = (await stack.refresh({ onOutput }).then(() => undefined, (e: Error) => e)) as Error;
-            const destroy = (await stack.destroy({ onOutput }).then(() => undefined, (e: Error) => e)) as Error;
-            expect(String(refresh)).toMatch(/GitLab: project 42 is not visible to the token .*, so whether variable DATABASE_URL \(scope staging\) in project 42 still exists cannot be told; the state keeps it/);
-            expect(String(destroy)).toMatch(/GitLab: project 42 is not visible to the token .*, so .* cannot be removed and may still exist; nothing was deleted and the state keeps it/);
+            const refresh = (await stack.refresh({ onOutput }).then(
+                () => undefined,
+                (e: Error) => e,
+            )) as Error;
+            const destroy = (await stack.destroy({ onOutput }).then(
+                () => undefined,
+                (e: Error) => e,
+            )) as Error;
+            expect(String(refresh)).toMatch(
+                /GitLab: project 42 is not visible to the token .*, so whether variable DATABASE_URL \(scope staging\) in project 42 still exists cannot be told; the state keeps it/,
+            );
+            expect(String(destroy)).toMatch(
+                /GitLab: project 42 is not visible to the token .*, so .* cannot be removed and may still exist; nothing was deleted and the state keeps it/,
+            );
             const said = `${refresh}\n${destroy}\n${log.slice(from).join("")}`;
             expect(said).not.toContain("Unknown Error");
             expect(said).toContain("gitlab:token");

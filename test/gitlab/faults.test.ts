@@ -38,7 +38,11 @@ async function create(provider: Provider, news: Record<string, unknown>) {
     return { inputs, ...created };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => e);
+const failure = (p: Promise<unknown>) =>
+    p.then(
+        () => undefined,
+        (e: Error) => e,
+    );
 
 describe("a token that can no longer see the project", () => {
     async function createAll() {
@@ -50,7 +54,13 @@ describe("a token that can no longer see the project", () => {
             policy: await create(cleanupPolicyProvider, { ...conn }),
         };
     }
-    const providers = { variable: projectVariableProvider, environment: environmentProvider, token: deployTokenProvider, protection: protectedEnvironmentProvider, policy: cleanupPolicyProvider };
+    const providers = {
+        variable: projectVariableProvider,
+        environment: environmentProvider,
+        token: deployTokenProvider,
+        protection: protectedEnvironmentProvider,
+        policy: cleanupPolicyProvider,
+    };
 
     it("refresh fails naming gitlab:token and gitlab:project instead of dropping the resources", async () => {
         const made = await createAll();
@@ -121,7 +131,9 @@ describe("rate limits (429 with Retry-After)", () => {
         const started = Date.now();
         const error = await failure(create(projectVariableProvider, { ...conn, key: "TOO_LONG", value: "v", masked: false }));
         expect(Date.now() - started).toBeLessThan(2000);
-        expect(error?.message).toMatch(/^GitLab: create variable TOO_LONG \(scope \*\) in project 42 failed: HTTP 429 Too Many Requests from POST \/api\/v4\/projects\/42\/variables/);
+        expect(error?.message).toMatch(
+            /^GitLab: create variable TOO_LONG \(scope \*\) in project 42 failed: HTTP 429 Too Many Requests from POST \/api\/v4\/projects\/42\/variables/,
+        );
         expect(error?.message).toContain("attempt 1");
         expect(error?.message).toMatch(/asked to wait 120 s \(Retry-After\)/);
         expect(gitlab.requests.filter((r) => r.method === "POST")).toHaveLength(1);
@@ -147,7 +159,9 @@ describe("persistent server errors", () => {
         gitlab.failNext(1000, 502);
         const error = await failure(environmentProvider.read!("42:1", { ...conn, name: "staging" }));
         expect(error?.message.split("\n")).toHaveLength(1);
-        expect(error?.message).toMatch(/^GitLab: read environment 1 in project 42 failed: HTTP 502 Bad Gateway from GET \/api\/v4\/projects\/42\/environments\/1 \(gave up after attempt 6\): 502 Bad Gateway/);
+        expect(error?.message).toMatch(
+            /^GitLab: read environment 1 in project 42 failed: HTTP 502 Bad Gateway from GET \/api\/v4\/projects\/42\/environments\/1 \(gave up after attempt 6\): 502 Bad Gateway/,
+        );
         expect(error?.message).not.toContain("<");
         expect(error!.message.length).toBeLessThan(400);
         expect(gitlab.requests).toHaveLength(6);
@@ -158,7 +172,13 @@ describe("a create whose answer was lost", () => {
     for (const kind of ["502", "reset"] as const) {
         it(`variable: commit then ${kind} takes over the variable just created`, async () => {
             gitlab.failAfterCommit(1, kind, { method: "POST" });
-            const { id, outs } = await create(projectVariableProvider, { ...conn, key: "LOST", value: "v4lue-lost", masked: true, environmentScope: "staging" });
+            const { id, outs } = await create(projectVariableProvider, {
+                ...conn,
+                key: "LOST",
+                value: "v4lue-lost",
+                masked: true,
+                environmentScope: "staging",
+            });
             expect(id).toBe("42:LOST:staging");
             expect(outs).toMatchObject({ value: "v4lue-lost", masked: true, environmentScope: "staging" });
             expect(project.variables).toHaveLength(1);
@@ -189,7 +209,14 @@ describe("a create whose answer was lost", () => {
 
         it(`MR note: commit then ${kind} posts one note, not two`, async () => {
             gitlab.failAfterCommit(1, kind, { method: "POST", pathIncludes: "/notes" });
-            const result = await upsertNote({ apiUrl: `${url}/api/v4`, token: DOUBLE_TOKEN, projectId: "42", mrIid: 7, stack: "staging", body: `${markerFor("staging")}\nhello` });
+            const result = await upsertNote({
+                apiUrl: `${url}/api/v4`,
+                token: DOUBLE_TOKEN,
+                projectId: "42",
+                mrIid: 7,
+                stack: "staging",
+                body: `${markerFor("staging")}\nhello`,
+            });
             expect(result.action).toBe("created");
             expect(project.mergeRequests.get(7)!.notes).toHaveLength(1);
             expect(result.noteId).toBe(project.mergeRequests.get(7)!.notes[0].id);
@@ -199,7 +226,17 @@ describe("a create whose answer was lost", () => {
     it("a variable someone else made meanwhile is not taken over: the adopt message stays", async () => {
         gitlab.failNext(1, 502, { method: "POST" });
         // The 502 came before GitLab saw the request; a hand-made variable appears in between.
-        project.variables.push({ variable_type: "env_var", key: "RACE", value: "by hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: null });
+        project.variables.push({
+            variable_type: "env_var",
+            key: "RACE",
+            value: "by hand",
+            protected: false,
+            masked: false,
+            hidden: false,
+            raw: false,
+            environment_scope: "*",
+            description: null,
+        });
         const error = await failure(create(projectVariableProvider, { ...conn, key: "RACE", value: "ours", masked: false }));
         expect(error?.message).toMatch(/adopt/);
         expect(gitlab.variable(project, "RACE")!.value).toBe("by hand");
@@ -239,7 +276,11 @@ describe("the same project by id and by path", () => {
         const env = await create(environmentProvider, { ...conn, name: "staging" });
         const policy = await create(cleanupPolicyProvider, { ...conn });
         const variable = await create(projectVariableProvider, { ...conn, key: "MOVED", value: "v", masked: false, adopt: true });
-        for (const [p, r] of [[environmentProvider, env], [cleanupPolicyProvider, policy], [projectVariableProvider, variable]] as const) {
+        for (const [p, r] of [
+            [environmentProvider, env],
+            [cleanupPolicyProvider, policy],
+            [projectVariableProvider, variable],
+        ] as const) {
             const moved = (await p.check!(r.outs, { ...r.inputs, project: "group/other" })).inputs;
             expect((await p.diff!(r.id, r.outs, moved)).replaces).toContain("project");
             // Create-before-delete, as the engine does it.
@@ -258,7 +299,8 @@ describe("the same project by id and by path", () => {
 
 describe("MR notes by two authors", () => {
     const DEV_TOKEN = "glpat-developer-bot-0001";
-    const note = (token: string, body: string) => upsertNote({ apiUrl: `${url}/api/v4`, token, projectId: "42", mrIid: 7, stack: "staging", body: `${markerFor("staging")}\n${body}` });
+    const note = (token: string, body: string) =>
+        upsertNote({ apiUrl: `${url}/api/v4`, token, projectId: "42", mrIid: 7, stack: "staging", body: `${markerFor("staging")}\n${body}` });
 
     it("a Developer-role token edits its own note and leaves the old bot's alone: 3 runs, 1 new note", async () => {
         gitlab.addUser(DEV_TOKEN, "developer-bot", 30);

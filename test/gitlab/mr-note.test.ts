@@ -28,7 +28,13 @@ Resources:
 
 describe("note body (pure)", () => {
     it("starts with the stack's hidden marker and summarises the resources", () => {
-        const body = buildNoteBody({ stack: "staging", preview: PREVIEW, secrets: [], commit: "abc1234", pipelineUrl: "https://gitlab.example.com/p/-/pipelines/9" });
+        const body = buildNoteBody({
+            stack: "staging",
+            preview: PREVIEW,
+            secrets: [],
+            commit: "abc1234",
+            pipelineUrl: "https://gitlab.example.com/p/-/pipelines/9",
+        });
         expect(body.startsWith("<!-- delivery:preview:staging -->\n")).toBe(true);
         expect(body).toContain("**Resources:** + 2 to create, ~ 1 to update, 4 unchanged");
         expect(body).toContain("<details><summary>Diff (commit `abc1234`, [pipeline](https://gitlab.example.com/p/-/pipelines/9))</summary>");
@@ -47,7 +53,9 @@ describe("note body (pure)", () => {
         const long = Array.from({ length: 5000 }, (_, i) => `    + line ${i} ${"x".repeat(40)}`).join("\n");
         const body = buildNoteBody({ stack: "review-x", preview: long, secrets: [], maxChars: 10_000, jobUrl: "https://gitlab.example.com/p/-/jobs/77" });
         expect(body.length).toBeLessThan(11_000);
-        expect(body).toMatch(/_Output cut at [0-9,]+ of 283,889 characters; the full diff is in the \[job log\]\(https:\/\/gitlab\.example\.com\/p\/-\/jobs\/77\)\._/);
+        expect(body).toMatch(
+            /_Output cut at [0-9,]+ of 283,889 characters; the full diff is in the \[job log\]\(https:\/\/gitlab\.example\.com\/p\/-\/jobs\/77\)\._/,
+        );
         const inside = body.split("```diff\n")[1].split("\n```")[0];
         expect(inside.split("\n").every((l) => /^ {4}\+ line [0-9]+ x{40}$/.test(l))).toBe(true);
     });
@@ -79,7 +87,14 @@ describe("note body (pure)", () => {
             SSH_PRIVATE_KEY: "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END KEY-----",
         });
         expect(secrets).toEqual(
-            expect.arrayContaining(["postgres://u:p@db/x", "abcd", "glpat-abcdefghijkl", "k-1234567890", "MIIEvQIBADANBgkqhkiG9w0BAQEF", "-----BEGIN KEY-----"]),
+            expect.arrayContaining([
+                "postgres://u:p@db/x",
+                "abcd",
+                "glpat-abcdefghijkl",
+                "k-1234567890",
+                "MIIEvQIBADANBgkqhkiG9w0BAQEF",
+                "-----BEGIN KEY-----",
+            ]),
         );
         expect(secrets).not.toContain("tiny");
         expect(secrets).not.toContain("feature/long-branch-name");
@@ -87,11 +102,15 @@ describe("note body (pure)", () => {
 
     it("never lets a secret through, whatever surrounds it (property)", () => {
         fc.assert(
-            fc.property(fc.string({ minLength: 8, maxLength: 40 }).filter((s) => !MASK.includes(s) && !s.includes("MASKED")), fc.array(fc.string({ maxLength: 60 }), { maxLength: 8 }), (secret, parts) => {
-                const text = parts.join(secret);
-                const masked = maskSecrets(text + secret, [secret]);
-                return !masked.includes(secret);
-            }),
+            fc.property(
+                fc.string({ minLength: 8, maxLength: 40 }).filter((s) => !MASK.includes(s) && !s.includes("MASKED")),
+                fc.array(fc.string({ maxLength: 60 }), { maxLength: 8 }),
+                (secret, parts) => {
+                    const text = parts.join(secret);
+                    const masked = maskSecrets(text + secret, [secret]);
+                    return !masked.includes(secret);
+                },
+            ),
         );
     });
 });
@@ -105,8 +124,11 @@ describe("scripts/mr-note against the GitLab double", () => {
 
     function mrNote(args: string[], input: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
         return new Promise((done) => {
-            const child = execFile(resolve(root, "scripts/mr-note"), args, { cwd: root, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } }, (error, stdout, stderr) =>
-                done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            const child = execFile(
+                resolve(root, "scripts/mr-note"),
+                args,
+                { cwd: root, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } },
+                (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
             );
             child.stdin!.end(input);
         });
@@ -146,7 +168,13 @@ describe("scripts/mr-note against the GitLab double", () => {
 
     it("finds its note among many (pagination) and ignores notes that only quote the marker", async () => {
         for (let i = 0; i < 130; i++) {
-            project.mergeRequests.get(7)!.notes.push({ id: 5000 + i, body: i === 3 ? `> ${markerFor("staging")} quoted` : `comment ${i}`, author: gitlab.users.get(DOUBLE_TOKEN)!, created_at: `2024-01-01T00:${String(Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}Z`, updated_at: "2024-01-01T00:00:00Z" });
+            project.mergeRequests.get(7)!.notes.push({
+                id: 5000 + i,
+                body: i === 3 ? `> ${markerFor("staging")} quoted` : `comment ${i}`,
+                author: gitlab.users.get(DOUBLE_TOKEN)!,
+                created_at: `2024-01-01T00:${String(Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}Z`,
+                updated_at: "2024-01-01T00:00:00Z",
+            });
         }
         await mrNote(["--stack", "staging"], PREVIEW, ciEnv());
         const again = await mrNote(["--stack", "staging", "--file", "-"], PREVIEW, ciEnv());

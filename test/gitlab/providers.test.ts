@@ -42,7 +42,15 @@ describe("ProjectVariable", () => {
     const p = projectVariableProvider;
 
     it("creates a masked variable with its flags, and reads it back", async () => {
-        const { id, outs } = await createChecked(p, { ...conn, key: "DB_PASSWORD", value: "s3cret-Value", masked: true, protected: true, environmentScope: "staging", description: "db" });
+        const { id, outs } = await createChecked(p, {
+            ...conn,
+            key: "DB_PASSWORD",
+            value: "s3cret-Value",
+            masked: true,
+            protected: true,
+            environmentScope: "staging",
+            description: "db",
+        });
         expect(id).toBe("42:DB_PASSWORD:staging");
         expect(gitlab.variable(project, "DB_PASSWORD", "staging")).toEqual({
             variable_type: "env_var",
@@ -96,7 +104,7 @@ describe("ProjectVariable", () => {
     });
 
     it("stores a rotated token without calling GitLab", async () => {
-        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "ROTATE", value: "v" , masked: false });
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "ROTATE", value: "v", masked: false });
         const before = gitlab.requests.length;
         const updated = await p.update!(id, outs, { ...inputs, gitlabToken: "glpat-new" });
         expect(updated.outs.gitlabToken).toBe("glpat-new");
@@ -119,18 +127,52 @@ describe("ProjectVariable", () => {
     });
 
     it("imports an existing variable by id from inputs alone, and reports a deleted one as gone", async () => {
-        gitlab.variable(project, "X") ?? project.variables.push({ variable_type: "file", key: "KUBECONFIG", value: "apiVersion: v1", protected: false, masked: false, hidden: false, raw: true, environment_scope: "*", description: null });
+        gitlab.variable(project, "X") ??
+            project.variables.push({
+                variable_type: "file",
+                key: "KUBECONFIG",
+                value: "apiVersion: v1",
+                protected: false,
+                masked: false,
+                hidden: false,
+                raw: true,
+                environment_scope: "*",
+                description: null,
+            });
         const imported = await p.read!("group/app:KUBECONFIG:*", { ...conn, key: "KUBECONFIG" });
         expect(imported).toEqual({
             id: "group/app:KUBECONFIG:*",
-            props: { ...conn, adopt: false, key: "KUBECONFIG", value: "apiVersion: v1", masked: false, protected: false, raw: true, variableType: "file", environmentScope: "*", description: "", projectId: 42, projectPath: "group/app" },
+            props: {
+                ...conn,
+                adopt: false,
+                key: "KUBECONFIG",
+                value: "apiVersion: v1",
+                masked: false,
+                protected: false,
+                raw: true,
+                variableType: "file",
+                environmentScope: "*",
+                description: "",
+                projectId: 42,
+                projectPath: "group/app",
+            },
         });
         project.variables.length = 0;
         expect(await p.read!("group/app:KUBECONFIG:*", imported.props)).toEqual({ id: "", props: {} });
     });
 
     it("refuses an existing variable on create, and says how to adopt it", async () => {
-        project.variables.push({ variable_type: "env_var", key: "TAKEN", value: "by hand", protected: false, masked: false, hidden: false, raw: false, environment_scope: "*", description: null });
+        project.variables.push({
+            variable_type: "env_var",
+            key: "TAKEN",
+            value: "by hand",
+            protected: false,
+            masked: false,
+            hidden: false,
+            raw: false,
+            environment_scope: "*",
+            description: null,
+        });
         const inputs = await checked(p, { ...conn, key: "TAKEN", value: "v", masked: false });
         await expect(p.create(inputs)).rejects.toThrow(
             /create variable TAKEN \(scope \*\) in project group\/app failed: HTTP 400 Bad Request from POST \/api\/v4\/projects\/42\/variables: \{"key":\["\(TAKEN\) has already been taken"\]\}.*adopt it \(adopt: true; in config: pulumi config set --path 'gitlab:variables.TAKEN.adopt' true\)/,
@@ -139,7 +181,17 @@ describe("ProjectVariable", () => {
     });
 
     it("adopts a variable made by hand when asked: the same GitLab variable, updated, not created", async () => {
-        project.variables.push({ variable_type: "env_var", key: "HAND", value: "by hand", protected: true, masked: false, hidden: false, raw: false, environment_scope: "staging", description: null });
+        project.variables.push({
+            variable_type: "env_var",
+            key: "HAND",
+            value: "by hand",
+            protected: true,
+            masked: false,
+            hidden: false,
+            raw: false,
+            environment_scope: "staging",
+            description: null,
+        });
         const existing = gitlab.variable(project, "HAND", "staging");
         const { id, outs } = await createChecked(p, { ...conn, key: "HAND", value: "from-pulumi", masked: false, environmentScope: "staging", adopt: true });
         expect(id).toBe("42:HAND:staging");
@@ -155,7 +207,12 @@ describe("ProjectVariable", () => {
 
     it("rejects an unmaskable value in check and create, naming the key, before any API call", async () => {
         const { failures } = await p.check!({}, { ...conn, key: "SHORT_SECRET", value: "abc", masked: true });
-        expect(failures).toEqual([{ property: "value", reason: "GitLab variable SHORT_SECRET (scope *) cannot be masked: it has 3 characters; a masked value needs at least 8. Change the value, or set masked: false" }]);
+        expect(failures).toEqual([
+            {
+                property: "value",
+                reason: "GitLab variable SHORT_SECRET (scope *) cannot be masked: it has 3 characters; a masked value needs at least 8. Change the value, or set masked: false",
+            },
+        ]);
         const withSpace = await p.check!({}, { ...conn, key: "SPACED", value: "two words here", masked: true, raw: true });
         expect(withSpace.failures![0].reason).toContain("GitLab variable SPACED (scope *) cannot be masked: it contains spaces or tabs");
         await expect(p.create({ ...withSpace.inputs })).rejects.toThrow("GitLab variable SPACED (scope *) cannot be masked");
@@ -345,7 +402,14 @@ describe("ContainerRegistryCleanupPolicy", () => {
     it("keeps release tags and the newest N, updates in place, and is disabled on delete", async () => {
         const { id, inputs, outs } = await createChecked(p, { ...conn, keepN: 5 });
         expect(id).toBe("42");
-        expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, cadence: "1d", keep_n: 5, older_than: "14d", name_regex: ".*", name_regex_keep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$" });
+        expect(project.containerExpirationPolicy).toMatchObject({
+            enabled: true,
+            cadence: "1d",
+            keep_n: 5,
+            older_than: "14d",
+            name_regex: ".*",
+            name_regex_keep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$",
+        });
         expect((await p.read!(id, outs)).props).toMatchObject({ keepN: 5, enabled: true });
         const news = { ...inputs, olderThan: "30d" };
         expect(await p.diff!(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });

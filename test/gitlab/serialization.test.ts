@@ -104,9 +104,18 @@ describe("serialized providers", () => {
             const bad = await provider.check({}, { ...conn, key: "SERIALIZED", value: "short", masked: true });
             return { failures, id: created.id, diff, value: updated.outs.value, bad: bad.failures.length };`,
         )) as Record<string, unknown>;
-        expect(result).toEqual({ failures: [], id: "42:SERIALIZED:*", diff: { changes: true, replaces: [], deleteBeforeReplace: false }, value: "v4lue-changed", bad: 1 });
+        expect(result).toEqual({
+            failures: [],
+            id: "42:SERIALIZED:*",
+            diff: { changes: true, replaces: [], deleteBeforeReplace: false },
+            value: "v4lue-changed",
+            bad: 1,
+        });
         expect(gitlab.variable(project, "SERIALIZED")?.value).toBe("v4lue-changed");
-        await inProviderProcess("projectVariableProvider", `await provider.delete(${JSON.stringify("42:SERIALIZED:*")}, ${JSON.stringify({ ...conn, key: "SERIALIZED" })});`);
+        await inProviderProcess(
+            "projectVariableProvider",
+            `await provider.delete(${JSON.stringify("42:SERIALIZED:*")}, ${JSON.stringify({ ...conn, key: "SERIALIZED" })});`,
+        );
         expect(gitlab.variable(project, "SERIALIZED")).toBeUndefined();
     }, 60_000);
 

@@ -248,7 +248,13 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         const elapsed = (Date.now() - started) / 1000;
         expect(failed).toBeInstanceOf(Error);
         const message = String(failed?.message);
-        console.log(message.split("\n").filter((l) => /^\s*(\*|error:)/.test(l)).slice(0, 12).join("\n"));
+        console.log(
+            message
+                .split("\n")
+                .filter((l) => /^\s*(\*|error:)/.test(l))
+                .slice(0, 12)
+                .join("\n"),
+        );
         expect(message).toMatch(/kubernetes:apps\/v1:Deployment/);
         expect(message).toContain(`"${NS}/${APP}" failed to fully initialize or become live: '${APP}' timed out waiting to be Ready`);
         expect(message).toContain("Minimum number of Pods to consider the application live was not attained");

@@ -82,7 +82,8 @@ describe("kubernetes target: registry credentials and secret settings", () => {
         expect(auth.auth).toBe(b64(`delivery:${registryPassword}`));
         // The credentials work: the registry answers the pinned manifest with them, and not without.
         const manifest = `http://${REGISTRY}/v2/${project.repository}/manifests/${release.digest}`;
-        const accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+        const accept =
+            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
         const authorised = await fetch(manifest, { method: "HEAD", headers: { accept, authorization: `Basic ${auth.auth}` } });
         expect(authorised.status).toBe(200);
         expect(authorised.headers.get("docker-content-digest")).toBe(release.digest);

@@ -16,7 +16,10 @@ import { ROOT, cleanEnv } from "./harness";
  */
 
 const BUILT = execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf %s "$DELIVERY_ENGINE_DIR/bin"`]).toString();
-const VERSIONS = execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" && printf '%s %s %s' "$PULUMI_VERSION" "$KUBERNETES_PLUGIN_VERSION" "$DOCKER_BUILD_PLUGIN_VERSION"`])
+const VERSIONS = execFileSync("bash", [
+    "-c",
+    `source "${ROOT}/scripts/env.sh" && printf '%s %s %s' "$PULUMI_VERSION" "$KUBERNETES_PLUGIN_VERSION" "$DOCKER_BUILD_PLUGIN_VERSION"`,
+])
     .toString()
     .split(" ");
 const [PULUMI_V, KUBERNETES_V, DOCKER_BUILD_V] = VERSIONS;
@@ -40,7 +43,10 @@ beforeAll(() => {
     const home = join(dir, "pulumi-home");
     mkdirSync(bin);
     for (const b of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) copy(join(BUILT, b), join(bin, b));
-    for (const [name, version] of [["kubernetes", KUBERNETES_V], ["docker-build", DOCKER_BUILD_V]]) {
+    for (const [name, version] of [
+        ["kubernetes", KUBERNETES_V],
+        ["docker-build", DOCKER_BUILD_V],
+    ]) {
         execFileSync(join(bin, "pulumi"), ["plugin", "install", "resource", name, version, "--file", join(BUILT, `pulumi-resource-${name}`)], {
             env: { ...cleanEnv(), PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true" },
             stdio: "pipe",

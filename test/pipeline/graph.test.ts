@@ -2,7 +2,21 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type CiDoc, type ListedJob, PIPELINES, type PipelineKind, ROOT, gcl, jobNames, listJobs, makeRepo, pipelineArgs, readCiYaml, removeDir, writeFile } from "./harness";
+import {
+    type CiDoc,
+    type ListedJob,
+    PIPELINES,
+    type PipelineKind,
+    ROOT,
+    gcl,
+    jobNames,
+    listJobs,
+    makeRepo,
+    pipelineArgs,
+    readCiYaml,
+    removeDir,
+    writeFile,
+} from "./harness";
 
 /**
  * The job graph of each kind of pipeline, as gitlab-ci-local evaluates `rules:` with the

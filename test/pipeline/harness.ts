@@ -23,7 +23,19 @@ export function readCiYaml(file = join(ROOT, ".gitlab-ci.yml")): CiDoc {
 }
 
 /** Real jobs: top-level keys that are neither keywords nor hidden templates. */
-export const GLOBAL_KEYWORDS = new Set(["default", "include", "stages", "variables", "workflow", "image", "services", "cache", "before_script", "after_script", "spec"]);
+export const GLOBAL_KEYWORDS = new Set([
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+]);
 export function jobNames(doc: CiDoc): string[] {
     return Object.keys(doc).filter((k) => !GLOBAL_KEYWORDS.has(k) && !k.startsWith("."));
 }
@@ -135,7 +147,8 @@ export function ensureRsync(): void {
     if (process.getuid?.() !== 0) {
         throw new Error("gitlab-ci-local needs rsync to run jobs: install it (Debian: apt-get install rsync)");
     }
-    const apt = (...args: string[]) => spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
+    const apt = (...args: string[]) =>
+        spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
     if (!apt("install", "-y", "-qq", "--no-install-recommends", "rsync")) {
         apt("update", "-qq");
         apt("install", "-y", "-qq", "--no-install-recommends", "rsync");
@@ -260,7 +273,13 @@ export const PIPELINES = {
         unset: ["CI_COMMIT_BRANCH"],
     }),
     schedule: (): PipelineKind => ({
-        variables: { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_NAME: "main", CI_COMMIT_REF_SLUG: "main", CI_DEFAULT_BRANCH: "main" },
+        variables: {
+            CI_PIPELINE_SOURCE: "schedule",
+            CI_COMMIT_BRANCH: "main",
+            CI_COMMIT_REF_NAME: "main",
+            CI_COMMIT_REF_SLUG: "main",
+            CI_DEFAULT_BRANCH: "main",
+        },
     }),
 } as const;
 

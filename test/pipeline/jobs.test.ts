@@ -315,7 +315,9 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(prod.commitSha).toBe(commits.main1);
         expect(prod.origin).toBe("promote:staging");
         const builds = (stack: string) =>
-            (JSON.parse(pulumi(["stack", "export", "--stack", stack], passphraseOf(stack))).deployment.resources as Array<{ type: string }>).some((r) => r.type.startsWith("docker-build:"));
+            (JSON.parse(pulumi(["stack", "export", "--stack", stack], passphraseOf(stack))).deployment.resources as Array<{ type: string }>).some((r) =>
+                r.type.startsWith("docker-build:"),
+            );
         expect(builds("production")).toBe(false);
         expect(builds("staging"), "the same check finds staging's build").toBe(true);
         expect(await registryDigest("v1.0.0")).toBe(staging1.digest);
@@ -362,7 +364,10 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(clean.output).toContain("staging: no drift");
         expectSuccess(await runJob("drift:production", "main", PIPELINES.schedule()));
 
-        const containers = execFileSync("docker", ["ps", "-aq", "--filter", `label=delivery.slot=${APP}-staging`]).toString().split(/\s+/).filter(Boolean);
+        const containers = execFileSync("docker", ["ps", "-aq", "--filter", `label=delivery.slot=${APP}-staging`])
+            .toString()
+            .split(/\s+/)
+            .filter(Boolean);
         expect(containers.length).toBeGreaterThan(0);
         execFileSync("docker", ["rm", "-f", ...containers], { stdio: "ignore" });
         const drifted = await runJob("drift:staging", "main", PIPELINES.schedule());

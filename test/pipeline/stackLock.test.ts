@@ -29,10 +29,17 @@ describe("the local stack lock", () => {
 
     /** A command that takes the lock of `stack` and keeps it until killed; resolves once it holds it. */
     async function hold(stack: string, what: string): Promise<ChildProcess> {
-        const child = spawn("bash", ["-c", `source scripts/env.sh; source scripts/stack-lock.sh; DELIVERY_LOCK_WHAT="${what}" delivery_lock_stack ${stack} && echo held && exec sleep 600`], {
-            cwd: ROOT,
-            env: env(),
-        });
+        const child = spawn(
+            "bash",
+            [
+                "-c",
+                `source scripts/env.sh; source scripts/stack-lock.sh; DELIVERY_LOCK_WHAT="${what}" delivery_lock_stack ${stack} && echo held && exec sleep 600`,
+            ],
+            {
+                cwd: ROOT,
+                env: env(),
+            },
+        );
         holders.push(child);
         await new Promise<void>((resolve, reject) => {
             child.stdout!.on("data", (d: Buffer) => d.toString().includes("held") && resolve());
@@ -42,7 +49,11 @@ describe("the local stack lock", () => {
     }
 
     function lock(stack: string, extra: Record<string, string> = {}) {
-        const r = spawnSync("bash", ["-c", `source scripts/env.sh; source scripts/stack-lock.sh; delivery_lock_stack ${stack} && echo acquired`], { cwd: ROOT, env: env(extra), encoding: "utf8" });
+        const r = spawnSync("bash", ["-c", `source scripts/env.sh; source scripts/stack-lock.sh; delivery_lock_stack ${stack} && echo acquired`], {
+            cwd: ROOT,
+            env: env(extra),
+            encoding: "utf8",
+        });
         return { code: r.status, output: `${r.stdout}${r.stderr}` };
     }
 
@@ -50,7 +61,9 @@ describe("the local stack lock", () => {
         await hold("staging", "job staging #41");
         const second = lock("staging");
         expect(second.code).toBe(1);
-        expect(second.output).toMatch(/^\[lock\] error: stack staging is busy: job staging #41 \(pid [0-9]+\) since 20[0-9-]+T[0-9:]+Z\. Wait for it to finish \(or set DELIVERY_LOCK_WAIT_SECONDS=600 to wait\); nothing was changed$/m);
+        expect(second.output).toMatch(
+            /^\[lock\] error: stack staging is busy: job staging #41 \(pid [0-9]+\) since 20[0-9-]+T[0-9:]+Z\. Wait for it to finish \(or set DELIVERY_LOCK_WAIT_SECONDS=600 to wait\); nothing was changed$/m,
+        );
         expect(second.output).not.toContain("acquired");
         expect(lock("production").output).toContain("acquired");
     });

@@ -45,7 +45,9 @@ export class Project {
     }
 
     git(...args: string[]): string {
-        return execFileSync("git", ["-c", "user.email=e2e@delivery.local", "-c", "user.name=e2e", ...args], { cwd: this.dir }).toString().trim();
+        return execFileSync("git", ["-c", "user.email=e2e@delivery.local", "-c", "user.name=e2e", ...args], { cwd: this.dir })
+            .toString()
+            .trim();
     }
 
     commit(message: string): string {
@@ -131,14 +133,18 @@ export async function getApp(url: string): Promise<{ status: number; body: Recor
 export async function registryDigest(server: string, repository: string, tag: string): Promise<string | null> {
     const res = await fetch(`http://${server}/v2/${repository}/manifests/${tag}`, {
         method: "HEAD",
-        headers: { accept: "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+        headers: {
+            accept: "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        },
     });
     return res.ok ? res.headers.get("docker-content-digest") : null;
 }
 
 /** Containers of one docker-target slot (any role), via the Docker CLI. */
 export function slotContainers(slot: string): string[] {
-    const out = execFileSync("docker", ["ps", "-a", "--filter", `label=delivery.slot=${slot}`, "--format", "{{.ID}} {{.Names}} {{.Status}}"]).toString().trim();
+    const out = execFileSync("docker", ["ps", "-a", "--filter", `label=delivery.slot=${slot}`, "--format", "{{.ID}} {{.Names}} {{.Status}}"])
+        .toString()
+        .trim();
     return out ? out.split("\n") : [];
 }
 

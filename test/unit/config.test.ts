@@ -24,7 +24,12 @@ describe("parseSettings: valid settings", () => {
         const s = parseSettings("dev", base);
         expect(s.source).toEqual({ kind: "build" });
         expect(s.target).toEqual({ kind: "docker", host: "unix:///var/run/docker.sock", hostPort: 8000, bindAddress: "127.0.0.1", healthTimeoutSeconds: 60 });
-        expect(s.build).toEqual({ context: "app", dockerfile: "app/Dockerfile", baseImage: "127.0.0.1:5000/delivery/python-base:bookworm", platform: "linux/amd64" });
+        expect(s.build).toEqual({
+            context: "app",
+            dockerfile: "app/Dockerfile",
+            baseImage: "127.0.0.1:5000/delivery/python-base:bookworm",
+            platform: "linux/amd64",
+        });
         expect(s.registry).toEqual({ server: "127.0.0.1:5000", repository: "delivery/app", username: undefined, password: undefined, insecure: false });
         expect(s.containerPort).toBe(8080);
     });
@@ -48,7 +53,14 @@ describe("parseSettings: valid settings", () => {
         const s = parseSettings(
             "staging",
             {},
-            { commitSha: SHA, refName: "main", tag: "v1.0.0", registryServer: "registry.gitlab.com", registryUsername: "gitlab-ci-token", registryPassword: "job-token" },
+            {
+                commitSha: SHA,
+                refName: "main",
+                tag: "v1.0.0",
+                registryServer: "registry.gitlab.com",
+                registryUsername: "gitlab-ci-token",
+                registryPassword: "job-token",
+            },
         );
         expect(s.commitSha).toBe(SHA);
         expect(s.refName).toBe("main");
@@ -81,43 +93,156 @@ describe("parseSettings: valid settings", () => {
 
 describe("parseSettings: each bad setting has its own clear error", () => {
     const cases: Array<[string, string, Record<string, string | undefined>, string]> = [
-        ["replicas not a number", "dev", { ...base, target: "kubernetes", replicas: "two" }, 'delivery:replicas: must be a whole number from 1 to 50 (got "two"). Fix: pulumi config set delivery:replicas 2 --stack dev'],
+        [
+            "replicas not a number",
+            "dev",
+            { ...base, target: "kubernetes", replicas: "two" },
+            'delivery:replicas: must be a whole number from 1 to 50 (got "two"). Fix: pulumi config set delivery:replicas 2 --stack dev',
+        ],
         ["replicas out of range", "dev", { ...base, target: "kubernetes", replicas: "0" }, 'delivery:replicas: must be a whole number from 1 to 50 (got "0")'],
-        ["unknown target", "dev", { ...base, target: "heroku" }, 'delivery:target: must be docker or kubernetes (got "heroku"). Fix: pulumi config set delivery:target kubernetes --stack dev'],
-        ["app name not a DNS label", "dev", { ...base, appName: "My_App" }, 'delivery:appName: must be a DNS label: lowercase letters, digits and \'-\', at most 63 characters (got "My_App")'],
-        ["registry server with a path", "dev", { ...base, registryServer: "http://registry/x" }, "delivery:registryServer: must be a registry host, optionally with a port"],
-        ["registry missing", "dev", { commitSha: SHA }, "delivery:registryServer: is required to know where images are pushed and pulled. Fix: pulumi config set delivery:registryServer 127.0.0.1:5000 --stack dev"],
-        ["username without password", "dev", { ...base, registryUsername: "ci" }, "delivery:registryPassword: is required when registryUsername is set (registry credentials come as a pair). Fix: pulumi config set --secret delivery:registryPassword <password> --stack dev"],
-        ["commit not a sha", "dev", { ...base, commitSha: "HEAD" }, 'delivery:commitSha: must be a git commit SHA (7 to 64 lowercase hex characters) (got "HEAD")'],
-        ["no commit at all", "dev", { registryServer: "127.0.0.1:5000" }, "delivery:commitSha: is required and no commit was found (CI_COMMIT_SHA unset and not a git checkout)"],
-        ["release pinned by tag", "production", { ...base, releaseRef: "127.0.0.1:5000/delivery/app:v1", releaseCommitSha: "abcdef1" }, "delivery:releaseRef: must be pinned by digest (repository@sha256:<64 hex>); a tag can move, so it cannot name a release"],
-        ["pinned release without its commit", "production", { ...base, releaseRef: `127.0.0.1:5000/delivery/app@${DIGEST}` }, "delivery:releaseCommitSha: is required with releaseRef"],
-        ["production that would build", "production", { ...base }, "delivery:promoteFrom: the production stack never builds; it must promote a release. Fix: pulumi config set delivery:promoteFrom staging --stack production"],
+        [
+            "unknown target",
+            "dev",
+            { ...base, target: "heroku" },
+            'delivery:target: must be docker or kubernetes (got "heroku"). Fix: pulumi config set delivery:target kubernetes --stack dev',
+        ],
+        [
+            "app name not a DNS label",
+            "dev",
+            { ...base, appName: "My_App" },
+            "delivery:appName: must be a DNS label: lowercase letters, digits and '-', at most 63 characters (got \"My_App\")",
+        ],
+        [
+            "registry server with a path",
+            "dev",
+            { ...base, registryServer: "http://registry/x" },
+            "delivery:registryServer: must be a registry host, optionally with a port",
+        ],
+        [
+            "registry missing",
+            "dev",
+            { commitSha: SHA },
+            "delivery:registryServer: is required to know where images are pushed and pulled. Fix: pulumi config set delivery:registryServer 127.0.0.1:5000 --stack dev",
+        ],
+        [
+            "username without password",
+            "dev",
+            { ...base, registryUsername: "ci" },
+            "delivery:registryPassword: is required when registryUsername is set (registry credentials come as a pair). Fix: pulumi config set --secret delivery:registryPassword <password> --stack dev",
+        ],
+        [
+            "commit not a sha",
+            "dev",
+            { ...base, commitSha: "HEAD" },
+            'delivery:commitSha: must be a git commit SHA (7 to 64 lowercase hex characters) (got "HEAD")',
+        ],
+        [
+            "no commit at all",
+            "dev",
+            { registryServer: "127.0.0.1:5000" },
+            "delivery:commitSha: is required and no commit was found (CI_COMMIT_SHA unset and not a git checkout)",
+        ],
+        [
+            "release pinned by tag",
+            "production",
+            { ...base, releaseRef: "127.0.0.1:5000/delivery/app:v1", releaseCommitSha: "abcdef1" },
+            "delivery:releaseRef: must be pinned by digest (repository@sha256:<64 hex>); a tag can move, so it cannot name a release",
+        ],
+        [
+            "pinned release without its commit",
+            "production",
+            { ...base, releaseRef: `127.0.0.1:5000/delivery/app@${DIGEST}` },
+            "delivery:releaseCommitSha: is required with releaseRef",
+        ],
+        [
+            "production that would build",
+            "production",
+            { ...base },
+            "delivery:promoteFrom: the production stack never builds; it must promote a release. Fix: pulumi config set delivery:promoteFrom staging --stack production",
+        ],
         ["promotion from itself", "staging", { ...base, promoteFrom: "staging" }, 'delivery:promoteFrom: a stack cannot promote from itself ("staging")'],
         ["env not a map", "dev", { ...base, env: '"GREETING=hi"' }, "delivery:env: must be a map of NAME: value (set it with --path, see below)"],
         ["env with a bad name", "dev", { ...base, env: JSON.stringify({ "my-var": "x" }) }, "delivery:env: has a key that is not an environment variable name"],
-        ["env with a non-string value", "dev", { ...base, env: JSON.stringify({ WORKERS: 4 }) }, "delivery:env: must map each name to a string value (quote numbers and booleans)"],
-        ["name both plain and secret", "dev", { ...base, env: JSON.stringify({ K: "a" }), secretEnv: JSON.stringify({ K: "b" }) }, "delivery:env.K: is also in delivery:secretEnv"],
+        [
+            "env with a non-string value",
+            "dev",
+            { ...base, env: JSON.stringify({ WORKERS: 4 }) },
+            "delivery:env: must map each name to a string value (quote numbers and booleans)",
+        ],
+        [
+            "name both plain and secret",
+            "dev",
+            { ...base, env: JSON.stringify({ K: "a" }), secretEnv: JSON.stringify({ K: "b" }) },
+            "delivery:env.K: is also in delivery:secretEnv",
+        ],
         ["reserved RELEASE_ID", "dev", { ...base, env: JSON.stringify({ RELEASE_ID: "x" }) }, "delivery:env.RELEASE_ID: is set by the program itself"],
-        ["request above limit", "dev", { ...base, target: "kubernetes", cpuRequest: "2", cpuLimit: "500m" }, "delivery:cpuRequest: 2 is more than delivery:cpuLimit 500m; Kubernetes rejects a request above its limit"],
-        ["bad memory quantity", "dev", { ...base, target: "kubernetes", memoryLimit: "lots" }, 'delivery:memoryLimit: must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi (got "lots")'],
-        ["ingress class without host", "dev", { ...base, target: "kubernetes", ingressClassName: "nginx" }, "delivery:ingressHost: is required when delivery:ingressClassName is set"],
-        ["namespace on the docker target", "dev", { ...base, namespace: "x" }, "delivery:namespace: only applies to the kubernetes target, but delivery:target is docker"],
+        [
+            "request above limit",
+            "dev",
+            { ...base, target: "kubernetes", cpuRequest: "2", cpuLimit: "500m" },
+            "delivery:cpuRequest: 2 is more than delivery:cpuLimit 500m; Kubernetes rejects a request above its limit",
+        ],
+        [
+            "bad memory quantity",
+            "dev",
+            { ...base, target: "kubernetes", memoryLimit: "lots" },
+            'delivery:memoryLimit: must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi (got "lots")',
+        ],
+        [
+            "ingress class without host",
+            "dev",
+            { ...base, target: "kubernetes", ingressClassName: "nginx" },
+            "delivery:ingressHost: is required when delivery:ingressClassName is set",
+        ],
+        [
+            "namespace on the docker target",
+            "dev",
+            { ...base, namespace: "x" },
+            "delivery:namespace: only applies to the kubernetes target, but delivery:target is docker",
+        ],
         ["port out of range", "dev", { ...base, hostPort: "70000" }, 'delivery:hostPort: must be a whole number from 1 to 65535 (got "70000")'],
-        ["health path relative", "dev", { ...base, healthPath: "healthz" }, 'delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz")'],
+        [
+            "health path relative",
+            "dev",
+            { ...base, healthPath: "healthz" },
+            'delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz")',
+        ],
         ["url without scheme", "dev", { ...base, url: "staging.example.com" }, 'delivery:url: must be an http:// or https:// URL (got "staging.example.com")'],
-        ["bad docker host", "dev", { ...base, dockerHost: "/var/run/docker.sock" }, "delivery:dockerHost: must be unix:///path/to/docker.sock or tcp://host:port"],
-        ["typo in a key", "dev", { ...base, replica: "2" }, "delivery:replica: is not a setting of this program (a typo?). Fix: pulumi config rm delivery:replica --stack dev"],
-        ["bad promotion tag", "production", { ...base, promoteFrom: "staging", promotionTag: "-v1" }, 'delivery:promotionTag: must be a valid image tag'],
-        ["pod label overriding a standard label", "dev", { ...base, target: "kubernetes", podLabels: JSON.stringify({ "app.kubernetes.io/name": "x" }) }, 'delivery:podLabels: has "app.kubernetes.io/name", which is not a label key of its own'],
-        ["pod label value too long", "dev", { ...base, target: "kubernetes", podLabels: JSON.stringify({ team: "x".repeat(64) }) }, 'delivery:podLabels: has a value for "team" that is not a label value'],
+        [
+            "bad docker host",
+            "dev",
+            { ...base, dockerHost: "/var/run/docker.sock" },
+            "delivery:dockerHost: must be unix:///path/to/docker.sock or tcp://host:port",
+        ],
+        [
+            "typo in a key",
+            "dev",
+            { ...base, replica: "2" },
+            "delivery:replica: is not a setting of this program (a typo?). Fix: pulumi config rm delivery:replica --stack dev",
+        ],
+        ["bad promotion tag", "production", { ...base, promoteFrom: "staging", promotionTag: "-v1" }, "delivery:promotionTag: must be a valid image tag"],
+        [
+            "pod label overriding a standard label",
+            "dev",
+            { ...base, target: "kubernetes", podLabels: JSON.stringify({ "app.kubernetes.io/name": "x" }) },
+            'delivery:podLabels: has "app.kubernetes.io/name", which is not a label key of its own',
+        ],
+        [
+            "pod label value too long",
+            "dev",
+            { ...base, target: "kubernetes", podLabels: JSON.stringify({ team: "x".repeat(64) }) },
+            'delivery:podLabels: has a value for "team" that is not a label value',
+        ],
         ["bad platform", "dev", { ...base, platform: "windows/amd64" }, "delivery:platform: must be linux/amd64 or linux/arm64"],
     ];
 
     for (const [title, stack, raw, message] of cases) {
         it(title, () => {
             const problems = problemsOf(stack, raw);
-            expect(problems.some((p) => p.includes(message)), `problems were:\n${problems.join("\n")}`).toBe(true);
+            expect(
+                problems.some((p) => p.includes(message)),
+                `problems were:\n${problems.join("\n")}`,
+            ).toBe(true);
         });
     }
 
@@ -147,7 +272,10 @@ describe("parseSettings: each bad setting has its own clear error", () => {
 });
 
 describe("Pulumi.yaml", () => {
-    const project = parseYaml(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, { default?: unknown; secret?: boolean; description?: string }> };
+    const project = parseYaml(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
+        name: string;
+        config: Record<string, { default?: unknown; secret?: boolean; description?: string }>;
+    };
 
     it("declares exactly the keys the program validates, each with a description", () => {
         expect(Object.keys(project.config).sort()).toEqual(Object.keys(KEYS).sort());
@@ -177,7 +305,16 @@ describe("Pulumi.yaml", () => {
     });
 
     it("reads the empty defaults as unset", () => {
-        const s = parseSettings("dev", { ...base, promoteFrom: "", releaseRef: "", url: "", env: "{}", secretEnv: "{}", registryUsername: "", registryPassword: "" });
+        const s = parseSettings("dev", {
+            ...base,
+            promoteFrom: "",
+            releaseRef: "",
+            url: "",
+            env: "{}",
+            secretEnv: "{}",
+            registryUsername: "",
+            registryPassword: "",
+        });
         expect(s.source).toEqual({ kind: "build" });
         expect(s.url).toBeUndefined();
         expect(s.registry.username).toBeUndefined();

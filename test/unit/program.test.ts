@@ -48,16 +48,31 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): { c
     return { config, secretKeys };
 }
 
-async function run(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}, extra: Record<string, string> = {}): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
+async function run(
+    stack: string,
+    overrides: Record<string, string> = {},
+    stackOutputs = {},
+    extra: Record<string, string> = {},
+): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
     const { config, secretKeys } = stackConfig(stack, overrides);
-    const rec = installMocks({ stack, config: { ...config, ...extra }, secretKeys: [...secretKeys, ...Object.keys(extra).filter((k) => k.endsWith(":token"))], stackOutputs });
+    const rec = installMocks({
+        stack,
+        config: { ...config, ...extra },
+        secretKeys: [...secretKeys, ...Object.keys(extra).filter((k) => k.endsWith(":token"))],
+        stackOutputs,
+    });
     const out = await deliver();
     const outputs = { release: await valueOf(out.release), url: out.url };
     await settle(rec);
     return { rec, outputs };
 }
 
-async function failure(stack: string, overrides: Record<string, string> = {}, stackOutputs = {}, extra: Record<string, string> = {}): Promise<{ message: string; rec: Recorder }> {
+async function failure(
+    stack: string,
+    overrides: Record<string, string> = {},
+    stackOutputs = {},
+    extra: Record<string, string> = {},
+): Promise<{ message: string; rec: Recorder }> {
     const { config, secretKeys } = stackConfig(stack, overrides);
     const rec = installMocks({ stack, config: { ...config, ...extra }, secretKeys, stackOutputs });
     try {
@@ -70,7 +85,17 @@ async function failure(stack: string, overrides: Record<string, string> = {}, st
 }
 
 // Inside a GitLab job (or gitlab-ci-local) these are predefined; the tests set their own.
-const CI_ENV = ["CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_REGISTRY", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD", "CI_SERVER_URL", "CI_PROJECT_ID", "GITLAB_TOKEN"];
+const CI_ENV = [
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_REF_NAME",
+    "CI_COMMIT_TAG",
+    "CI_REGISTRY",
+    "CI_REGISTRY_USER",
+    "CI_REGISTRY_PASSWORD",
+    "CI_SERVER_URL",
+    "CI_PROJECT_ID",
+    "GITLAB_TOKEN",
+];
 const saved: Record<string, string | undefined> = {};
 beforeAll(() => {
     for (const k of CI_ENV) {
@@ -114,7 +139,9 @@ describe("stack dev", () => {
 
     it("fails before registering anything when a setting is wrong", async () => {
         const { message, rec } = await failure("dev", { hostPort: "http" });
-        expect(message).toContain('delivery:hostPort: must be a whole number from 1 to 65535 (got "http"). Fix: pulumi config set delivery:hostPort 8000 --stack dev');
+        expect(message).toContain(
+            'delivery:hostPort: must be a whole number from 1 to 65535 (got "http"). Fix: pulumi config set delivery:hostPort 8000 --stack dev',
+        );
         expect(rec.resources).toHaveLength(0);
     });
 });
@@ -143,7 +170,11 @@ describe("stack staging", () => {
         const { rec } = await run("staging", { secretEnv: JSON.stringify({ SECRET_KEY: "staging-secret" }) });
         const config = rec.ofType("kubernetes:core/v1:Secret").find((s) => plain(s.inputs).type === "Opaque")!;
         expect(isSecretValue(config.inputs.stringData)).toBe(true);
-        const plainResources = rec.resources.filter((r) => JSON.stringify(r.inputs).includes("staging-secret") && !isSecretValue(Object.values(r.inputs).find((v) => JSON.stringify(v).includes("staging-secret"))));
+        const plainResources = rec.resources.filter(
+            (r) =>
+                JSON.stringify(r.inputs).includes("staging-secret") &&
+                !isSecretValue(Object.values(r.inputs).find((v) => JSON.stringify(v).includes("staging-secret"))),
+        );
         expect(plainResources.map((r) => r.name)).toEqual([]);
     });
 });
@@ -181,7 +212,11 @@ describe("stack production", () => {
     });
 
     it("refuses a staging release pinned only by tag, before any resource", async () => {
-        const { message, rec } = await failure("production", {}, { "organization/delivery/staging": { release: { ...STAGING_RELEASE, imageRef: "127.0.0.1:5000/delivery/app:latest" } } });
+        const { message, rec } = await failure(
+            "production",
+            {},
+            { "organization/delivery/staging": { release: { ...STAGING_RELEASE, imageRef: "127.0.0.1:5000/delivery/app:latest" } } },
+        );
         expect(message).toContain('delivery:promoteFrom: cannot promote from "staging"');
         expect(message).toContain("which is not pinned by digest");
         expect(rec.resources.filter((r) => r.type !== "pulumi:pulumi:StackReference")).toHaveLength(0);
@@ -199,21 +234,37 @@ describe("the policy pack's rules", () => {
     const problems = (stack: string, rec: Recorder) =>
         rec.resources.flatMap((r) => {
             const inputs = plain(r.inputs);
-            return [...unpinnedImages(r.type, inputs), ...hardeningProblems(r.type, inputs), ...buildInPromotionStack(r.type, `urn:pulumi:${stack}::delivery::${r.type}::${r.name}`, ["production"])].map((p) => `${r.name}: ${p}`);
+            return [
+                ...unpinnedImages(r.type, inputs),
+                ...hardeningProblems(r.type, inputs),
+                ...buildInPromotionStack(r.type, `urn:pulumi:${stack}::delivery::${r.type}::${r.name}`, ["production"]),
+            ].map((p) => `${r.name}: ${p}`);
         });
 
     it("find nothing to reject in what any stack file registers", async () => {
-        for (const [stack, outputs] of [["dev", {}], ["staging", {}], ["production", upstream]] as const) {
+        for (const [stack, outputs] of [
+            ["dev", {}],
+            ["staging", {}],
+            ["production", upstream],
+        ] as const) {
             const { rec } = await run(stack, {}, outputs);
             // Not vacuous: each stack registers something that runs its image.
-            expect(rec.resources.filter((r) => runsContainers(r.type)).map((r) => r.type), stack).toEqual([stack === "dev" ? DOCKER_CONTAINER_TYPE : "kubernetes:apps/v1:Deployment"]);
+            expect(
+                rec.resources.filter((r) => runsContainers(r.type)).map((r) => r.type),
+                stack,
+            ).toEqual([stack === "dev" ? DOCKER_CONTAINER_TYPE : "kubernetes:apps/v1:Deployment"]);
             expect(problems(stack, rec), stack).toEqual([]);
         }
     });
 });
 
 describe("GitLab settings in a stack", () => {
-    const gitlab = { "gitlab:enabled": "true", "gitlab:url": "https://gitlab.example.com", "gitlab:project": "group/app", "gitlab:token": "glpat-unit-test-token" };
+    const gitlab = {
+        "gitlab:enabled": "true",
+        "gitlab:url": "https://gitlab.example.com",
+        "gitlab:project": "group/app",
+        "gitlab:token": "glpat-unit-test-token",
+    };
 
     it("are left out while gitlab:enabled is not true (dev)", async () => {
         const { rec } = await run("dev");
@@ -224,7 +275,12 @@ describe("GitLab settings in a stack", () => {
         const { rec } = await run("staging", {}, {}, gitlab);
         expect(rec.ofType("delivery:gitlab:GitlabProjectSettings")).toHaveLength(1);
         const environment = plain(rec.named("gitlab-environment").inputs);
-        expect(environment).toMatchObject({ name: "staging", externalUrl: "https://staging.example.com", gitlabUrl: "https://gitlab.example.com", project: "group/app" });
+        expect(environment).toMatchObject({
+            name: "staging",
+            externalUrl: "https://staging.example.com",
+            gitlabUrl: "https://gitlab.example.com",
+            project: "group/app",
+        });
         const withToken = DYNAMIC(rec).filter((d) => "gitlabToken" in d.inputs);
         expect(withToken.map((r) => r.name).sort()).toEqual(["gitlab-deploy-token", "gitlab-environment"]);
         for (const r of withToken) {
@@ -242,7 +298,12 @@ describe("GitLab settings in a stack", () => {
 
 describe("every component", () => {
     const upstream = { "organization/delivery/staging": { release: STAGING_RELEASE } };
-    const gitlab = { "gitlab:enabled": "true", "gitlab:url": "https://gitlab.example.com", "gitlab:project": "group/app", "gitlab:token": "glpat-unit-test-token" };
+    const gitlab = {
+        "gitlab:enabled": "true",
+        "gitlab:url": "https://gitlab.example.com",
+        "gitlab:project": "group/app",
+        "gitlab:token": "glpat-unit-test-token",
+    };
 
     it("names each child `${name}-<role>` and parents it; dynamic types are pulumi-nodejs:dynamic/<folder>:<Type>", async () => {
         // Every registration passes through the SDK's registerResource, which Resource calls through

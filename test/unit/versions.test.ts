@@ -92,7 +92,10 @@ describe("versions: tools/*/go.mod are the truth", () => {
         ];
         for (const s of must) expect(t, s).toContain(s);
         // The stamped-version column of the engine rows.
-        expect(t.match(/^\| `pulumi(?:-language-nodejs)?` \|.*\| `v([^`]+)` \|$/gm)?.map((l) => l.match(/`v([^`]+)` \|$/)?.[1])).toEqual([pinned.pulumi, pinned.pulumi]);
+        expect(t.match(/^\| `pulumi(?:-language-nodejs)?` \|.*\| `v([^`]+)` \|$/gm)?.map((l) => l.match(/`v([^`]+)` \|$/)?.[1])).toEqual([
+            pinned.pulumi,
+            pinned.pulumi,
+        ]);
         expect(read("tools", "kwok", "README.md")).toContain(`kwok v${pinned.kwok} `);
     });
 });

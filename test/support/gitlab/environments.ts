@@ -59,7 +59,10 @@ export function createEnvironment(d: GitlabDouble, project: DoubleProject, param
     const env: DoubleEnvironment = {
         id: d.id(),
         name,
-        slug: name.toLowerCase().replace(/[^a-z0-9]/g, "-").slice(0, 24),
+        slug: name
+            .toLowerCase()
+            .replace(/[^a-z0-9]/g, "-")
+            .slice(0, 24),
         external_url: externalUrl,
         state: "available",
         tier,

@@ -108,7 +108,13 @@ export function parseQuery(query: string): Params {
  * x-page, x-per-page, x-next-page, x-prev-page, x-total, x-total-pages, and a Link header with
  * rel prev/next/first/last built from the request's own URL.
  */
-export function paginate(d: GitlabDouble, items: unknown[], params: Params, path: string, query: string): { status: number; body: unknown; headers: Record<string, string> } {
+export function paginate(
+    d: GitlabDouble,
+    items: unknown[],
+    params: Params,
+    path: string,
+    query: string,
+): { status: number; body: unknown; headers: Record<string, string> } {
     const page = Math.max(1, params.page === undefined ? 1 : int(params, "page"));
     const perPage = Math.min(100, Math.max(1, params.per_page === undefined ? 20 : int(params, "per_page")));
     const total = items.length;

@@ -35,8 +35,10 @@ export function editProject(d: GitlabDouble, project: DoubleProject, params: Par
         if (a.name_regex_keep !== undefined) next.name_regex_keep = a.name_regex_keep === null ? null : String(a.name_regex_keep);
         // app/models/container_expiration_policy.rb inclusion validations.
         if (!["1d", "7d", "14d", "1month", "3month"].includes(next.cadence)) errors["container_expiration_policy.cadence"] = ["is not included in the list"];
-        if (next.keep_n !== null && ![1, 5, 10, 25, 50, 100].includes(next.keep_n)) errors["container_expiration_policy.keep_n"] = ["is not included in the list"];
-        if (next.older_than !== null && !["7d", "14d", "30d", "90d"].includes(next.older_than)) errors["container_expiration_policy.older_than"] = ["is not included in the list"];
+        if (next.keep_n !== null && ![1, 5, 10, 25, 50, 100].includes(next.keep_n))
+            errors["container_expiration_policy.keep_n"] = ["is not included in the list"];
+        if (next.older_than !== null && !["7d", "14d", "30d", "90d"].includes(next.older_than))
+            errors["container_expiration_policy.older_than"] = ["is not included in the list"];
         for (const field of ["name_regex", "name_regex_keep"] as const) {
             const re = next[field];
             if (next.enabled && re) {

@@ -28,7 +28,9 @@ export function createProtected(d: GitlabDouble, project: DoubleProject, params:
     }
     // [penvs] required_approval_count > 0 is deprecated and refused with 422.
     if (params.required_approval_count !== undefined && int(params, "required_approval_count") > 0) {
-        throw new HttpError(422, { message: "Parameter 'required_approval_count' is deprecated and shouldn't be used. See https://gitlab.com/groups/gitlab-org/-/epics/9662" });
+        throw new HttpError(422, {
+            message: "Parameter 'required_approval_count' is deprecated and shouldn't be used. See https://gitlab.com/groups/gitlab-org/-/epics/9662",
+        });
     }
     const name = String(params.name);
     if (project.protectedEnvironments.some((p) => p.name === name)) {
@@ -48,10 +50,18 @@ export function createProtected(d: GitlabDouble, project: DoubleProject, params:
 
 export function updateProtected(d: GitlabDouble, pe: DoubleProtectedEnvironment, params: Params): DoubleProtectedEnvironment {
     if (params.required_approval_count !== undefined && int(params, "required_approval_count") > 0) {
-        throw new HttpError(422, { message: "Parameter 'required_approval_count' is deprecated and shouldn't be used. See https://gitlab.com/groups/gitlab-org/-/epics/9662" });
+        throw new HttpError(422, {
+            message: "Parameter 'required_approval_count' is deprecated and shouldn't be used. See https://gitlab.com/groups/gitlab-org/-/epics/9662",
+        });
     }
-    const deploy = params.deploy_access_levels === undefined ? pe.deploy_access_levels : (accessEntries(d, params.deploy_access_levels, "deploy_access_levels", pe.deploy_access_levels) as AccessEntry[]);
-    const rules = params.approval_rules === undefined ? pe.approval_rules : (accessEntries(d, params.approval_rules, "approval_rules", pe.approval_rules, true) as ApprovalRule[]);
+    const deploy =
+        params.deploy_access_levels === undefined
+            ? pe.deploy_access_levels
+            : (accessEntries(d, params.deploy_access_levels, "deploy_access_levels", pe.deploy_access_levels) as AccessEntry[]);
+    const rules =
+        params.approval_rules === undefined
+            ? pe.approval_rules
+            : (accessEntries(d, params.approval_rules, "approval_rules", pe.approval_rules, true) as ApprovalRule[]);
     if (deploy.length === 0) {
         throw new HttpError(422, { message: ["Deploy access levels can't be blank"] });
     }
@@ -79,7 +89,9 @@ export function accessEntries(d: GitlabDouble, raw: unknown, param: string, curr
             throw new HttpError(400, { error: `${where}[access_level] does not have a valid value` });
         }
         if (!destroy && p.access_level === undefined && p.user_id === undefined && p.group_id === undefined) {
-            throw new HttpError(400, { error: `${where}[access_level], ${where}[user_id], ${where}[group_id] are missing, at least one parameter must be provided` });
+            throw new HttpError(400, {
+                error: `${where}[access_level], ${where}[user_id], ${where}[group_id] are missing, at least one parameter must be provided`,
+            });
         }
         if (id !== undefined) {
             const at = result.findIndex((e) => e.id === id);

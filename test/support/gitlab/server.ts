@@ -46,8 +46,6 @@ import { createVariable, findVariable, updateVariable, variableEntity } from "./
  *               ActiveRecord::RecordNotFound as 404 {"message": "404 Not found"}.
  */
 
-
-
 export class GitlabDouble {
     readonly users = new Map<string, DoubleUser>();
     readonly projects: DoubleProject[] = [];
@@ -96,7 +94,14 @@ export class GitlabDouble {
      * retryAfterSeconds`), or every one for `windowMs` from the first throttled one (with the
      * seconds left of the window). `format: "date"` sends Retry-After as an HTTP date.
      */
-    rateLimit(options: { calls?: number; windowMs?: number; retryAfterSeconds?: number; format?: "seconds" | "date"; method?: string; pathIncludes?: string }): void {
+    rateLimit(options: {
+        calls?: number;
+        windowMs?: number;
+        retryAfterSeconds?: number;
+        format?: "seconds" | "date";
+        method?: string;
+        pathIncludes?: string;
+    }): void {
         this.rateLimits.push({
             remaining: options.windowMs === undefined ? (options.calls ?? 1) : undefined,
             windowMs: options.windowMs,
@@ -140,7 +145,15 @@ export class GitlabDouble {
             protectedEnvironments: [],
             deployTokens: [],
             // [projects] a new project's policy: disabled, daily, keep 10, older than 90d, all tags.
-            containerExpirationPolicy: { cadence: "1d", enabled: false, keep_n: 10, older_than: "90d", name_regex: ".*", name_regex_keep: null, next_run_at: null },
+            containerExpirationPolicy: {
+                cadence: "1d",
+                enabled: false,
+                keep_n: 10,
+                older_than: "90d",
+                name_regex: ".*",
+                name_regex_keep: null,
+                next_run_at: null,
+            },
             mergeRequests: new Map(),
         };
         this.projects.push(project);
@@ -186,7 +199,8 @@ export class GitlabDouble {
         let auth = false;
         try {
             const body = await readBody(req);
-            const matches = (f: { method?: string; pathIncludes?: string }) => (!f.method || f.method === method) && (!f.pathIncludes || path.includes(f.pathIncludes));
+            const matches = (f: { method?: string; pathIncludes?: string }) =>
+                (!f.method || f.method === method) && (!f.pathIncludes || path.includes(f.pathIncludes));
             const throttled = this.throttle(matches);
             if (throttled) {
                 status = 429;
@@ -262,7 +276,13 @@ export class GitlabDouble {
         return undefined;
     }
 
-    private route(method: string, path: string, params: Params, user: DoubleUser, query: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+    private route(
+        method: string,
+        path: string,
+        params: Params,
+        user: DoubleUser,
+        query: string,
+    ): { status: number; body?: unknown; headers?: Record<string, string> } {
         // [user] The token's own user.
         if (method === "GET" && path === "/api/v4/user") {
             return ok({ id: user.id, username: user.username, name: user.name, state: "active" });
@@ -346,7 +366,13 @@ export class GitlabDouble {
         if ((m = r("GET", "deploy_tokens"))) {
             const active = params.active === undefined ? undefined : bool(params, "active");
             const list = project.deployTokens.filter((t) => active === undefined || active === (!t.revoked && !expired(t)));
-            return paginate(this, list.map((t) => deployTokenEntity(t, false)), params, path, query);
+            return paginate(
+                this,
+                list.map((t) => deployTokenEntity(t, false)),
+                params,
+                path,
+                query,
+            );
         }
         if ((m = r("GET", "deploy_tokens/:id"))) return ok(deployTokenEntity(findDeployToken(this, project, m[0]), false));
         if ((m = r("POST", "deploy_tokens"))) return { status: 201, body: deployTokenEntity(createDeployToken(this, project, params), true) };
@@ -361,10 +387,18 @@ export class GitlabDouble {
             const orderBy = params.order_by === undefined ? "created_at" : oneOf(params, "order_by", ["created_at", "updated_at"]);
             const sort = params.sort === undefined ? "desc" : oneOf(params, "sort", ["asc", "desc"]);
             const notes = [...mr.notes].sort((a, b) => {
-                const c = (a[orderBy as "created_at"] < b[orderBy as "created_at"] ? -1 : a[orderBy as "created_at"] > b[orderBy as "created_at"] ? 1 : 0) || a.id - b.id;
+                const c =
+                    (a[orderBy as "created_at"] < b[orderBy as "created_at"] ? -1 : a[orderBy as "created_at"] > b[orderBy as "created_at"] ? 1 : 0) ||
+                    a.id - b.id;
                 return sort === "asc" ? c : -c;
             });
-            return paginate(this, notes.map((n) => noteEntity(n, Number(m![0]), mr.id)), params, path, query);
+            return paginate(
+                this,
+                notes.map((n) => noteEntity(n, Number(m![0]), mr.id)),
+                params,
+                path,
+                query,
+            );
         }
         if ((m = r("GET", "merge_requests/:iid/notes/:note_id"))) {
             const mr = findMergeRequest(this, project, m[0]);
@@ -394,49 +428,16 @@ export class GitlabDouble {
 
     private findProject(idOrPath: string, user: DoubleUser): DoubleProject {
         // [rest] `:id` is the numeric ID or the URL-encoded full path.
-        const project = /^[0-9]+$/.test(idOrPath) ? this.projects.find((p) => p.id === Number(idOrPath)) : this.projects.find((p) => p.path_with_namespace === idOrPath);
+        const project = /^[0-9]+$/.test(idOrPath)
+            ? this.projects.find((p) => p.id === Number(idOrPath))
+            : this.projects.find((p) => p.path_with_namespace === idOrPath);
         // [visible] A project the user cannot see answers exactly like one that does not exist.
         if (!project || this.hidden.get(project.id)?.has(user.id)) {
             throw new HttpError(404, { message: "404 Project Not Found" });
         }
         return project;
     }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 /** The token every test double accepts by default. */
 export const DOUBLE_TOKEN = "glpat-double-token-0001";

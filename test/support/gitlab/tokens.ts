@@ -3,7 +3,15 @@ import { found, HttpError, type Params } from "./http";
 import { type DoubleDeployToken, type DoubleProject } from "./model";
 import { type GitlabDouble } from "./server";
 
-export const DEPLOY_TOKEN_SCOPES = ["read_repository", "read_registry", "write_registry", "read_package_registry", "write_package_registry", "read_virtual_registry", "write_virtual_registry"];
+export const DEPLOY_TOKEN_SCOPES = [
+    "read_repository",
+    "read_registry",
+    "write_registry",
+    "read_package_registry",
+    "write_package_registry",
+    "read_virtual_registry",
+    "write_virtual_registry",
+];
 
 export function deployTokenEntity(t: DoubleDeployToken, withToken: boolean): unknown {
     // [tokens] the token value is returned only by the create call.

@@ -84,7 +84,8 @@ export function validateVariable(d: GitlabDouble, project: DoubleProject, v: Dou
     if (v.masked && !(v.raw ? MASK_AND_RAW_REGEX : MASK_REGEX).test(v.value)) {
         add("value", "is invalid");
     }
-    if (!/^[a-zA-Z0-9_/${}. *-]{1,255}$/.test(v.environment_scope)) add("environment_scope", "can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', '*' and spaces");
+    if (!/^[a-zA-Z0-9_/${}. *-]{1,255}$/.test(v.environment_scope))
+        add("environment_scope", "can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', '*' and spaces");
     if (Object.keys(errors).length > 0) {
         throw new HttpError(400, { message: errors });
     }

@@ -39,7 +39,11 @@ describe("GitlabProjectSettings", () => {
         const s = new GitlabProjectSettings("gitlab", args({ protect: { requiredApprovals: 1 }, cleanupPolicy: { keepN: 5 } }));
         await settle(rec());
         // Registration order depends on when each serialized provider resolves; the set is what matters.
-        expect(rec().resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+        expect(
+            rec()
+                .resources.map((r) => `${r.type} ${r.name}`)
+                .sort(),
+        ).toEqual([
             "delivery:gitlab:GitlabProjectSettings gitlab",
             "pulumi-nodejs:dynamic/gitlab:ContainerRegistryCleanupPolicy gitlab-registry-cleanup",
             "pulumi-nodejs:dynamic/gitlab:DeployToken gitlab-deploy-token",
@@ -49,7 +53,9 @@ describe("GitlabProjectSettings", () => {
             "pulumi-nodejs:dynamic/gitlab:ProtectedEnvironment gitlab-protected-environment",
         ]);
         // The parent shows in the child's URN type chain.
-        expect(await valueOf(s.variables.API_TOKEN.urn)).toBe("urn:pulumi:staging::delivery::delivery:gitlab:GitlabProjectSettings$pulumi-nodejs:dynamic/gitlab:ProjectVariable::gitlab-variable-API_TOKEN");
+        expect(await valueOf(s.variables.API_TOKEN.urn)).toBe(
+            "urn:pulumi:staging::delivery::delivery:gitlab:GitlabProjectSettings$pulumi-nodejs:dynamic/gitlab:ProjectVariable::gitlab-variable-API_TOKEN",
+        );
         expect(rec().calls).toEqual([]);
     });
 
@@ -58,7 +64,17 @@ describe("GitlabProjectSettings", () => {
         await settle(rec());
         const vars = rec().resources.filter((r) => r.type.endsWith(":ProjectVariable"));
         const byKey = Object.fromEntries(vars.map((r) => [plain(r.inputs.key), plain(r.inputs)])) as Record<string, Record<string, unknown>>;
-        expect(byKey.DATABASE_URL).toMatchObject({ key: "DATABASE_URL", value: "postgres://app:pw@db/app", masked: false, protected: false, raw: false, variableType: "env_var", environmentScope: "staging", description: "db", adopt: false });
+        expect(byKey.DATABASE_URL).toMatchObject({
+            key: "DATABASE_URL",
+            value: "postgres://app:pw@db/app",
+            masked: false,
+            protected: false,
+            raw: false,
+            variableType: "env_var",
+            environmentScope: "staging",
+            description: "db",
+            adopt: false,
+        });
         expect(byKey.API_TOKEN).toMatchObject({ key: "API_TOKEN", value: "abcdefgh12345678", masked: true, protected: true, environmentScope: "staging" });
         expect(byKey.API_TOKEN).toMatchObject({ gitlabUrl: "https://gitlab.example.com", project: "group/app", gitlabToken: "glpat-component-token" });
         expect(typeof byKey.API_TOKEN.__provider).toBe("string");
@@ -99,7 +115,11 @@ describe("GitlabProjectSettings", () => {
     it("registers no protection, token or cleanup policy unless asked", async () => {
         const s = new GitlabProjectSettings("gitlab", args({ deployToken: false, variables: {} }));
         await settle(rec());
-        expect(rec().resources.map((r) => r.name).sort()).toEqual(["gitlab", "gitlab-environment"]);
+        expect(
+            rec()
+                .resources.map((r) => r.name)
+                .sort(),
+        ).toEqual(["gitlab", "gitlab-environment"]);
         expect(s.pullCredentials).toBeUndefined();
     });
 
@@ -110,14 +130,34 @@ describe("GitlabProjectSettings", () => {
     });
 
     const bad: [string, Partial<GitlabProjectSettingsArgs>, string][] = [
-        ["url", { connection: { ...connection, url: "gitlab.example.com" } }, 'connection.url "gitlab.example.com" must be the http(s) base URL of the GitLab instance'],
-        ["project", { connection: { ...connection, project: "app" } }, 'connection.project "app" must be a numeric project id or a full path such as group/app'],
+        [
+            "url",
+            { connection: { ...connection, url: "gitlab.example.com" } },
+            'connection.url "gitlab.example.com" must be the http(s) base URL of the GitLab instance',
+        ],
+        [
+            "project",
+            { connection: { ...connection, project: "app" } },
+            'connection.project "app" must be a numeric project id or a full path such as group/app',
+        ],
         ["token", { connection: { ...connection, token: "" } }, "connection.token is required"],
         ["environment", { environment: { name: "/staging" } }, 'environment.name: GitLab environment name "/staging" is invalid'],
-        ["tier", { environment: { name: "staging", tier: "prod" as never } }, "environment.tier must be one of production, staging, testing, development, other"],
-        ["unmaskable", { variables: { API_TOKEN: { value: "short" } } }, "variables.API_TOKEN: GitLab variable API_TOKEN (scope staging) cannot be masked: it has 5 characters"],
+        [
+            "tier",
+            { environment: { name: "staging", tier: "prod" as never } },
+            "environment.tier must be one of production, staging, testing, development, other",
+        ],
+        [
+            "unmaskable",
+            { variables: { API_TOKEN: { value: "short" } } },
+            "variables.API_TOKEN: GitLab variable API_TOKEN (scope staging) cannot be masked: it has 5 characters",
+        ],
         ["key", { variables: { "NOT-A-KEY": { value: "x", masked: false } } }, 'variables.NOT-A-KEY: "NOT-A-KEY" is not a valid GitLab variable key'],
-        ["access level", { protect: { deployAccessLevel: 50 as never } }, "protect.deployAccessLevel must be 30 (developer), 40 (maintainer) or 60 (admin) (got 50)"],
+        [
+            "access level",
+            { protect: { deployAccessLevel: 50 as never } },
+            "protect.deployAccessLevel must be 30 (developer), 40 (maintainer) or 60 (admin) (got 50)",
+        ],
         ["approvals", { protect: { requiredApprovals: 1.5 } }, "protect.requiredApprovals must be a whole number from 0 to 5 (got 1.5)"],
         ["scopes", { deployToken: { scopes: [] } }, "deployToken.scopes must be one or more of read_repository"],
         ["keepN", { cleanupPolicy: { keepN: 7 as never } }, "cleanupPolicy.keepN must be one of 1, 5, 10, 25, 50, 100 (got 7)"],

@@ -25,7 +25,16 @@ describe("readGitlabSettings: enabled or not", () => {
     });
 
     it("reads the stack's config through the Pulumi runtime", () => {
-        pulumi.runtime.setAllConfig({ "gitlab:enabled": "true", "gitlab:url": "https://gitlab.example.com", "gitlab:project": "7", "gitlab:token": "t0k3n-value", "delivery:other": "x" }, ["gitlab:token"]);
+        pulumi.runtime.setAllConfig(
+            {
+                "gitlab:enabled": "true",
+                "gitlab:url": "https://gitlab.example.com",
+                "gitlab:project": "7",
+                "gitlab:token": "t0k3n-value",
+                "delivery:other": "x",
+            },
+            ["gitlab:token"],
+        );
         try {
             const s = readGitlabSettings("production");
             expect(s?.connection).toMatchObject({ url: "https://gitlab.example.com", project: "7" });
@@ -36,7 +45,10 @@ describe("readGitlabSettings: enabled or not", () => {
     });
 
     it("returns typed settings with defaults that depend on the stack", async () => {
-        const staging = parseGitlabSettings("staging", { ...base, variables: JSON.stringify({ DATABASE_URL: { value: "postgres://u:pw@db/app", masked: false }, API_TOKEN: "abcdefgh12345" }) })!;
+        const staging = parseGitlabSettings("staging", {
+            ...base,
+            variables: JSON.stringify({ DATABASE_URL: { value: "postgres://u:pw@db/app", masked: false }, API_TOKEN: "abcdefgh12345" }),
+        })!;
         expect(staging.stack).toBe("staging");
         expect(staging.connection.url).toBe("https://gitlab.example.com");
         expect(staging.environment).toEqual({ name: "staging", externalUrl: undefined, tier: undefined });
@@ -60,14 +72,31 @@ describe("readGitlabSettings: enabled or not", () => {
         expect(await valueOf(api.value)).toBe("abcdefgh12345");
         expect(await pulumi.isSecret(pulumi.output(staging.connection.token))).toBe(true);
 
-        const production = parseGitlabSettings("production", { ...base, requiredApprovals: "2", deployAccessLevel: "admin", registryCleanup: "true", registryCleanupKeepN: "25" })!;
+        const production = parseGitlabSettings("production", {
+            ...base,
+            requiredApprovals: "2",
+            deployAccessLevel: "admin",
+            registryCleanup: "true",
+            registryCleanupKeepN: "25",
+        })!;
         expect(production.protect).toEqual({ deployAccessLevel: 60, requiredApprovals: 2, approverAccessLevel: 40 });
-        expect(production.cleanupPolicy).toEqual({ enabled: true, cadence: "1d", keepN: 25, olderThan: "14d", nameRegexKeep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$", nameRegexDelete: ".*" });
+        expect(production.cleanupPolicy).toEqual({
+            enabled: true,
+            cadence: "1d",
+            keepN: 25,
+            olderThan: "14d",
+            nameRegexKeep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$",
+            nameRegexDelete: ".*",
+        });
         expect(parseGitlabSettings("review-fix-login", base)!.environment.name).toBe("review/fix-login");
     });
 
     it("takes URL, project and token from a GitLab pipeline's environment when config omits them", async () => {
-        const s = parseGitlabSettings("staging", { enabled: "true" }, { CI_SERVER_URL: "https://gitlab.ci.example", CI_PROJECT_ID: "99", GITLAB_TOKEN: "env-token-123" })!;
+        const s = parseGitlabSettings(
+            "staging",
+            { enabled: "true" },
+            { CI_SERVER_URL: "https://gitlab.ci.example", CI_PROJECT_ID: "99", GITLAB_TOKEN: "env-token-123" },
+        )!;
         expect(s.connection).toMatchObject({ url: "https://gitlab.ci.example", project: "99" });
         expect(await valueOf(s.connection.token)).toBe("env-token-123");
         // Config wins over the environment.
@@ -86,31 +115,95 @@ describe("readGitlabSettings: every wrong or missing setting has its own message
 
     const cases: [string, Record<string, string>, string][] = [
         ["enabled", { enabled: "yes" }, 'gitlab:enabled: must be true or false (got "yes"). Fix: pulumi config set gitlab:enabled true --stack staging'],
-        ["url", { url: "gitlab.example.com" }, 'gitlab:url: must be an http:// or https:// URL (got "gitlab.example.com"). Fix: pulumi config set gitlab:url https://gitlab.example.com --stack staging'],
-        ["project", { project: "app" }, 'gitlab:project: must be a numeric project id or the full path such as group/app (got "app"). Fix: pulumi config set gitlab:project group/app --stack staging'],
+        [
+            "url",
+            { url: "gitlab.example.com" },
+            'gitlab:url: must be an http:// or https:// URL (got "gitlab.example.com"). Fix: pulumi config set gitlab:url https://gitlab.example.com --stack staging',
+        ],
+        [
+            "project",
+            { project: "app" },
+            'gitlab:project: must be a numeric project id or the full path such as group/app (got "app"). Fix: pulumi config set gitlab:project group/app --stack staging',
+        ],
         ["environment", { environment: "/prod" }, "gitlab:environment: is invalid: use letters"],
         ["environmentUrl", { environmentUrl: "staging.example.com" }, "gitlab:environmentUrl: must be an http:// or https:// URL"],
-        ["environmentTier", { environmentTier: "prod" }, 'gitlab:environmentTier: must be one of production, staging, testing, development, other (got "prod")'],
-        ["variables JSON", { variables: "DB=1" }, "gitlab:variables: must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path). Fix: pulumi config set --secret --path 'gitlab:variables.DATABASE_URL.value' <value> --stack staging"],
-        ["variables entry", { variables: JSON.stringify({ A: { value: "v", masked: "yes" } }) }, "gitlab:variables.A.masked: must be true or false. Fix: pulumi config set --path 'gitlab:variables.A.masked' <value> --stack staging"],
-        ["variables unknown field", { variables: JSON.stringify({ A: { value: "abcdefgh", mask: true } }) }, "gitlab:variables.A: has unknown field mask; it must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}. Fix: pulumi config set --secret --path 'gitlab:variables.A.value' <value> --stack staging"],
+        [
+            "environmentTier",
+            { environmentTier: "prod" },
+            'gitlab:environmentTier: must be one of production, staging, testing, development, other (got "prod")',
+        ],
+        [
+            "variables JSON",
+            { variables: "DB=1" },
+            "gitlab:variables: must be a map of KEY: value or KEY: {value, masked, ...} (set entries with --path). Fix: pulumi config set --secret --path 'gitlab:variables.DATABASE_URL.value' <value> --stack staging",
+        ],
+        [
+            "variables entry",
+            { variables: JSON.stringify({ A: { value: "v", masked: "yes" } }) },
+            "gitlab:variables.A.masked: must be true or false. Fix: pulumi config set --path 'gitlab:variables.A.masked' <value> --stack staging",
+        ],
+        [
+            "variables unknown field",
+            { variables: JSON.stringify({ A: { value: "abcdefgh", mask: true } }) },
+            "gitlab:variables.A: has unknown field mask; it must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}. Fix: pulumi config set --secret --path 'gitlab:variables.A.value' <value> --stack staging",
+        ],
         ["variable key", { variables: JSON.stringify({ "DB-URL": "abcdefgh" }) }, 'gitlab:variables.DB-URL: "DB-URL" is not a valid GitLab variable key'],
         [
             "variable masking",
             { variables: JSON.stringify({ API_TOKEN: "short" }) },
             "gitlab:variables.API_TOKEN: GitLab variable API_TOKEN (scope staging) cannot be masked: it has 5 characters; a masked value needs at least 8. Change the value, or set masked: false. Fix: pulumi config set --secret --path 'gitlab:variables.API_TOKEN.value' <value> --stack staging, or pulumi config set --path 'gitlab:variables.API_TOKEN.masked' false --stack staging",
         ],
-        ["variable scope", { variables: JSON.stringify({ A: { value: "x", masked: false, environmentScope: "a|b" } }) }, "gitlab:variables.A: GitLab variable A (scope a|b): environment scope"],
-        ["deployAccessLevel", { protect: "true", deployAccessLevel: "owner" }, 'gitlab:deployAccessLevel: must be developer, maintainer or admin (or 30, 40, 60) (got "owner")'],
+        [
+            "variable scope",
+            { variables: JSON.stringify({ A: { value: "x", masked: false, environmentScope: "a|b" } }) },
+            "gitlab:variables.A: GitLab variable A (scope a|b): environment scope",
+        ],
+        [
+            "deployAccessLevel",
+            { protect: "true", deployAccessLevel: "owner" },
+            'gitlab:deployAccessLevel: must be developer, maintainer or admin (or 30, 40, 60) (got "owner")',
+        ],
         ["requiredApprovals", { protect: "true", requiredApprovals: "9" }, 'gitlab:requiredApprovals: must be a whole number from 0 to 5 (got "9")'],
-        ["approvals without protection", { requiredApprovals: "1" }, "gitlab:requiredApprovals: only applies to a protected environment, but gitlab:protect is false."],
-        ["deployTokenExpiresAt", { deployTokenExpiresAt: "next year" }, 'gitlab:deployTokenExpiresAt: must be a calendar date written YYYY-MM-DD, such as 2026-12-31 (got "next year")'],
-        ["token options without a token", { deployToken: "false", deployTokenName: "x" }, "gitlab:deployTokenName: only applies with a deploy token, but gitlab:deployToken is false."],
-        ["registryCleanupKeepN", { registryCleanup: "true", registryCleanupKeepN: "7" }, 'gitlab:registryCleanupKeepN: must be one of 1, 5, 10, 25, 50, 100 (got "7")'],
-        ["registryCleanupOlderThan", { registryCleanup: "true", registryCleanupOlderThan: "3d" }, 'gitlab:registryCleanupOlderThan: must be one of 7d, 14d, 30d, 90d (got "3d")'],
-        ["registryCleanupCadence", { registryCleanup: "true", registryCleanupCadence: "hourly" }, 'gitlab:registryCleanupCadence: must be one of 1d, 7d, 14d, 1month, 3month (got "hourly")'],
-        ["registryCleanupKeepRegex", { registryCleanup: "true", registryCleanupKeepRegex: "^(?!tmp)" }, "gitlab:registryCleanupKeepRegex: uses lookaround or a backreference, which GitLab's RE2 engine does not support"],
-        ["cleanup options without cleanup", { registryCleanupKeepN: "5" }, "gitlab:registryCleanupKeepN: only applies when this stack manages the cleanup policy, but gitlab:registryCleanup is false."],
+        [
+            "approvals without protection",
+            { requiredApprovals: "1" },
+            "gitlab:requiredApprovals: only applies to a protected environment, but gitlab:protect is false.",
+        ],
+        [
+            "deployTokenExpiresAt",
+            { deployTokenExpiresAt: "next year" },
+            'gitlab:deployTokenExpiresAt: must be a calendar date written YYYY-MM-DD, such as 2026-12-31 (got "next year")',
+        ],
+        [
+            "token options without a token",
+            { deployToken: "false", deployTokenName: "x" },
+            "gitlab:deployTokenName: only applies with a deploy token, but gitlab:deployToken is false.",
+        ],
+        [
+            "registryCleanupKeepN",
+            { registryCleanup: "true", registryCleanupKeepN: "7" },
+            'gitlab:registryCleanupKeepN: must be one of 1, 5, 10, 25, 50, 100 (got "7")',
+        ],
+        [
+            "registryCleanupOlderThan",
+            { registryCleanup: "true", registryCleanupOlderThan: "3d" },
+            'gitlab:registryCleanupOlderThan: must be one of 7d, 14d, 30d, 90d (got "3d")',
+        ],
+        [
+            "registryCleanupCadence",
+            { registryCleanup: "true", registryCleanupCadence: "hourly" },
+            'gitlab:registryCleanupCadence: must be one of 1d, 7d, 14d, 1month, 3month (got "hourly")',
+        ],
+        [
+            "registryCleanupKeepRegex",
+            { registryCleanup: "true", registryCleanupKeepRegex: "^(?!tmp)" },
+            "gitlab:registryCleanupKeepRegex: uses lookaround or a backreference, which GitLab's RE2 engine does not support",
+        ],
+        [
+            "cleanup options without cleanup",
+            { registryCleanupKeepN: "5" },
+            "gitlab:registryCleanupKeepN: only applies when this stack manages the cleanup policy, but gitlab:registryCleanup is false.",
+        ],
         ["typo", { tokn: "x" }, "gitlab:tokn: is not a GitLab setting of this program (a typo?). Fix: pulumi config rm gitlab:tokn --stack staging"],
     ];
 

@@ -37,7 +37,9 @@ describe("masking rules (GitLab 'Mask a CI/CD variable')", () => {
     });
 
     it("refuses an expanded value with any character outside the alphabet, but allows it raw", () => {
-        const outside = fc.string({ unit: "binary", minLength: 1, maxLength: 1 }).filter((c) => !BASE64_PLUS.includes(c) && !/[\s]/.test(c) && !/[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/.test(c));
+        const outside = fc
+            .string({ unit: "binary", minLength: 1, maxLength: 1 })
+            .filter((c) => !BASE64_PLUS.includes(c) && !/[\s]/.test(c) && !/[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/.test(c));
         fc.assert(
             fc.property(fc.array(maskableChar, { minLength: 8, maxLength: 20 }), outside, fc.nat(20), (chars, bad, at) => {
                 const value = [...chars.slice(0, at), bad, ...chars.slice(at)].join("");
@@ -74,8 +76,11 @@ describe("masking rules (GitLab 'Mask a CI/CD variable')", () => {
         fc.assert(
             // Framed by letters no message uses, so a short value cannot match message text by
             // chance (the shrunk counterexample "ter" is in "characters").
-            fc.property(fc.string({ minLength: 0, maxLength: 30 }).map((s) => `qZx${s}xZq`), (value) =>
-                maskingProblems(value).every((p) => !p.includes(value)) && variableProblems({ key: "K", value, masked: true }).every((p) => !p.includes(value)),
+            fc.property(
+                fc.string({ minLength: 0, maxLength: 30 }).map((s) => `qZx${s}xZq`),
+                (value) =>
+                    maskingProblems(value).every((p) => !p.includes(value)) &&
+                    variableProblems({ key: "K", value, masked: true }).every((p) => !p.includes(value)),
             ),
         );
     });
@@ -92,8 +97,12 @@ describe("variable, environment and policy rules", () => {
         expect(variableProblems({ key: "TOKEN", value: "short", masked: true, environmentScope: "review/*" })).toEqual([
             "GitLab variable TOKEN (scope review/*) cannot be masked: it has 5 characters; a masked value needs at least 8. Change the value, or set masked: false",
         ]);
-        expect(variableProblems({ key: "A", environmentScope: "bad|scope" })[0]).toMatch(/^GitLab variable A \(scope bad\|scope\): environment scope "bad\|scope" is invalid/);
-        expect(variableProblems({ key: "A", variableType: "secret" })).toEqual(['GitLab variable A (scope *): variableType must be env_var or file (got "secret")']);
+        expect(variableProblems({ key: "A", environmentScope: "bad|scope" })[0]).toMatch(
+            /^GitLab variable A \(scope bad\|scope\): environment scope "bad\|scope" is invalid/,
+        );
+        expect(variableProblems({ key: "A", variableType: "secret" })).toEqual([
+            'GitLab variable A (scope *): variableType must be env_var or file (got "secret")',
+        ]);
         // An unknown value (an unresolved Output) is not judged.
         expect(variableProblems({ key: "A", masked: true })).toEqual([]);
     });
@@ -122,7 +131,10 @@ describe("variable, environment and policy rules", () => {
 
 describe("GitLab client helpers", () => {
     const httpError = (status: number, description = "boom", method = "POST", url = "https://gitlab.example.com/api/v4/projects/1/variables?x=1") =>
-        Object.assign(new Error(description), { name: "GitbeakerRequestError", cause: { description, request: { method, url }, response: { status, statusText: status === 500 ? "Internal Server Error" : "Bad Request" } } });
+        Object.assign(new Error(description), {
+            name: "GitbeakerRequestError",
+            cause: { description, request: { method, url }, response: { status, statusText: status === 500 ? "Internal Server Error" : "Bad Request" } },
+        });
 
     it("normalizes instance URLs", () => {
         expect(normalizeGitlabUrl(" https://gitlab.example.com/ ")).toBe("https://gitlab.example.com");
@@ -137,7 +149,10 @@ describe("GitLab client helpers", () => {
         expect(isRetryable(httpError(400))).toBe(false);
         expect(isRetryable(httpError(404))).toBe(false);
         expect(isRetryable(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }))).toBe(true);
-        const gaveUp = Object.assign(new Error("Could not successfully complete this request after 10 retries, last status code: 502. Verify the status of the endpoint."), { name: "GitbeakerRetryError" });
+        const gaveUp = Object.assign(
+            new Error("Could not successfully complete this request after 10 retries, last status code: 502. Verify the status of the endpoint."),
+            { name: "GitbeakerRetryError" },
+        );
         expect(errorStatus(gaveUp)).toBe(502);
         expect(isRetryable(gaveUp)).toBe(true);
     });
@@ -156,18 +171,42 @@ describe("GitLab client helpers", () => {
     it("makes exactly the bounded number of attempts, with growing delays", async () => {
         let calls = 0;
         const started = Date.now();
-        const error = await callWithRetry({} as GitlabApi, "thing", async () => {
-            calls++;
-            throw httpError(500, "boom", "GET");
-        }, { attempts: 3, baseDelayMs: 40, maxDelayMs: 1000, budgetMs: 60_000 }).catch((e: Error) => e);
+        const error = await callWithRetry(
+            {} as GitlabApi,
+            "thing",
+            async () => {
+                calls++;
+                throw httpError(500, "boom", "GET");
+            },
+            { attempts: 3, baseDelayMs: 40, maxDelayMs: 1000, budgetMs: 60_000 },
+        ).catch((e: Error) => e);
         expect(calls).toBe(3);
         // Jittered delays of 20-40 ms then 40-80 ms.
         expect(Date.now() - started).toBeGreaterThanOrEqual(60);
-        expect(error.message).toBe("GitLab: thing failed: HTTP 500 Internal Server Error from GET /api/v4/projects/1/variables (gave up after attempt 3): boom.");
+        expect(error.message).toBe(
+            "GitLab: thing failed: HTTP 500 Internal Server Error from GET /api/v4/projects/1/variables (gave up after attempt 3): boom.",
+        );
         let once = 0;
-        await expect(callWithRetry({} as GitlabApi, "t", async () => (once++ === 0 ? Promise.reject(httpError(502, "boom", "GET")) : "ok"), { attempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 })).resolves.toBe("ok");
+        await expect(
+            callWithRetry({} as GitlabApi, "t", async () => (once++ === 0 ? Promise.reject(httpError(502, "boom", "GET")) : "ok"), {
+                attempts: 2,
+                baseDelayMs: 1,
+                maxDelayMs: 1,
+                budgetMs: 1000,
+            }),
+        ).resolves.toBe("ok");
         let bad = 0;
-        await expect(callWithRetry({} as GitlabApi, "t", async () => { bad++; throw httpError(422); }, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 })).rejects.toThrow("HTTP 422");
+        await expect(
+            callWithRetry(
+                {} as GitlabApi,
+                "t",
+                async () => {
+                    bad++;
+                    throw httpError(422);
+                },
+                { attempts: 5, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 },
+            ),
+        ).rejects.toThrow("HTTP 422");
         expect(bad).toBe(1);
     });
 });

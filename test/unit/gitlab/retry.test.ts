@@ -38,23 +38,42 @@ describe("Retry-After", () => {
     it("is what the policy waits on a 429, without jitter", async () => {
         const { waits, policy } = recording();
         let calls = 0;
-        const result = await callWithRetry({} as GitlabApi, "t", async () => {
-            if (calls++ < 2) throw httpError(429, { "retry-after": "3" });
-            return "ok";
-        }, policy);
+        const result = await callWithRetry(
+            {} as GitlabApi,
+            "t",
+            async () => {
+                if (calls++ < 2) throw httpError(429, { "retry-after": "3" });
+                return "ok";
+            },
+            policy,
+        );
         expect(result).toBe("ok");
         expect(waits).toEqual([3000, 3000]);
     });
 
     it("gives up when Retry-After exceeds the per-wait limit or the budget, saying so", async () => {
         const long = recording();
-        const e1 = (await callWithRetry({} as GitlabApi, "t", async () => { throw httpError(429, { "retry-after": "61" }); }, long.policy).catch((e: Error) => e)) as Error;
+        const e1 = (await callWithRetry(
+            {} as GitlabApi,
+            "t",
+            async () => {
+                throw httpError(429, { "retry-after": "61" });
+            },
+            long.policy,
+        ).catch((e: Error) => e)) as Error;
         expect(long.waits).toEqual([]);
         expect(e1.message).toBe(
             "GitLab: t failed: HTTP 429 Too Many Requests from POST /api/v4/projects/1/variables (gave up after attempt 1: GitLab asked to wait 61 s (Retry-After), more than the 60 s limit per wait): boom. Hint: GitLab is rate limiting this token or address; wait, or ask the GitLab administrator about the limits.",
         );
         const budget = recording({ budgetMs: 5000 });
-        const e2 = (await callWithRetry({} as GitlabApi, "t", async () => { throw httpError(429, { "retry-after": "2" }); }, budget.policy).catch((e: Error) => e)) as Error;
+        const e2 = (await callWithRetry(
+            {} as GitlabApi,
+            "t",
+            async () => {
+                throw httpError(429, { "retry-after": "2" });
+            },
+            budget.policy,
+        ).catch((e: Error) => e)) as Error;
         expect(budget.waits).toEqual([2000, 2000]);
         expect(e2.message).toContain("gave up after attempt 3: waiting 2 s more would exceed the 5 s budget");
     });
@@ -65,7 +84,14 @@ describe("server errors", () => {
         await fc.assert(
             fc.asyncProperty(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 2, max: 8 }), async (base, attempts) => {
                 const { waits, policy } = recording({ baseDelayMs: base, attempts, budgetMs: 1e9 });
-                await callWithRetry({} as GitlabApi, "t", async () => { throw httpError(503, {}, "GET"); }, policy).catch(() => undefined);
+                await callWithRetry(
+                    {} as GitlabApi,
+                    "t",
+                    async () => {
+                        throw httpError(503, {}, "GET");
+                    },
+                    policy,
+                ).catch(() => undefined);
                 expect(waits).toHaveLength(attempts - 1);
                 waits.forEach((w, i) => {
                     const full = Math.min(policy.maxDelayMs, base * 2 ** i);
@@ -80,7 +106,15 @@ describe("server errors", () => {
     it("a POST whose outcome is unknown is not repeated blindly without a way to look it up", async () => {
         const { policy } = recording();
         let calls = 0;
-        const e = (await callWithRetry({} as GitlabApi, "create x", async () => { calls++; throw httpError(502, {}, "POST", "<html><body><h1>502 Bad Gateway</h1></body></html>"); }, policy).catch((err: Error) => err)) as Error;
+        const e = (await callWithRetry(
+            {} as GitlabApi,
+            "create x",
+            async () => {
+                calls++;
+                throw httpError(502, {}, "POST", "<html><body><h1>502 Bad Gateway</h1></body></html>");
+            },
+            policy,
+        ).catch((err: Error) => err)) as Error;
         expect(calls).toBe(1);
         expect(e.message).toContain("GitLab may have saved it");
         expect(e.message).toContain("502 Bad Gateway");
@@ -90,7 +124,16 @@ describe("server errors", () => {
     it("a POST whose outcome is unknown is looked up, and what was made is taken over", async () => {
         const { policy } = recording();
         let posts = 0;
-        const result = await callWithRetry({} as GitlabApi, "create x", async () => { posts++; throw httpError(502); }, policy, { recover: async () => "found" });
+        const result = await callWithRetry(
+            {} as GitlabApi,
+            "create x",
+            async () => {
+                posts++;
+                throw httpError(502);
+            },
+            policy,
+            { recover: async () => "found" },
+        );
         expect(result).toBe("found");
         expect(posts).toBe(1);
     });
@@ -117,14 +160,27 @@ describe("one strict ISO date rule for deploy token expiry", () => {
     it("is the rule of the provider, the component and the gitlab: settings", async () => {
         const base = { enabled: "true", url: "https://gitlab.example.com", project: "group/app", token: "glpat-unit-test-token" };
         for (const s of bad) {
-            const { failures } = await deployTokenProvider.check!({}, { gitlabUrl: "https://gitlab.example.com", gitlabToken: "t", project: "1", name: "n", expiresAt: s });
-            expect(failures!.map((f) => f.property), s).toEqual(["expiresAt"]);
-            const problems = gitlabProjectSettingsProblems({ connection: { url: "https://gitlab.example.com", project: "group/app", token: "t" }, environment: { name: "staging" }, deployToken: { expiresAt: s } });
+            const { failures } = await deployTokenProvider.check!(
+                {},
+                { gitlabUrl: "https://gitlab.example.com", gitlabToken: "t", project: "1", name: "n", expiresAt: s },
+            );
+            expect(
+                failures!.map((f) => f.property),
+                s,
+            ).toEqual(["expiresAt"]);
+            const problems = gitlabProjectSettingsProblems({
+                connection: { url: "https://gitlab.example.com", project: "group/app", token: "t" },
+                environment: { name: "staging" },
+                deployToken: { expiresAt: s },
+            });
             expect(problems.join("\n"), s).toContain("deployToken.expiresAt");
             expect(() => parseGitlabSettings("staging", { ...base, deployTokenExpiresAt: s }), s).toThrow(/gitlab:deployTokenExpiresAt/);
         }
         for (const s of good) {
-            const { failures } = await deployTokenProvider.check!({}, { gitlabUrl: "https://gitlab.example.com", gitlabToken: "t", project: "1", name: "n", expiresAt: s });
+            const { failures } = await deployTokenProvider.check!(
+                {},
+                { gitlabUrl: "https://gitlab.example.com", gitlabToken: "t", project: "1", name: "n", expiresAt: s },
+            );
             expect(failures, s).toEqual([]);
             expect(parseGitlabSettings("staging", { ...base, deployTokenExpiresAt: s })?.deployToken).toMatchObject({ expiresAt: s });
         }

@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DOCKER_CONTAINER_TYPE, IMAGE_BUILD_TYPE, buildInPromotionStack, hardeningProblems, podSpecOf, runsContainers, stackOfUrn, unpinnedImages } from "../../../policy/rules";
+import {
+    DOCKER_CONTAINER_TYPE,
+    IMAGE_BUILD_TYPE,
+    buildInPromotionStack,
+    hardeningProblems,
+    podSpecOf,
+    runsContainers,
+    stackOfUrn,
+    unpinnedImages,
+} from "../../../policy/rules";
 import { fakeDigest } from "../harness";
 
 const PINNED = `127.0.0.1:5000/delivery/app@${fakeDigest("policy")}`;
@@ -21,11 +30,24 @@ describe("images-pinned-by-digest", () => {
     it("accepts digest-pinned images in every workload kind", () => {
         expect(unpinnedImages(DEPLOYMENT, deployment([hardened()]))).toEqual([]);
         expect(unpinnedImages("kubernetes:core/v1:Pod", { spec: { containers: [{ name: "a", image: PINNED }] } })).toEqual([]);
-        expect(unpinnedImages("kubernetes:batch/v1:CronJob", { spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "a", image: PINNED }] } } } } } })).toEqual([]);
+        expect(
+            unpinnedImages("kubernetes:batch/v1:CronJob", {
+                spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "a", image: PINNED }] } } } } },
+            }),
+        ).toEqual([]);
     });
 
     it("names each container that runs a tag, including init containers and CronJobs", () => {
-        const props = { spec: { template: { spec: { initContainers: [{ name: "migrate", image: "app:latest" }], containers: [{ name: "web", image: "127.0.0.1:5000/delivery/app:0123abc" }] } } } };
+        const props = {
+            spec: {
+                template: {
+                    spec: {
+                        initContainers: [{ name: "migrate", image: "app:latest" }],
+                        containers: [{ name: "web", image: "127.0.0.1:5000/delivery/app:0123abc" }],
+                    },
+                },
+            },
+        };
         expect(unpinnedImages("kubernetes:apps/v1:StatefulSet", props)).toEqual([
             'container "migrate": image "app:latest" is not pinned by digest',
             'container "web": image "127.0.0.1:5000/delivery/app:0123abc" is not pinned by digest',
@@ -35,7 +57,9 @@ describe("images-pinned-by-digest", () => {
     });
 
     it("checks the DockerContainer dynamic resource, and no other dynamic resource", () => {
-        expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: "app:main" })).toEqual(['image "app:main" is not pinned by digest']);
+        expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: "app:main" })).toEqual([
+            'image "app:main" is not pinned by digest',
+        ]);
         expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: PINNED })).toEqual([]);
         expect(unpinnedImages("pulumi-nodejs:dynamic/release:ReleaseRecord", { image: "app:main" })).toEqual([]);
         expect(runsContainers(DOCKER_CONTAINER_TYPE)).toBe(true);

@@ -30,7 +30,9 @@ describe("Registry", () => {
     });
 
     it("rejects a server that carries a path", () => {
-        expect(() => new Registry("registry", { server: "r.example.com/group", repository: "p" })).toThrow('server "r.example.com/group" must be a host[:port] without a path');
+        expect(() => new Registry("registry", { server: "r.example.com/group", repository: "p" })).toThrow(
+            'server "r.example.com/group" must be a host[:port] without a path',
+        );
     });
 });
 

@@ -36,7 +36,9 @@ describe("copyManifest", () => {
                 return;
             }
             if (req.headers.authorization !== "Bearer T") {
-                res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="registry",scope="repository:group/app:pull"` }).end();
+                res.writeHead(401, {
+                    "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="registry",scope="repository:group/app:pull"`,
+                }).end();
                 return;
             }
             if (req.method === "GET") {
@@ -46,7 +48,15 @@ describe("copyManifest", () => {
                 res.writeHead(201, { "docker-content-digest": "sha256:" + createHash("sha256").update(body).digest("hex") }).end();
             }
         });
-        const digest = await copyManifest({ server: host, repository: "group/app", digest: DIGEST, tag: "v1.0.0", insecure: true, username: "ci", password: "job-token" });
+        const digest = await copyManifest({
+            server: host,
+            repository: "group/app",
+            digest: DIGEST,
+            tag: "v1.0.0",
+            insecure: true,
+            username: "ci",
+            password: "job-token",
+        });
         expect(digest).toBe(DIGEST);
         expect(puts).toHaveLength(1);
         expect(puts[0].url).toBe("/v2/group/app/manifests/v1.0.0");

@@ -17,7 +17,12 @@ describe("qualifiedStackName", () => {
 
 describe("validatePromotedRelease", () => {
     it("accepts a digest-pinned release", () => {
-        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, releaseId: "r-1" }, "stack staging")).toEqual({ imageRef: REF, commitSha: SHA, releaseId: "r-1", origin: "" });
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, releaseId: "r-1" }, "stack staging")).toEqual({
+            imageRef: REF,
+            commitSha: SHA,
+            releaseId: "r-1",
+            origin: "",
+        });
     });
 
     it("rejects a missing release", () => {
@@ -33,13 +38,21 @@ describe("validatePromotedRelease", () => {
     });
 
     it("rejects a release without a commit", () => {
-        expect(() => validatePromotedRelease({ imageRef: REF, commitSha: "main" }, "stack staging")).toThrow('stack staging exports release commit "main", which is not a commit SHA');
+        expect(() => validatePromotedRelease({ imageRef: REF, commitSha: "main" }, "stack staging")).toThrow(
+            'stack staging exports release commit "main", which is not a commit SHA',
+        );
     });
 });
 
 describe("Promotion", () => {
     const mocks = useMocks();
-    const registry = () => new Registry("registry", { server: "127.0.0.1:5000", repository: "delivery/app", insecure: true, pushCredentials: { username: "ci", password: "push-pass" } });
+    const registry = () =>
+        new Registry("registry", {
+            server: "127.0.0.1:5000",
+            repository: "delivery/app",
+            insecure: true,
+            pushCredentials: { username: "ci", password: "push-pass" },
+        });
 
     it("promotes the exact digest and builds nothing", async () => {
         const p = new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "promote:staging" }, registry: registry() });
@@ -54,14 +67,22 @@ describe("Promotion", () => {
         new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "promote:staging" }, registry: registry(), tag: "v1.2.3" });
         await settle(mocks());
         const tag = mocks().named("promotion-tag");
-        expect(plain(tag.inputs)).toMatchObject({ server: "127.0.0.1:5000", repository: "delivery/app", digest: DIGEST, tag: "v1.2.3", insecure: true, username: "ci", password: "push-pass" });
+        expect(plain(tag.inputs)).toMatchObject({
+            server: "127.0.0.1:5000",
+            repository: "delivery/app",
+            digest: DIGEST,
+            tag: "v1.2.3",
+            insecure: true,
+            username: "ci",
+            password: "push-pass",
+        });
         expect(isSecretValue(tag.inputs.password)).toBe(true);
     });
 
     it("refuses a tag-only ref", () => {
-        expect(() => new Promotion("promotion", { release: { imageRef: "127.0.0.1:5000/delivery/app:v1", commitSha: SHA, origin: "pin" }, registry: registry() })).toThrow(
-            'Promotion "promotion": "127.0.0.1:5000/delivery/app:v1" is not pinned by digest; refusing to promote a mutable tag',
-        );
+        expect(
+            () => new Promotion("promotion", { release: { imageRef: "127.0.0.1:5000/delivery/app:v1", commitSha: SHA, origin: "pin" }, registry: registry() }),
+        ).toThrow('Promotion "promotion": "127.0.0.1:5000/delivery/app:v1" is not pinned by digest; refusing to promote a mutable tag');
     });
 
     it("refuses to tag a release that lives in another registry", () => {
@@ -94,7 +115,7 @@ describe("an upstream stack that does not exist", () => {
                 'the stacks there are: dev, staging (got "stagin"). Fix: pulumi config set delivery:promoteFrom dev --stack production',
         );
         expect(unknownUpstreamProblem("production", "staging", new UnknownStackError("organization/delivery/staging", ["production"]))).toContain(
-            "it has no other stack of this project yet; deploy the upstream stack first (got \"staging\"). Fix: pulumi config set delivery:promoteFrom staging --stack production",
+            'it has no other stack of this project yet; deploy the upstream stack first (got "staging"). Fix: pulumi config set delivery:promoteFrom staging --stack production',
         );
         expect(unknownUpstreamProblem("production", "staging", new UnknownStackError("organization/delivery/staging", undefined, "login required"))).toContain(
             "the backend's stacks could not be listed (login required)",

@@ -11,7 +11,14 @@ describe("Release", () => {
     const mocks = useMocks();
 
     it("derives its id from the digest and the config, and records it", async () => {
-        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: { A: "1" }, secretEnv: pulumi.secret({ S: "x" }), stack: "dev", origin: "build" });
+        const r = new Release("release", {
+            imageRef: REF,
+            commitSha: SHA,
+            env: { A: "1" },
+            secretEnv: pulumi.secret({ S: "x" }),
+            stack: "dev",
+            origin: "build",
+        });
         const info = await valueOf(r.info);
         const hash = configHash({ A: "1" }, { S: "x" }, releaseKeyOf("dev"));
         expect(info).toEqual({
@@ -36,7 +43,14 @@ describe("Release", () => {
     });
 
     it("exports a config hash that is not secret and holds no secret text", async () => {
-        const r = new Release("release", { imageRef: REF, commitSha: SHA, env: {}, secretEnv: pulumi.secret({ S: "very-secret-value" }), stack: "dev", origin: "build" });
+        const r = new Release("release", {
+            imageRef: REF,
+            commitSha: SHA,
+            env: {},
+            secretEnv: pulumi.secret({ S: "very-secret-value" }),
+            stack: "dev",
+            origin: "build",
+        });
         expect(await pulumi.isSecret(r.configHash)).toBe(false);
         expect(JSON.stringify(await valueOf(r.info))).not.toContain("very-secret-value");
     });

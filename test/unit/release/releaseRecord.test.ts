@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { releaseRecordProvider } from "../../../components/release/releaseRecord";
 import { SHA, fakeDigest } from "../harness";
 
-const record = { releaseId: "r-1", imageRef: `r.example.com/app@${fakeDigest("a")}`, commitSha: SHA, configHash: fakeDigest("c"), stack: "dev", origin: "build" };
+const record = {
+    releaseId: "r-1",
+    imageRef: `r.example.com/app@${fakeDigest("a")}`,
+    commitSha: SHA,
+    configHash: fakeDigest("c"),
+    stack: "dev",
+    origin: "build",
+};
 
 describe("ReleaseRecord provider", () => {
     it("fixes createdAt at creation and keeps the id", async () => {
@@ -19,6 +26,8 @@ describe("ReleaseRecord provider", () => {
 
     it("refuses a release that names a tag", async () => {
         const { failures } = await releaseRecordProvider.check!({}, { ...record, imageRef: "r.example.com/app:latest" });
-        expect(failures).toEqual([{ property: "imageRef", reason: '"r.example.com/app:latest" is not pinned by digest; a release names exactly one image (repo@sha256:...)' }]);
+        expect(failures).toEqual([
+            { property: "imageRef", reason: '"r.example.com/app:latest" is not pinned by digest; a release names exactly one image (repo@sha256:...)' },
+        ]);
     });
 });

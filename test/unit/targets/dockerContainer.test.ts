@@ -28,7 +28,12 @@ describe("DockerContainer provider", () => {
     });
 
     it("swaps in place (health-gated update) for a new digest or config", async () => {
-        for (const change of [{ image: `127.0.0.1:5000/delivery/app@${fakeDigest("2")}` }, { env: { A: "2" } }, { secretEnv: { S: "t" } }, { hostPort: 8001 }]) {
+        for (const change of [
+            { image: `127.0.0.1:5000/delivery/app@${fakeDigest("2")}` },
+            { env: { A: "2" } },
+            { secretEnv: { S: "t" } },
+            { hostPort: 8001 },
+        ]) {
             const diff = await dockerContainerProvider.diff!("app-dev", base, { ...base, ...change });
             expect(diff.changes, JSON.stringify(change)).toBe(true);
             expect(diff.replaces).toEqual([]);
@@ -134,7 +139,11 @@ class FakeEngine {
             async listContainers(opts: { filters?: { label?: string[] } }) {
                 const wanted = opts.filters?.label ?? [];
                 return [...engine.containers.values()]
-                    .filter((c) => wanted.every((l) => (l.includes("=") ? c.Config.Labels[l.slice(0, l.indexOf("="))] === l.slice(l.indexOf("=") + 1) : l in c.Config.Labels)))
+                    .filter((c) =>
+                        wanted.every((l) =>
+                            l.includes("=") ? c.Config.Labels[l.slice(0, l.indexOf("="))] === l.slice(l.indexOf("=") + 1) : l in c.Config.Labels,
+                        ),
+                    )
                     .map((c) => ({ Id: c.Id, Labels: c.Config.Labels, State: c.State.Running ? "running" : "exited" }));
             }
             getContainer(id: string) {
@@ -164,7 +173,12 @@ describe("DockerContainer provider finds the slot's containers by their labels",
     const labels = standardLabels("app", "dev", "sha-1");
     const ours = (release: string, role = "live") => ({ ...labels, "delivery.slot": "app-dev", "delivery.release": release, "delivery.role": role });
     /** A container with the same slot name that carries another stack's labels (e.g. appName "app-dev", stack "x" vs "app", "dev-x"). */
-    const theirs = (role: string) => ({ ...standardLabels("app", "dev-other", "sha-9"), "delivery.slot": "app-dev", "delivery.release": "r-9", "delivery.role": role });
+    const theirs = (role: string) => ({
+        ...standardLabels("app", "dev-other", "sha-9"),
+        "delivery.slot": "app-dev",
+        "delivery.release": "r-9",
+        "delivery.role": role,
+    });
     const outs: DockerContainerOutputs = { ...base, labels };
     const { containerId: _c, containerName: _n, ...inputs } = outs;
     const image2 = `127.0.0.1:5000/delivery/app@${fakeDigest("2")}`;
@@ -187,7 +201,10 @@ describe("DockerContainer provider finds the slot's containers by their labels",
         expect(result.props).toMatchObject({ containerId: adopted, containerName: "app-dev-r-2-live-aaaaaa", releaseId: "r-2", image: image2 });
         // The recorded container, when it runs, is the one reported.
         const recorded = engine.add("app-dev-r-1-live-bbbbbb", ours("r-1"), { hostPort: "8001" });
-        expect((await dockerContainerProvider.read!("app-dev", { ...outs, containerId: recorded })).props).toMatchObject({ containerId: recorded, releaseId: "r-1" });
+        expect((await dockerContainerProvider.read!("app-dev", { ...outs, containerId: recorded })).props).toMatchObject({
+            containerId: recorded,
+            releaseId: "r-1",
+        });
         // Only another stack's same-named slot left running: the slot is gone, nothing adopted.
         engine.containers.delete(adopted);
         engine.containers.delete(recorded);

@@ -23,7 +23,10 @@ describe("component problems", () => {
         expect(kubernetesTargetProblems({ replicas: 0, ingressClassName: "nginx", resources: { ...resources, memoryRequest: "1Gi" } })).toEqual([
             { arg: "replicas", message: "replicas: must be a whole number from 1 to 50 (got 0)" },
             { arg: "ingressHost", message: "ingressHost: is required when ingressClassName is set (an Ingress needs a host)" },
-            { arg: "resources.memoryRequest", message: "resources.memoryRequest: 1Gi is more than resources.memoryLimit 256Mi; Kubernetes rejects a request above its limit" },
+            {
+                arg: "resources.memoryRequest",
+                message: "resources.memoryRequest: 1Gi is more than resources.memoryLimit 256Mi; Kubernetes rejects a request above its limit",
+            },
         ]);
         expect(kubernetesTargetProblems({ ingressClassName: "nginx" }, (a) => `delivery:${a}`)[0].message).toBe(
             "delivery:ingressHost: is required when delivery:ingressClassName is set (an Ingress needs a host)",
@@ -32,7 +35,9 @@ describe("component problems", () => {
 
     it("DockerHostTarget: ports out of range", () => {
         expect(dockerHostTargetProblems({ containerPort: 8080, hostPort: 8000 })).toEqual([]);
-        expect(dockerHostTargetProblems({ containerPort: 8080, hostPort: 0 })).toEqual([{ arg: "hostPort", message: "hostPort: must be a whole number from 1 to 65535 (got 0)" }]);
+        expect(dockerHostTargetProblems({ containerPort: 8080, hostPort: 0 })).toEqual([
+            { arg: "hostPort", message: "hostPort: must be a whole number from 1 to 65535 (got 0)" },
+        ]);
     });
 
     it("Registry: a server with a path", () => {
@@ -87,11 +92,13 @@ describe("component problems", () => {
         ).toThrow('DockerHostTarget "app": hostPort: must be a whole number from 1 to 65535 (got 70000)');
         expect(() => new Registry("registry", { server: "", repository: "p" })).toThrow('Registry "registry": server "" must be');
         const registry = new Registry("registry", { server: "127.0.0.1:5000", repository: "delivery/app" });
-        expect(() => new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "pin" }, registry, tag: "-bad" })).toThrow('Promotion "promotion": tag "-bad"');
-        // A known image ref is checked at once, not inside an apply.
-        expect(() => new Release("release", { imageRef: "127.0.0.1:5000/delivery/app:main", commitSha: SHA, env: {}, secretEnv: {}, stack: "dev", origin: "pin" })).toThrow(
-            'Release "release": image "127.0.0.1:5000/delivery/app:main" is not pinned by digest',
+        expect(() => new Promotion("promotion", { release: { imageRef: REF, commitSha: SHA, origin: "pin" }, registry, tag: "-bad" })).toThrow(
+            'Promotion "promotion": tag "-bad"',
         );
+        // A known image ref is checked at once, not inside an apply.
+        expect(
+            () => new Release("release", { imageRef: "127.0.0.1:5000/delivery/app:main", commitSha: SHA, env: {}, secretEnv: {}, stack: "dev", origin: "pin" }),
+        ).toThrow('Release "release": image "127.0.0.1:5000/delivery/app:main" is not pinned by digest');
         await settle(mocks());
         expect(mocks().resources.map((r) => r.type)).toEqual(["delivery:registry:Registry"]);
     });

@@ -104,6 +104,11 @@ interface Scope {
 // may stop at that field conflict instead of restoring what the stack says.
 const OWNED = { "pulumi.com/patchForce": "true" };
 
+/** The metadata of a namespaced object the stack owns: its name, the app's labels, patchForce and `annotations`. */
+function ownedMetadata({ namespace, labels }: Scope, name: string, annotations: Record<string, pulumi.Input<string>> = {}) {
+    return { name, namespace, labels, annotations: { ...OWNED, ...annotations } };
+}
+
 /**
  * The scale-out target: Namespace, config Secret, image pull Secret, Deployment with a
  * rolling update, probes, limits and a non-root security context, Service, optional
@@ -146,11 +151,12 @@ export class KubernetesTarget extends CheckedComponent {
 const configSecretName = (args: KubernetesTargetArgs) => `${args.appName}-config`;
 const pullSecretName = (args: KubernetesTargetArgs) => `${args.appName}-registry`;
 
-function createConfigSecret({ args, name, child, namespace, labels }: Scope): k8s.core.v1.Secret {
+function createConfigSecret(scope: Scope): k8s.core.v1.Secret {
+    const { args, name, child } = scope;
     return new k8s.core.v1.Secret(
         `${name}-config`,
         {
-            metadata: { name: configSecretName(args), namespace, labels, annotations: OWNED },
+            metadata: ownedMetadata(scope, configSecretName(args)),
             type: "Opaque",
             stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
         },
@@ -158,11 +164,12 @@ function createConfigSecret({ args, name, child, namespace, labels }: Scope): k8
     );
 }
 
-function createPullSecret({ args, name, child, namespace, labels }: Scope): k8s.core.v1.Secret {
+function createPullSecret(scope: Scope): k8s.core.v1.Secret {
+    const { args, name, child } = scope;
     return new k8s.core.v1.Secret(
         `${name}-pull`,
         {
-            metadata: { name: pullSecretName(args), namespace, labels, annotations: OWNED },
+            metadata: ownedMetadata(scope, pullSecretName(args)),
             type: "kubernetes.io/dockerconfigjson",
             stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
         },
@@ -171,21 +178,13 @@ function createPullSecret({ args, name, child, namespace, labels }: Scope): k8s.
 }
 
 function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1.Deployment {
-    const { args, name, child, namespace, labels, selector } = scope;
+    const { args, name, child, selector } = scope;
     const timeout = args.rolloutTimeoutSeconds ?? 300;
     return new k8s.apps.v1.Deployment(
         `${name}-deployment`,
         {
-            metadata: {
-                name: args.appName,
-                namespace,
-                labels,
-                annotations: {
-                    ...OWNED,
-                    // The provider waits for the rollout up to this long, then fails the update.
-                    "pulumi.com/timeoutSeconds": String(timeout),
-                },
-            },
+            // The provider waits for the rollout up to this long, then fails the update.
+            metadata: ownedMetadata(scope, args.appName, { "pulumi.com/timeoutSeconds": String(timeout) }),
             spec: {
                 replicas: args.replicas,
                 selector: { matchLabels: selector },
@@ -247,34 +246,26 @@ function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Conta
     };
 }
 
-function createService({ args, name, child, namespace, labels, selector }: Scope): k8s.core.v1.Service {
+function createService(scope: Scope): k8s.core.v1.Service {
+    const { args, name, child, selector } = scope;
     return new k8s.core.v1.Service(
         `${name}-service`,
         {
-            metadata: { name: args.appName, namespace, labels, annotations: OWNED },
+            metadata: ownedMetadata(scope, args.appName),
             spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http" }] },
         },
         child,
     );
 }
 
-function createIngress(
-    { args, name, child, namespace, labels }: Scope,
-    host: string,
-    service: k8s.core.v1.Service,
-    deployment: k8s.apps.v1.Deployment,
-): k8s.networking.v1.Ingress {
+function createIngress(scope: Scope, host: string, service: k8s.core.v1.Service, deployment: k8s.apps.v1.Deployment): k8s.networking.v1.Ingress {
+    const { args, name, child } = scope;
     return new k8s.networking.v1.Ingress(
         `${name}-ingress`,
         {
-            metadata: {
-                name: args.appName,
-                namespace,
-                labels,
-                // Without an ingress controller no load balancer address ever appears; the
-                // Deployment's rollout is what gates the release.
-                annotations: { ...OWNED, "pulumi.com/skipAwait": "true" },
-            },
+            // Without an ingress controller no load balancer address ever appears; the
+            // Deployment's rollout is what gates the release.
+            metadata: ownedMetadata(scope, args.appName, { "pulumi.com/skipAwait": "true" }),
             spec: {
                 ingressClassName: args.ingressClassName,
                 rules: [
@@ -291,10 +282,11 @@ function createIngress(
     );
 }
 
-function createDisruptionBudget({ args, name, child, namespace, labels, selector }: Scope): k8s.policy.v1.PodDisruptionBudget {
+function createDisruptionBudget(scope: Scope): k8s.policy.v1.PodDisruptionBudget {
+    const { args, name, child, selector } = scope;
     return new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pdb`,
-        { metadata: { name: args.appName, namespace, labels, annotations: OWNED }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+        { metadata: ownedMetadata(scope, args.appName), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
         child,
     );
 }

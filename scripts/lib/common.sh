@@ -70,6 +70,20 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# await_start <pid> <log> <failure> <check...>: polls <check> every 0.2 s for up to 20 s while
+# <pid> lives; on failure shows the log's tail and dies with "<failure>; see <log>".
+await_start() {
+  local pid="$1" logfile="$2" failure="$3" i
+  shift 3
+  for ((i = 0; i < 100; i++)); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -n 5 "$logfile" >&2
+  die "$failure; see $logfile"
+}
+
 # --- Debian packages -------------------------------------------------------------------------
 
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

@@ -15,7 +15,7 @@ write_builder_instance() {
 }
 
 start_buildkit() {
-  local bin="$DELIVERY_ENGINE_DIR/bin/buildkitd" pid i
+  local bin="$DELIVERY_ENGINE_DIR/bin/buildkitd" pid
   # scripts/bootstrap builds it there; with an installed engine, one on PATH serves, or bootstrap
   # builds it now.
   if [ ! -x "$bin" ] && ! bin="$(command -v buildkitd)"; then
@@ -52,17 +52,11 @@ EOT
     >>"$RUN/buildkitd.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$RUN/buildkitd.pid"
-  for ((i = 0; i < 100; i++)); do
-    if [ -S "$BUILDKIT_SOCK" ] && grep -q "running server on" "$RUN/buildkitd.log"; then
-      log "buildkit: up on $BUILDKIT_SOCK (pid $pid), buildx builder 'delivery' in $DOCKER_CONFIG"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  tail -n 5 "$RUN/buildkitd.log" >&2
-  die "buildkitd did not start; see $RUN/buildkitd.log"
+  await_start "$pid" "$RUN/buildkitd.log" "buildkitd did not start" buildkitd_serving
+  log "buildkit: up on $BUILDKIT_SOCK (pid $pid), buildx builder 'delivery' in $DOCKER_CONFIG"
 }
+
+buildkitd_serving() { [ -S "$BUILDKIT_SOCK" ] && grep -q "running server on" "$RUN/buildkitd.log"; }
 
 stop_buildkit() {
   local pid

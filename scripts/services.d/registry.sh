@@ -72,7 +72,7 @@ registry_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://12
 registry_up() { local c; c="$(registry_code "$1")"; [ "$c" = 200 ] || [ "$c" = 401 ]; }
 
 start_one_registry() {
-  local name="$1" port="$2" auth="$3" dir="$RUN/$1" pid i
+  local name="$1" port="$2" auth="$3" dir="$RUN/$1" pid
   write_registry_config "$dir" "$port" "$auth"
   if pid="$(pid_of "$RUN/$name.pid" docker-registry)"; then
     if registry_up "$port"; then log "$name: up on 127.0.0.1:$port (pid $pid)"; return 0; fi
@@ -86,13 +86,8 @@ start_one_registry() {
   setsid docker-registry serve "$dir/config.yml" >>"$RUN/$name.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$RUN/$name.pid"
-  for ((i = 0; i < 100; i++)); do
-    registry_up "$port" && { log "$name: up on 127.0.0.1:$port (pid $pid$([ "$auth" = 1 ] && echo ", htpasswd user $AUTH_USER"))"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  tail -n 5 "$RUN/$name.log" >&2
-  die "$name did not answer on 127.0.0.1:$port/v2/; see $RUN/$name.log"
+  await_start "$pid" "$RUN/$name.log" "$name did not answer on 127.0.0.1:$port/v2/" registry_up "$port"
+  log "$name: up on 127.0.0.1:$port (pid $pid$([ "$auth" = 1 ] && echo ", htpasswd user $AUTH_USER"))"
 }
 
 start_registry() {

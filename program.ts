@@ -30,8 +30,8 @@ export async function deliver(): Promise<StackOutputs> {
     const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack });
     const target =
         s.target.kind === "docker"
-            ? new DockerHostTarget("app", dockerTargetArgs(s, s.target, registry, release, source.commitSha, secretEnv))
-            : new KubernetesTarget("app", kubernetesTargetArgs(s, s.target, registry, release, source.commitSha, secretEnv));
+            ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
+            : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
     return { release: release.info, url: s.url ?? target.url };
 }
 
@@ -56,23 +56,24 @@ function registryArgs(s: DeliverySettings, gitlab: GitlabProjectSettings | undef
     };
 }
 
-type SecretEnv = pulumi.Output<Record<string, string>>;
+/** What a target is made from, whichever it is. */
+interface TargetSources {
+    readonly s: DeliverySettings;
+    readonly registry: Registry;
+    readonly release: Release;
+    readonly commitSha: string;
+    readonly secretEnv: pulumi.Output<Record<string, string>>;
+}
 
 /** What either target is told about the app and the release. */
-function releaseTargetArgs(s: DeliverySettings, release: Release, commitSha: string): ReleaseTargetArgs {
+function releaseTargetArgs({ s, release, commitSha }: TargetSources): ReleaseTargetArgs {
     return { appName: s.appName, stack: s.stack, image: release.imageRef, releaseId: release.releaseId, commitSha, env: s.env };
 }
 
-function dockerTargetArgs(
-    s: DeliverySettings,
-    t: DockerTargetSettings,
-    registry: Registry,
-    release: Release,
-    commitSha: string,
-    secretEnv: SecretEnv,
-): DockerHostTargetArgs {
+function dockerTargetArgs(t: DockerTargetSettings, from: TargetSources): DockerHostTargetArgs {
+    const { s, registry, secretEnv } = from;
     return {
-        ...releaseTargetArgs(s, release, commitSha),
+        ...releaseTargetArgs(from),
         secretEnv,
         dockerHost: t.host,
         containerPort: s.containerPort,
@@ -85,16 +86,10 @@ function dockerTargetArgs(
     };
 }
 
-function kubernetesTargetArgs(
-    s: DeliverySettings,
-    t: KubernetesTargetSettings,
-    registry: Registry,
-    release: Release,
-    commitSha: string,
-    secretEnv: SecretEnv,
-): KubernetesTargetArgs {
+function kubernetesTargetArgs(t: KubernetesTargetSettings, from: TargetSources): KubernetesTargetArgs {
+    const { s, registry, release, secretEnv } = from;
     return {
-        ...releaseTargetArgs(s, release, commitSha),
+        ...releaseTargetArgs(from),
         namespace: t.namespace,
         // None: no data in the config Secret (see KubernetesTargetArgs.secretEnv).
         secretEnv: Object.keys(s.secretEnv).length > 0 ? secretEnv : undefined,

@@ -151,30 +151,27 @@ export class KubernetesTarget extends CheckedComponent {
 const configSecretName = (args: KubernetesTargetArgs) => `${args.appName}-config`;
 const pullSecretName = (args: KubernetesTargetArgs) => `${args.appName}-registry`;
 
+/** A Secret the stack owns: `<name>-<role>` in the stack, `secretName` in the namespace. */
+function createSecret(
+    scope: Scope,
+    role: string,
+    secretName: string,
+    type: string,
+    stringData: k8s.types.input.core.v1.Secret["stringData"],
+): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(`${scope.name}-${role}`, { metadata: ownedMetadata(scope, secretName), type, stringData }, scope.child);
+}
+
 function createConfigSecret(scope: Scope): k8s.core.v1.Secret {
-    const { args, name, child } = scope;
-    return new k8s.core.v1.Secret(
-        `${name}-config`,
-        {
-            metadata: ownedMetadata(scope, configSecretName(args)),
-            type: "Opaque",
-            stringData: args.secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(args.secretEnv).apply((s) => ({ ...s }))),
-        },
-        child,
-    );
+    const { secretEnv } = scope.args;
+    const data = secretEnv === undefined ? undefined : pulumi.secret(pulumi.output(secretEnv).apply((s) => ({ ...s })));
+    return createSecret(scope, "config", configSecretName(scope.args), "Opaque", data);
 }
 
 function createPullSecret(scope: Scope): k8s.core.v1.Secret {
-    const { args, name, child } = scope;
-    return new k8s.core.v1.Secret(
-        `${name}-pull`,
-        {
-            metadata: ownedMetadata(scope, pullSecretName(args)),
-            type: "kubernetes.io/dockerconfigjson",
-            stringData: { ".dockerconfigjson": pulumi.secret(args.dockerConfigJson) },
-        },
-        child,
-    );
+    return createSecret(scope, "pull", pullSecretName(scope.args), "kubernetes.io/dockerconfigjson", {
+        ".dockerconfigjson": pulumi.secret(scope.args.dockerConfigJson),
+    });
 }
 
 function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1.Deployment {

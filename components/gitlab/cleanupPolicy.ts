@@ -99,9 +99,12 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: CleanupPolicyOutputs, news: CleanupPolicyInputs) {
-        const replaces = await kit.connectionReplaces(olds, news);
-        const updates = kit.changedKeys(olds, news, ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"]);
-        return kit.diffResult(replaces, updates);
+        return kit.diffByKeys<CleanupPolicyInputs>(
+            olds,
+            news,
+            [],
+            ["enabled", "cadence", "keepN", "olderThan", "nameRegexDelete", "nameRegexKeep", "gitlabToken"],
+        );
     },
 
     async create(inputs: CleanupPolicyInputs) {

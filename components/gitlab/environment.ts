@@ -82,9 +82,7 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: EnvironmentOutputs, news: EnvironmentInputs) {
-        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["name"])];
-        const updates = kit.changedKeys(olds, news, ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
-        return kit.diffResult(replaces, updates);
+        return kit.diffByKeys<EnvironmentInputs>(olds, news, ["name"], ["externalUrl", "tier", "adoptExisting", "gitlabToken"]);
     },
 
     async create(inputs: EnvironmentInputs) {

@@ -111,9 +111,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: ProjectVariableInputs & Partial<kit.ProjectRef>, news: ProjectVariableInputs) {
-        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["key", "environmentScope"])];
-        const updates = kit.changedKeys(olds, news, UPDATABLE);
-        return kit.diffResult(replaces, updates);
+        return kit.diffByKeys<ProjectVariableInputs>(olds, news, ["key", "environmentScope"], UPDATABLE);
     },
 
     async create(inputs: ProjectVariableInputs) {

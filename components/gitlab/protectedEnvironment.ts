@@ -94,9 +94,12 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: ProtectedEnvironmentInputs & Partial<kit.ProjectRef>, news: ProtectedEnvironmentInputs) {
-        const replaces = [...(await kit.connectionReplaces(olds, news)), ...kit.changedKeys(olds, news, ["environment"])];
-        const updates = kit.changedKeys(olds, news, ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"]);
-        return kit.diffResult(replaces, updates);
+        return kit.diffByKeys<ProtectedEnvironmentInputs>(
+            olds,
+            news,
+            ["environment"],
+            ["deployAccessLevel", "requiredApprovals", "approverAccessLevel", "gitlabToken"],
+        );
     },
 
     async create(inputs: ProtectedEnvironmentInputs) {

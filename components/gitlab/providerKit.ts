@@ -243,6 +243,20 @@ async function sameProject(olds: Partial<ConnectionInputs & ProjectRef>, news: P
 }
 
 /** Which of `keys` differ between old and new properties (deep, order-sensitive for arrays). */
+/**
+ * A provider's diff by keys: a changed connection (another instance or project) or a changed
+ * `replaceKeys` field replaces the object; a changed `updateKeys` field updates it in place.
+ */
+export async function diffByKeys<T extends object>(
+    olds: Partial<T & ConnectionInputs & ProjectRef>,
+    news: Partial<T & ConnectionInputs>,
+    replaceKeys: readonly (keyof T)[],
+    updateKeys: readonly (keyof T)[],
+): Promise<ReturnType<typeof diffResult>> {
+    const replaces = [...(await connectionReplaces(olds, news)), ...changedKeys<T>(olds as Partial<T>, news as Partial<T>, replaceKeys)];
+    return diffResult(replaces, changedKeys<T>(olds as Partial<T>, news as Partial<T>, updateKeys));
+}
+
 export function changedKeys<T extends object>(olds: Partial<T>, news: Partial<T>, keys: readonly (keyof T)[]): string[] {
     return keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)).map(String);
 }

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, startDouble } from "../support/gitlab";
 
 /**
  * GitlabProjectSettings with the real engine (CLI, nodejs language host, dynamic provider host)
@@ -54,6 +54,15 @@ describe.skipIf(skip)(title, () => {
     const stackName = `gitlab-e2e-${process.pid}`;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
+    /** A preview and an up that leave all `same` resources unchanged and write nothing to GitLab. */
+    async function expectNoChange(same: number) {
+        const preview = await stack.preview({ onOutput });
+        expect(preview.changeSummary).toEqual({ same });
+        const before = gitlab.requests.filter((r) => r.method !== "GET").length;
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same });
+        expect(gitlab.requests.filter((r) => r.method !== "GET").length).toBe(before);
+    }
     /** Every deploy token value GitLab handed out during the test. */
     const deployTokenValues = new Set<string>();
 
@@ -137,12 +146,7 @@ describe.skipIf(skip)(title, () => {
     });
 
     it("a second preview and up change nothing", async () => {
-        const preview = await stack.preview({ onOutput });
-        expect(preview.changeSummary).toEqual({ same: 8 });
-        const before = gitlab.requests.filter((r) => r.method !== "GET").length;
-        const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 8 });
-        expect(gitlab.requests.filter((r) => r.method !== "GET").length).toBe(before);
+        await expectNoChange(8);
     });
 
     it("refresh finds no drift, then sees a value changed by hand and up puts it back", async () => {
@@ -169,17 +173,7 @@ describe.skipIf(skip)(title, () => {
     });
 
     it("adopts a variable made by hand (adopt: true) instead of failing on it", async () => {
-        project.variables.push({
-            variable_type: "env_var",
-            key: "HAND_MADE",
-            value: "made-by-hand",
-            protected: true,
-            masked: false,
-            hidden: false,
-            raw: false,
-            environment_scope: "staging",
-            description: null,
-        });
+        project.variables.push(handMadeVariable("HAND_MADE", "made-by-hand", { protected: true, environment_scope: "staging" }));
         const existing = gitlab.variable(project, "HAND_MADE", "staging")!;
         await stack.setConfig("gitlab:variables.HAND_MADE.value", { value: "now-from-pulumi", secret: true }, true);
         await stack.setConfig("gitlab:variables.HAND_MADE.masked", { value: "false" }, true);
@@ -253,12 +247,7 @@ describe.skipIf(skip)(title, () => {
 
     it("gitlab:project by id instead of by path (the same project) is no change: nothing replaced or deleted", async () => {
         await stack.setConfig("gitlab:project", { value: "42" });
-        const preview = await stack.preview({ onOutput });
-        expect(preview.changeSummary).toEqual({ same: 9 });
-        const before = gitlab.requests.filter((r) => r.method !== "GET").length;
-        const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 9 });
-        expect(gitlab.requests.filter((r) => r.method !== "GET").length).toBe(before);
+        await expectNoChange(9);
         expect(project.environments.map((e) => e.state)).toEqual(["available"]);
         expect(project.containerExpirationPolicy.enabled).toBe(true);
     });

@@ -6,7 +6,7 @@ import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
 import { markerFor, upsertNote } from "../../scripts/mr-note.js";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, useDouble, useRetryPolicy } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, useDouble, useRetryPolicy } from "../support/gitlab";
 
 /**
  * The providers and the MR note under the faults a platform team meets: a token that lost access
@@ -61,12 +61,21 @@ describe("a token that can no longer see the project", () => {
         protection: protectedEnvironmentProvider,
         policy: cleanupPolicyProvider,
     };
-
-    it("refresh fails naming gitlab:token and gitlab:project instead of dropping the resources", async () => {
+    /** Creates every resource, hides the project from the token, then runs `call` on each: the error it fails with, by name. */
+    async function failuresOnceHidden(
+        call: (p: Provider, r: Awaited<ReturnType<typeof create>>) => Promise<unknown>,
+    ): Promise<Array<[string, Error | undefined]>> {
         const made = await createAll();
         gitlab.hideProject(project, DOUBLE_TOKEN);
+        const errors: Array<[string, Error | undefined]> = [];
         for (const [name, r] of Object.entries(made)) {
-            const error = await failure(providers[name as keyof typeof providers].read!(r.id, r.outs));
+            errors.push([name, await failure(call(providers[name as keyof typeof providers], r))]);
+        }
+        return errors;
+    }
+
+    it("refresh fails naming gitlab:token and gitlab:project instead of dropping the resources", async () => {
+        for (const [name, error] of await failuresOnceHidden((p, r) => p.read!(r.id, r.outs))) {
             expect(error, name).toBeInstanceOf(Error);
             expect(error!.message, name).toContain("gitlab:token");
             expect(error!.message, name).toContain("gitlab:project");
@@ -76,10 +85,7 @@ describe("a token that can no longer see the project", () => {
     });
 
     it("destroy fails and leaves the variables and the live deploy token in place (and in the state)", async () => {
-        const made = await createAll();
-        gitlab.hideProject(project, DOUBLE_TOKEN);
-        for (const [name, r] of Object.entries(made)) {
-            const error = await failure(providers[name as keyof typeof providers].delete!(r.id, r.outs));
+        for (const [name, error] of await failuresOnceHidden((p, r) => p.delete!(r.id, r.outs))) {
             expect(error, name).toBeInstanceOf(Error);
             expect(error!.message, name).toMatch(/gitlab:token.*gitlab:project|gitlab:project.*gitlab:token/s);
         }
@@ -226,17 +232,7 @@ describe("a create whose answer was lost", () => {
     it("a variable someone else made meanwhile is not taken over: the adopt message stays", async () => {
         gitlab.failNext(1, 502, { method: "POST" });
         // The 502 came before GitLab saw the request; a hand-made variable appears in between.
-        project.variables.push({
-            variable_type: "env_var",
-            key: "RACE",
-            value: "by hand",
-            protected: false,
-            masked: false,
-            hidden: false,
-            raw: false,
-            environment_scope: "*",
-            description: null,
-        });
+        project.variables.push(handMadeVariable("RACE", "by hand"));
         const error = await failure(create(projectVariableProvider, { ...conn, key: "RACE", value: "ours", masked: false }));
         expect(error?.message).toMatch(/adopt/);
         expect(gitlab.variable(project, "RACE")!.value).toBe("by hand");

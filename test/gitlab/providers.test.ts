@@ -5,7 +5,7 @@ import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
-import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, useDouble, useRetryPolicy } from "../support/gitlab";
+import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, useDouble, useRetryPolicy } from "../support/gitlab";
 
 /**
  * The dynamic providers' CRUD against the GitLab double, called the way the engine calls them:
@@ -162,17 +162,7 @@ describe("ProjectVariable", () => {
     });
 
     it("refuses an existing variable on create, and says how to adopt it", async () => {
-        project.variables.push({
-            variable_type: "env_var",
-            key: "TAKEN",
-            value: "by hand",
-            protected: false,
-            masked: false,
-            hidden: false,
-            raw: false,
-            environment_scope: "*",
-            description: null,
-        });
+        project.variables.push(handMadeVariable("TAKEN", "by hand"));
         const inputs = await checked(p, { ...conn, key: "TAKEN", value: "v", masked: false });
         await expect(p.create(inputs)).rejects.toThrow(
             /create variable TAKEN \(scope \*\) in project group\/app failed: HTTP 400 Bad Request from POST \/api\/v4\/projects\/42\/variables: \{"key":\["\(TAKEN\) has already been taken"\]\}.*adopt it \(adopt: true; in config: pulumi config set --path 'gitlab:variables.TAKEN.adopt' true\)/,
@@ -181,17 +171,7 @@ describe("ProjectVariable", () => {
     });
 
     it("adopts a variable made by hand when asked: the same GitLab variable, updated, not created", async () => {
-        project.variables.push({
-            variable_type: "env_var",
-            key: "HAND",
-            value: "by hand",
-            protected: true,
-            masked: false,
-            hidden: false,
-            raw: false,
-            environment_scope: "staging",
-            description: null,
-        });
+        project.variables.push(handMadeVariable("HAND", "by hand", { protected: true, environment_scope: "staging" }));
         const existing = gitlab.variable(project, "HAND", "staging");
         const { id, outs } = await createChecked(p, { ...conn, key: "HAND", value: "from-pulumi", masked: false, environmentScope: "staging", adopt: true });
         expect(id).toBe("42:HAND:staging");

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT as root, serializeProviders } from "../support/serializeProviders";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 
 /**
@@ -16,14 +17,13 @@ import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from
  */
 
 const run = promisify(execFile);
-const root = resolve(__dirname, "../..");
 const work = mkdtempSync(join(tmpdir(), "gitlab-serialize-"));
 const PROVIDERS = {
-    projectVariableProvider: "projectVariable",
-    environmentProvider: "environment",
-    protectedEnvironmentProvider: "protectedEnvironment",
-    deployTokenProvider: "deployToken",
-    cleanupPolicyProvider: "cleanupPolicy",
+    projectVariableProvider: "components/gitlab/projectVariable",
+    environmentProvider: "components/gitlab/environment",
+    protectedEnvironmentProvider: "components/gitlab/protectedEnvironment",
+    deployTokenProvider: "components/gitlab/deployToken",
+    cleanupPolicyProvider: "components/gitlab/cleanupPolicy",
 } as const;
 
 let texts: Record<string, string>;
@@ -33,30 +33,7 @@ let url: string;
 
 beforeAll(async () => {
     ({ gitlab, project, url } = await startDouble());
-    const serializer = join(work, "serialize.js");
-    writeFileSync(
-        serializer,
-        `const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(root)}] }));
-const { writeFileSync } = require("node:fs");
-const providers = {
-${Object.entries(PROVIDERS)
-    .map(([name, file]) => `    ${name}: require(${JSON.stringify(join(root, "components/gitlab", file))}).${name},`)
-    .join("\n")}
-};
-(async () => {
-    const out = {};
-    for (const [name, provider] of Object.entries(providers)) {
-        out[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false })).text;
-    }
-    writeFileSync(process.argv[2], JSON.stringify(out));
-})().catch((e) => { console.error(e); process.exit(1); });
-`,
-    );
-    await run(process.execPath, ["-r", "ts-node/register/transpile-only", serializer, join(work, "texts.json")], {
-        cwd: root,
-        env: { ...process.env, TS_NODE_PROJECT: join(root, "tsconfig.json") },
-    });
-    texts = JSON.parse(readFileSync(join(work, "texts.json"), "utf8")) as Record<string, string>;
+    texts = await serializeProviders(work, PROVIDERS, { allowSecrets: false });
 }, 120_000);
 
 afterAll(async () => {

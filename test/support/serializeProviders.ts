@@ -3,15 +3,21 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 
-const ROOT = resolve(__dirname, "../..");
+/** The clone's root, where the program and its node_modules are. */
+export const ROOT = resolve(__dirname, "../..");
 
 /**
  * The text `pulumi.runtime.serializeFunction` makes of each dynamic provider, as the engine
  * stores it: serialized in a process of its own under ts-node (as the nodejs language host
  * compiles the program), never under the test runner's module transform.
- * `providers` maps an exported provider's name to its module, relative to the clone.
+ * `providers` maps an exported provider's name to its module, relative to the clone;
+ * `allowSecrets` is passed on to `serializeFunction` (false fails on a captured secret).
  */
-export async function serializeProviders(work: string, providers: Record<string, string>): Promise<Record<string, string>> {
+export async function serializeProviders(
+    work: string,
+    providers: Record<string, string>,
+    { allowSecrets = true }: { allowSecrets?: boolean } = {},
+): Promise<Record<string, string>> {
     const serializer = join(work, "serialize.js");
     const out = join(work, "texts.json");
     const requires = Object.entries(providers).map(([name, file]) => `    ${name}: require(${JSON.stringify(join(ROOT, file))}).${name},`);
@@ -24,7 +30,7 @@ ${requires.join("\n")}
 (async () => {
     const texts = {};
     for (const [name, provider] of Object.entries(providers)) {
-        texts[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+        texts[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: ${JSON.stringify(allowSecrets)} })).text;
     }
     require("node:fs").writeFileSync(process.argv[2], JSON.stringify(texts));
 })().catch((e) => { console.error(e); process.exit(1); });

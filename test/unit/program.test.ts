@@ -48,33 +48,26 @@ function stackConfig(stack: string, overrides: Record<string, string> = {}): { c
     return { config, secretKeys };
 }
 
-async function run(
-    stack: string,
-    overrides: Record<string, string> = {},
-    stackOutputs = {},
-    extra: Record<string, string> = {},
-): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
+/** A stack, its `delivery:` overrides, the stack outputs it reads, and other config set as is. */
+type Setup = [stack: string, overrides?: Record<string, string>, stackOutputs?: Record<string, Record<string, unknown>>, extra?: Record<string, string>];
+
+/** Mocks for a stack's config; `tokenSecrets` also marks the `extra` keys ending in ":token" secret. */
+function install(tokenSecrets: boolean, ...[stack, overrides = {}, stackOutputs = {}, extra = {}]: Setup): Recorder {
     const { config, secretKeys } = stackConfig(stack, overrides);
-    const rec = installMocks({
-        stack,
-        config: { ...config, ...extra },
-        secretKeys: [...secretKeys, ...Object.keys(extra).filter((k) => k.endsWith(":token"))],
-        stackOutputs,
-    });
+    const tokens = tokenSecrets ? Object.keys(extra).filter((k) => k.endsWith(":token")) : [];
+    return installMocks({ stack, config: { ...config, ...extra }, secretKeys: [...secretKeys, ...tokens], stackOutputs });
+}
+
+async function run(...setup: Setup): Promise<{ rec: Recorder; outputs: Record<string, unknown> }> {
+    const rec = install(true, ...setup);
     const out = await deliver();
     const outputs = { release: await valueOf(out.release), url: out.url };
     await settle(rec);
     return { rec, outputs };
 }
 
-async function failure(
-    stack: string,
-    overrides: Record<string, string> = {},
-    stackOutputs = {},
-    extra: Record<string, string> = {},
-): Promise<{ message: string; rec: Recorder }> {
-    const { config, secretKeys } = stackConfig(stack, overrides);
-    const rec = installMocks({ stack, config: { ...config, ...extra }, secretKeys, stackOutputs });
+async function failure(...setup: Setup): Promise<{ message: string; rec: Recorder }> {
+    const rec = install(false, ...setup);
     try {
         await deliver();
     } catch (e) {
@@ -258,14 +251,15 @@ describe("the policy pack's rules", () => {
     });
 });
 
-describe("GitLab settings in a stack", () => {
-    const gitlab = {
-        "gitlab:enabled": "true",
-        "gitlab:url": "https://gitlab.example.com",
-        "gitlab:project": "group/app",
-        "gitlab:token": "glpat-unit-test-token",
-    };
+/** GitLab settings that turn the GitLab resources on, with the token as extra config. */
+const gitlab = {
+    "gitlab:enabled": "true",
+    "gitlab:url": "https://gitlab.example.com",
+    "gitlab:project": "group/app",
+    "gitlab:token": "glpat-unit-test-token",
+};
 
+describe("GitLab settings in a stack", () => {
     it("are left out while gitlab:enabled is not true (dev)", async () => {
         const { rec } = await run("dev");
         expect(rec.ofType("delivery:gitlab:GitlabProjectSettings")).toHaveLength(0);
@@ -298,12 +292,6 @@ describe("GitLab settings in a stack", () => {
 
 describe("every component", () => {
     const upstream = { "organization/delivery/staging": { release: STAGING_RELEASE } };
-    const gitlab = {
-        "gitlab:enabled": "true",
-        "gitlab:url": "https://gitlab.example.com",
-        "gitlab:project": "group/app",
-        "gitlab:token": "glpat-unit-test-token",
-    };
 
     it("names each child `${name}-<role>` and parents it; dynamic types are pulumi-nodejs:dynamic/<folder>:<Type>", async () => {
         // Every registration passes through the SDK's registerResource, which Resource calls through

@@ -6,25 +6,24 @@ import (
 )
 
 func TestPackageManager(t *testing.T) {
-	tests := []struct {
-		name       string
+	tests := map[string]struct {
 		configured string
 		lockFiles  []string
 		want       string
 	}{
-		{"default is npm", "", nil, "npm"},
-		{"auto is npm without lock files", "auto", []string{"package-lock.json"}, "npm"},
-		{"yarn.lock", "", []string{"yarn.lock"}, "yarn"},
-		{"pnpm-lock.yaml", "auto", []string{"pnpm-lock.yaml"}, "pnpm"},
-		{"bun.lockb", "", []string{"bun.lockb"}, "bun"},
-		{"bun.lock", "", []string{"bun.lock"}, "bun"},
-		{"yarn before pnpm before bun", "", []string{"bun.lock", "pnpm-lock.yaml", "yarn.lock"}, "yarn"},
-		{"pnpm before bun", "", []string{"bun.lock", "pnpm-lock.yaml"}, "pnpm"},
-		{"configured wins over lock files", "npm", []string{"yarn.lock"}, "npm"},
-		{"configured is taken as is", "pnpm", nil, "pnpm"},
+		"default is npm":                  {"", nil, "npm"},
+		"auto is npm without lock files":  {"auto", []string{"package-lock.json"}, "npm"},
+		"yarn.lock":                       {"", []string{"yarn.lock"}, "yarn"},
+		"pnpm-lock.yaml":                  {"auto", []string{"pnpm-lock.yaml"}, "pnpm"},
+		"bun.lockb":                       {"", []string{"bun.lockb"}, "bun"},
+		"bun.lock":                        {"", []string{"bun.lock"}, "bun"},
+		"yarn before pnpm before bun":     {"", []string{"bun.lock", "pnpm-lock.yaml", "yarn.lock"}, "yarn"},
+		"pnpm before bun":                 {"", []string{"bun.lock", "pnpm-lock.yaml"}, "pnpm"},
+		"configured wins over lock files": {"npm", []string{"yarn.lock"}, "npm"},
+		"configured is taken as is":       {"pnpm", nil, "pnpm"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			files := map[string]string{}
 			for _, f := range tt.lockFiles {

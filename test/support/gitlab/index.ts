@@ -20,3 +20,4 @@ export type {
 export { parseQuery } from "./http";
 export { DOUBLE_TOKEN, GitlabDouble, startDouble } from "./server";
 export { useDouble, useRetryPolicy } from "./hooks";
+export { handMadeVariable } from "./fixtures";

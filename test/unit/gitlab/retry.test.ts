@@ -24,6 +24,18 @@ function recording(overrides: Partial<typeof DEFAULT_RETRY> = {}) {
     return { waits, policy: { ...DEFAULT_RETRY, ...overrides, sleep: async (ms: number) => void waits.push(ms) } };
 }
 
+/** The error `callWithRetry` gives up with when every call is a 429 asking to wait `retryAfter` seconds. */
+async function givenUp(retryAfter: string, policy: ReturnType<typeof recording>["policy"]): Promise<Error> {
+    return (await callWithRetry(
+        {} as GitlabApi,
+        "t",
+        async () => {
+            throw httpError(429, { "retry-after": retryAfter });
+        },
+        policy,
+    ).catch((e: Error) => e)) as Error;
+}
+
 describe("Retry-After", () => {
     const now = Date.parse("2030-01-01T00:00:00Z");
 
@@ -53,27 +65,13 @@ describe("Retry-After", () => {
 
     it("gives up when Retry-After exceeds the per-wait limit or the budget, saying so", async () => {
         const long = recording();
-        const e1 = (await callWithRetry(
-            {} as GitlabApi,
-            "t",
-            async () => {
-                throw httpError(429, { "retry-after": "61" });
-            },
-            long.policy,
-        ).catch((e: Error) => e)) as Error;
+        const e1 = await givenUp("61", long.policy);
         expect(long.waits).toEqual([]);
         expect(e1.message).toBe(
             "GitLab: t failed: HTTP 429 Too Many Requests from POST /api/v4/projects/1/variables (gave up after attempt 1: GitLab asked to wait 61 s (Retry-After), more than the 60 s limit per wait): boom. Hint: GitLab is rate limiting this token or address; wait, or ask the GitLab administrator about the limits.",
         );
         const budget = recording({ budgetMs: 5000 });
-        const e2 = (await callWithRetry(
-            {} as GitlabApi,
-            "t",
-            async () => {
-                throw httpError(429, { "retry-after": "2" });
-            },
-            budget.policy,
-        ).catch((e: Error) => e)) as Error;
+        const e2 = await givenUp("2", budget.policy);
         expect(budget.waits).toEqual([2000, 2000]);
         expect(e2.message).toContain("gave up after attempt 3: waiting 2 s more would exceed the 5 s budget");
     });

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serializeProviders } from "../../support/serializeProviders";
+import { ROOT as root, serializeProviders } from "../../support/serializeProviders";
 
 /**
  * The ReleaseRecord and DockerContainer providers are stored in the state as the text
@@ -15,7 +15,6 @@ import { serializeProviders } from "../../support/serializeProviders";
  */
 
 const run = promisify(execFile);
-const root = resolve(__dirname, "../../..");
 const work = mkdtempSync(join(tmpdir(), "provider-serialize-"));
 const PROVIDERS = {
     releaseRecordProvider: "components/release/releaseRecord",

@@ -181,3 +181,18 @@ export function useMocks(opts: MockOptions | (() => MockOptions) = {}): () => Re
     });
     return () => rec;
 }
+
+/** The arguments both targets take alike: app "app" at `stack` running `image` as `releaseId`, GREETING=hi and a secret SECRET_KEY, port 8080, /healthz. */
+export function targetArgs(stack: string, image: string, releaseId: string, secretKey: string) {
+    return {
+        appName: "app",
+        stack,
+        image,
+        releaseId,
+        commitSha: SHA,
+        env: { GREETING: "hi" },
+        secretEnv: pulumi.secret({ SECRET_KEY: secretKey }),
+        containerPort: 8080,
+        healthPath: "/healthz",
+    };
+}

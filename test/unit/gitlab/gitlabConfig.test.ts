@@ -179,21 +179,18 @@ describe("readGitlabSettings: every wrong or missing setting has its own message
             { deployToken: "false", deployTokenName: "x" },
             "gitlab:deployTokenName: only applies with a deploy token, but gitlab:deployToken is false.",
         ],
-        [
-            "registryCleanupKeepN",
-            { registryCleanup: "true", registryCleanupKeepN: "7" },
-            'gitlab:registryCleanupKeepN: must be one of 1, 5, 10, 25, 50, 100 (got "7")',
-        ],
-        [
-            "registryCleanupOlderThan",
-            { registryCleanup: "true", registryCleanupOlderThan: "3d" },
-            'gitlab:registryCleanupOlderThan: must be one of 7d, 14d, 30d, 90d (got "3d")',
-        ],
-        [
-            "registryCleanupCadence",
-            { registryCleanup: "true", registryCleanupCadence: "hourly" },
-            'gitlab:registryCleanupCadence: must be one of 1d, 7d, 14d, 1month, 3month (got "hourly")',
-        ],
+        // Each cleanup setting with a fixed set of values: the setting, a value outside it, the set.
+        ...(
+            [
+                ["registryCleanupKeepN", "7", "1, 5, 10, 25, 50, 100"],
+                ["registryCleanupOlderThan", "3d", "7d, 14d, 30d, 90d"],
+                ["registryCleanupCadence", "hourly", "1d, 7d, 14d, 1month, 3month"],
+            ] as const
+        ).map(([key, value, allowed]): [string, Record<string, string>, string] => [
+            key,
+            { registryCleanup: "true", [key]: value },
+            `gitlab:${key}: must be one of ${allowed} (got "${value}")`,
+        ]),
         [
             "registryCleanupKeepRegex",
             { registryCleanup: "true", registryCleanupKeepRegex: "^(?!tmp)" },

@@ -1,25 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { DockerHostTarget } from "../../../components/targets/dockerHostTarget";
-import { SHA, fakeDigest, isSecretValue, plain, settle, useMocks } from "../harness";
+import { SHA, fakeDigest, isSecretValue, plain, settle, targetArgs, useMocks } from "../harness";
 
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("x")}`;
 
 describe("DockerHostTarget", () => {
     const mocks = useMocks();
-    const args = {
-        appName: "app",
-        stack: "dev",
-        image: IMAGE,
-        releaseId: "r-abc",
-        commitSha: SHA,
-        env: { GREETING: "hi" },
-        secretEnv: pulumi.secret({ SECRET_KEY: "container-secret" }),
-        containerPort: 8080,
-        hostPort: 8000,
-        healthPath: "/healthz",
-        registryServer: "127.0.0.1:5000",
-    };
+    const args = { ...targetArgs("dev", IMAGE, "r-abc", "container-secret"), hostPort: 8000, registryServer: "127.0.0.1:5000" };
 
     it("runs the digest-pinned image with config as environment and a published port", async () => {
         const t = new DockerHostTarget("app", args);

@@ -1,23 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { KubernetesTarget, KubernetesTargetArgs } from "../../../components/targets/kubernetesTarget";
-import { Recorder, SHA, fakeDigest, isSecretValue, plain, settle, useMocks } from "../harness";
+import { Recorder, SHA, fakeDigest, isSecretValue, plain, settle, targetArgs, useMocks } from "../harness";
 
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("k")}`;
 
 const args: KubernetesTargetArgs = {
-    appName: "app",
-    stack: "staging",
+    ...targetArgs("staging", IMAGE, "r-123", "k8s-secret-value"),
     namespace: "staging",
-    image: IMAGE,
-    releaseId: "r-123",
-    commitSha: SHA,
-    env: { GREETING: "hi" },
-    secretEnv: pulumi.secret({ SECRET_KEY: "k8s-secret-value" }),
     configHash: "sha256:abc",
     replicas: 2,
-    containerPort: 8080,
-    healthPath: "/healthz",
     resources: { cpuRequest: "50m", cpuLimit: "500m", memoryRequest: "64Mi", memoryLimit: "256Mi" },
     dockerConfigJson: pulumi.secret('{"auths":{}}'),
     rolloutTimeoutSeconds: 120,

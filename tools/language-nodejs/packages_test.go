@@ -140,15 +140,27 @@ func TestResourcePackagesFollowsSymlinks(t *testing.T) {
 	}
 }
 
-func TestNearestNodeModules(t *testing.T) {
+// nodeModulesTree writes a program tree for TestNearestNodeModules and TestPackageDirs: a
+// node_modules at the root (with packages, a scoped one without package.json, .bin and the
+// lock file), one in app/, and in other/ a file named node_modules.
+func nodeModulesTree(t *testing.T) string {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"node_modules/a/package.json":     "{}",
-		"app/node_modules/b/package.json": "{}",
-		"app/src/index.ts":                "",
-		"other/node_modules":              "a file, not a directory",
-		"other/src/index.ts":              "",
+		"node_modules/a/package.json":              "{}",
+		"node_modules/@pulumi/pulumi/package.json": "{}",
+		"node_modules/@pulumi/kubernetes/x":        "",
+		"node_modules/.bin/tsc":                    "",
+		"node_modules/.package-lock.json":          "{}",
+		"app/node_modules/b/package.json":          "{}",
+		"app/src/index.ts":                         "",
+		"other/node_modules":                       "a file, not a directory",
+		"other/src/index.ts":                       "",
 	})
+	return root
+}
+
+func TestNearestNodeModules(t *testing.T) {
+	root := nodeModulesTree(t)
 	tests := map[string]string{
 		"":          "node_modules",
 		"app":       "app/node_modules",
@@ -163,14 +175,7 @@ func TestNearestNodeModules(t *testing.T) {
 }
 
 func TestPackageDirs(t *testing.T) {
-	nm := t.TempDir()
-	writeFiles(t, nm, map[string]string{
-		"a/package.json":              "{}",
-		"@pulumi/pulumi/package.json": "{}",
-		"@pulumi/kubernetes/x":        "",
-		".bin/tsc":                    "",
-		".package-lock.json":          "{}",
-	})
+	nm := filepath.Join(nodeModulesTree(t), "node_modules")
 	var got []string
 	for _, d := range packageDirs(nm) {
 		rel, _ := filepath.Rel(nm, d)

@@ -1,50 +1,27 @@
-import { Stack } from "@pulumi/pulumi/automation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-    Project,
-    ReleaseOutput,
-    ensureEnvironment,
-    getApp,
-    localConfig,
-    outputValue,
-    registryDigest,
-    resourceTypes,
-    slotContainers,
-} from "../support/workspace";
+import { describe, expect, it } from "vitest";
+import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers, useStacks } from "../support/workspace";
 
 /**
  * The dev stack's whole life on the real engine, Docker engine and registry, in the order
  * of Pulumi's own ProgramTest: preview, up, empty preview, refresh, edit, up, destroy.
  */
 describe("dev stack lifecycle", () => {
-    let project: Project;
-    let stack: Stack;
     const port = 18011;
     /** Container slot on the Docker host: appName-stack (see localConfig). */
     const SLOT = "e2e-18011-dev";
-
-    beforeAll(async () => {
-        ensureEnvironment();
-        project = new Project();
-        stack = await project.stack("dev", localConfig(project, port));
-    });
-
-    afterAll(async () => {
-        await stack?.destroy().catch(() => undefined);
-        project?.cleanup();
-    });
+    const fx = useStacks((project) => ({ stack: ["dev", localConfig(project, port)] }));
 
     let first: ReleaseOutput;
 
     it("previews, then up builds, pushes and serves the release over HTTP", async () => {
-        const preview = await stack.preview();
+        const preview = await fx.stack.preview();
         expect(preview.changeSummary.create).toBeGreaterThanOrEqual(4);
 
-        const up = await stack.up();
+        const up = await fx.stack.up();
         expect(up.summary.result).toBe("succeeded");
         first = outputValue<ReleaseOutput>(up.outputs, "release");
-        expect(first.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:5000/${project.repository}@sha256:[a-f0-9]{64}$`));
-        expect(first.commitSha).toBe(project.git("rev-parse", "HEAD"));
+        expect(first.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:5000/${fx.project.repository}@sha256:[a-f0-9]{64}$`));
+        expect(first.commitSha).toBe(fx.project.git("rev-parse", "HEAD"));
         expect(outputValue<string>(up.outputs, "url")).toBe(`http://127.0.0.1:${port}`);
 
         const app = await getApp(`http://127.0.0.1:${port}/`);
@@ -54,29 +31,29 @@ describe("dev stack lifecycle", () => {
         expect((await getApp(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
         // The commit tag names the very digest that was deployed.
-        expect(await registryDigest("127.0.0.1:5000", project.repository, first.commitSha)).toBe(first.digest);
-        expect(await resourceTypes(stack)).toContain("docker-build:index:Image");
+        expect(await registryDigest("127.0.0.1:5000", fx.project.repository, first.commitSha)).toBe(first.digest);
+        expect(await resourceTypes(fx.stack)).toContain("docker-build:index:Image");
     });
 
     it("a second run changes nothing (no spurious image diff)", async () => {
-        const preview = await stack.preview({ expectNoChanges: true, diff: true });
+        const preview = await fx.stack.preview({ expectNoChanges: true, diff: true });
         expect(preview.changeSummary.update ?? 0).toBe(0);
         expect(preview.changeSummary.replace ?? 0).toBe(0);
         expect(preview.changeSummary.create ?? 0).toBe(0);
     });
 
     it("a refresh finds the container and image as Pulumi left them", async () => {
-        const refresh = await stack.refresh();
+        const refresh = await fx.stack.refresh();
         expect(refresh.summary.result).toBe("succeeded");
-        await stack.preview({ expectNoChanges: true });
+        await fx.stack.preview({ expectNoChanges: true });
     });
 
     it("a change in app/ gives exactly one new digest and a replaced container", async () => {
         const before = slotContainers(SLOT);
         expect(before).toHaveLength(1);
-        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, v2"));
+        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, v2"));
 
-        const up = await stack.up();
+        const up = await fx.stack.up();
         const second = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(second.digest).not.toBe(first.digest);
         expect(second.releaseId).not.toBe(first.releaseId);
@@ -89,11 +66,11 @@ describe("dev stack lifecycle", () => {
         const app = await getApp(`http://127.0.0.1:${port}/`);
         expect(app.body.release_id).toBe(second.releaseId);
         expect(String(app.body.message)).toContain("v2");
-        await stack.preview({ expectNoChanges: true });
+        await fx.stack.preview({ expectNoChanges: true });
     });
 
     it("destroy leaves no container behind", async () => {
-        const destroy = await stack.destroy();
+        const destroy = await fx.stack.destroy();
         expect(destroy.summary.result).toBe("succeeded");
         expect(slotContainers(SLOT)).toEqual([]);
         await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();

@@ -224,6 +224,12 @@ async function expectConvergedThenGone(stack: Stack, slot: string): Promise<void
     expect(slotContainers(slot)).toEqual([]);
 }
 
+/** After the recovery route, one container serves, and with a release other than `old`. */
+async function expectNewServing(stack: Stack, slot: string, port: number, old: ReleaseOutput): Promise<void> {
+    const now = await expectOneServing(stack, slot, port);
+    expect(now.releaseId).not.toBe(old.releaseId);
+}
+
 describe("an interrupted update on the Docker host is recovered by `pulumi cancel` + `pulumi up --refresh`", () => {
     let project: Project;
     const stacks: Array<{ stack: Stack; slot: string }> = [];
@@ -239,6 +245,14 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
         const slot = `e2e-${port}-${name}`;
         stacks.push({ stack, slot });
         return { stack, slot, cli: new Cli(project, name) };
+    }
+
+    /** A stack whose first release is up, and an app changed since: the next `up` is a new release. */
+    async function releasedThenChanged(name: string, port: number, change: string) {
+        const made = await stackFor(name, port);
+        const old = outputValue<ReleaseOutput>((await made.stack.up()).outputs, "release");
+        project.changeApp((src) => src.replace('"ok"', `"ok, ${change}"`), `${change} kill`);
+        return { ...made, old };
     }
 
     beforeAll(async () => {
@@ -281,15 +295,12 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
 
     it("killed during the candidate check of a new release, the provider finishing the swap", async () => {
         const port = 18063;
-        const { stack, slot, cli } = await stackFor("e2e-kill-candidate", port);
-        const old = outputValue<ReleaseOutput>((await stack.up()).outputs, "release");
-        project.changeApp((src) => src.replace('"ok"', '"ok, candidate"'), "candidate kill");
+        const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-candidate", port, "candidate");
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "candidate-started" }, "finish");
         // The swap went through without the CLI: the new release serves, unknown to the state.
         expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).not.toBe(old.releaseId);
         await recover(cli, "killed during the candidate check, the provider finishing the swap");
-        const now = await expectOneServing(stack, slot, port);
-        expect(now.releaseId).not.toBe(old.releaseId);
+        await expectNewServing(stack, slot, port, old);
         // The secret setting stays a secret through the adoption.
         const exported = await cli.start(["stack", "export"]).run.done;
         expect(exported.code).toBe(0);
@@ -300,15 +311,12 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
 
     it("killed right after the old container was stopped, the provider killed too", async () => {
         const port = 18064;
-        const { stack, slot, cli } = await stackFor("e2e-kill-stopped", port);
-        const old = outputValue<ReleaseOutput>((await stack.up()).outputs, "release");
-        project.changeApp((src) => src.replace('"ok"', '"ok, stopped"'), "stopped kill");
+        const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-stopped", port, "stopped");
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "old-stopped" }, "crash");
         // Nothing serves: the old container is stopped and the new one never started.
         await expect(getApp(`http://127.0.0.1:${port}/`)).rejects.toThrow();
         await recover(cli, "killed right after the old container was stopped, the provider killed too");
-        const now = await expectOneServing(stack, slot, port);
-        expect(now.releaseId).not.toBe(old.releaseId);
+        await expectNewServing(stack, slot, port, old);
         await expectConvergedThenGone(stack, slot);
     });
 

@@ -1,8 +1,7 @@
-import { Stack } from "@pulumi/pulumi/automation";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PASSPHRASE, Project, ROOT, ensureEnvironment, getApp, localConfig } from "../support/workspace";
+import { describe, expect, it } from "vitest";
+import { PASSPHRASE, ROOT, getApp, localConfig, useStacks } from "../support/workspace";
 
 /**
  * Two `pulumi up` of one stack started at the same moment through the project's lock
@@ -10,27 +9,15 @@ import { PASSPHRASE, Project, ROOT, ensureEnvironment, getApp, localConfig } fro
  * refused at once by name, and the engine's own lock check is never raced.
  */
 describe("two updates of one stack at once", () => {
-    let project: Project;
-    let stack: Stack;
     const port = 18071;
-
-    beforeAll(async () => {
-        ensureEnvironment();
-        project = new Project();
-        stack = await project.stack("e2e-lock", localConfig(project, port));
-    });
-
-    afterAll(async () => {
-        await stack?.destroy().catch(() => undefined);
-        project?.cleanup();
-    });
+    const fx = useStacks((project) => ({ stack: ["e2e-lock", localConfig(project, port)] }));
 
     /** `pulumi up` behind the stack lock, as the project's commands run it. */
     function lockedUp(): Promise<{ code: number | null; output: string }> {
         const script = `source "${join(ROOT, "scripts", "env.sh")}"; source "${join(ROOT, "scripts", "stack-lock.sh")}"; delivery_lock_stack e2e-lock && pulumi up --stack e2e-lock --yes --non-interactive --skip-preview`;
         const child = spawn("bash", ["-c", script], {
-            cwd: project.dir,
-            env: { ...process.env, PULUMI_BACKEND_URL: project.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, DELIVERY_LOCK_WHAT: "e2e up" },
+            cwd: fx.project.dir,
+            env: { ...process.env, PULUMI_BACKEND_URL: fx.project.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, DELIVERY_LOCK_WHAT: "e2e up" },
         });
         let output = "";
         child.stdout.on("data", (d: Buffer) => (output += d));

@@ -1,9 +1,8 @@
-import { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ROOT, ensureEnvironment, localConfig, resourceTypes, slotContainers } from "../support/workspace";
+import { describe, expect, it } from "vitest";
+import { Project, ROOT, localConfig, resourceTypes, slotContainers, useStacks } from "../support/workspace";
 
 /**
  * Every dynamic resource's type is `pulumi-nodejs:dynamic/<folder>:<Type>` (the GitLab ones
@@ -51,31 +50,25 @@ const containers = (...slots: string[]) => slots.flatMap((slot) => slotContainer
 const changes = (summary: Record<string, number> | undefined) => Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
 
 describe("type tokens: a stack made by the earlier program upgrades without a replacement", () => {
-    let project: Project;
-    let upstream: Stack;
-    let downstream: Stack;
     const portA = 18041;
     const portB = 18042;
-
-    beforeAll(async () => {
-        ensureEnvironment();
-        project = new Project();
-        useProgram(project, OLD_TOKENS_COMMIT);
-        project.commit("the program with the old type tokens");
-        upstream = await project.stack("e2e-tokens-staging", localConfig(project, portA));
-        downstream = await project.stack("e2e-tokens-production", localConfig(project, portB, { promoteFrom: "e2e-tokens-staging", promotionTag: "v9.0.0" }));
-    });
-
-    afterAll(async () => {
-        await downstream?.destroy().catch(() => undefined);
-        await upstream?.destroy().catch(() => undefined);
-        project?.cleanup();
-    });
+    const fx = useStacks(
+        (project) => ({
+            upstream: ["e2e-tokens-staging", localConfig(project, portA)],
+            downstream: ["e2e-tokens-production", localConfig(project, portB, { promoteFrom: "e2e-tokens-staging", promotionTag: "v9.0.0" })],
+        }),
+        {
+            prepare: (project) => {
+                useProgram(project, OLD_TOKENS_COMMIT);
+                project.commit("the program with the old type tokens");
+            },
+        },
+    );
 
     it("the earlier program creates both stacks with the old types", async () => {
-        await upstream.up();
-        await downstream.up();
-        const types = [...(await resourceTypes(upstream)), ...(await resourceTypes(downstream))];
+        await fx.upstream.up();
+        await fx.downstream.up();
+        const types = [...(await resourceTypes(fx.upstream)), ...(await resourceTypes(fx.downstream))];
         expect(types).toEqual(expect.arrayContaining([...OLD_TYPES, "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource"]));
     });
 
@@ -83,14 +76,14 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         const slots = [`e2e-${portA}-e2e-tokens-staging`, `e2e-${portB}-e2e-tokens-production`];
         const before = containers(...slots);
         expect(before).toHaveLength(2);
-        useProgram(project);
-        for (const stack of [upstream, downstream]) {
+        useProgram(fx.project);
+        for (const stack of [fx.upstream, fx.downstream]) {
             const preview = await stack.preview({ diff: true });
             expect(changes(preview.changeSummary), preview.stdout).toEqual({});
             const up = await stack.up();
             expect(changes(up.summary.resourceChanges), up.stdout).toEqual({});
         }
-        const types = [...(await resourceTypes(upstream)), ...(await resourceTypes(downstream))];
+        const types = [...(await resourceTypes(fx.upstream)), ...(await resourceTypes(fx.downstream))];
         expect(types).toEqual(expect.arrayContaining([...NEW_TYPES, "pulumi-nodejs:dynamic/registry:RegistryTag"]));
         expect(types.filter((t) => t.includes("dynamic/delivery:"))).toEqual([]);
         expect(containers(...slots)).toEqual(before);

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Project, ROOT, ensureEnvironment, envValue, localConfig } from "../support/workspace";
+import { expect } from "vitest";
+import { Project, ROOT, StackConfig, ensureEnvironment, envValue, localConfig, useStacks } from "../support/workspace";
 
 /**
  * Helpers of the Kubernetes end-to-end tests: the local control plane of `scripts/k8s`
@@ -147,4 +148,21 @@ export function resetNamespaces(...names: string[]): void {
     for (const ns of names) {
         kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s");
     }
+}
+
+/**
+ * One stack on the kubernetes target in namespace `ns` (see useStacks): beforeAll finds the
+ * cluster, runs `setup` with it, resets the namespace and makes the stack with k8sConfig and
+ * `settings`; afterAll destroys it (a failed destroy fails the run) and checks the namespace is gone.
+ */
+export function useK8sStack(name: string, ns: string, settings: () => StackConfig, setup?: (cluster: Cluster) => void) {
+    let cluster: Cluster;
+    return useStacks((project) => ({ stack: [name, k8sConfig(project, cluster, ns, settings())] }), {
+        setup: () => {
+            cluster = useCluster();
+            setup?.(cluster);
+            resetNamespaces(ns);
+        },
+        afterDestroy: () => expect(exists("namespace", ns)).toBe(false),
+    });
 }

@@ -1,7 +1,7 @@
-import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, outputValue, resourceTypes } from "../support/workspace";
-import { Cluster, Json, exists, k8sConfig, kubectl, kubectlJson, replicaSets, resetNamespaces, useCluster, waitFor } from "./cluster";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { describe, expect, it } from "vitest";
+import { ReleaseOutput, outputValue, resourceTypes } from "../support/workspace";
+import { Json, kubectl, kubectlJson, replicaSets, useK8sStack, waitFor } from "./cluster";
 
 /**
  * One stack on the kubernetes target against the local control plane: the first release,
@@ -14,52 +14,32 @@ describe("kubernetes target: deploy, drift, roll out", () => {
     const APP = "web";
     const SELECTOR = `app.kubernetes.io/instance=${APP}-${STACK}`;
     const HOST = "web.k8s-e2e.delivery.test";
-    let cluster: Cluster;
-    let project: Project;
-    let stack: Stack;
     let first: ReleaseOutput;
 
-    beforeAll(async () => {
-        cluster = useCluster();
-        resetNamespaces(NS);
-        project = new Project();
-        stack = await project.stack(
-            STACK,
-            k8sConfig(project, cluster, NS, {
-                ingressHost: HOST,
-                env: '{"APP_ENV":"k8s-e2e","GREETING":"Hej"}',
-                secretEnv: { value: '{"SECRET_KEY":"k8s-e2e-not-so-secret"}', secret: true },
-                cpuRequest: "20m",
-                cpuLimit: "300m",
-                memoryRequest: "32Mi",
-                memoryLimit: "128Mi",
-            }),
-        );
-    });
-
-    afterAll(async () => {
-        try {
-            // Also after the failed rollout: destroy removes everything, namespace included.
-            await stack?.destroy();
-            expect(exists("namespace", NS)).toBe(false);
-        } finally {
-            project?.cleanup();
-        }
-    });
+    // Also after the failed rollout: destroy removes everything, namespace included.
+    const fx = useK8sStack(STACK, NS, () => ({
+        ingressHost: HOST,
+        env: '{"APP_ENV":"k8s-e2e","GREETING":"Hej"}',
+        secretEnv: { value: '{"SECRET_KEY":"k8s-e2e-not-so-secret"}', secret: true },
+        cpuRequest: "20m",
+        cpuLimit: "300m",
+        memoryRequest: "32Mi",
+        memoryLimit: "128Mi",
+    }));
 
     const deployment = (): Json => kubectlJson("deployment", APP, "-n", NS);
     const condition = (d: Json, type: string): Json => (d.status?.conditions ?? []).find((c: Json) => c.type === type);
     const image = (d: Json): string => d.spec.template.spec.containers[0].image;
 
     it("pulumi up creates namespace, secrets, deployment, service, ingress and PDB; the Deployment is Available", async () => {
-        const up = await stack.up();
+        const up = await fx.stack.up();
         expect(up.summary.result).toBe("succeeded");
         first = outputValue<ReleaseOutput>(up.outputs, "release");
-        expect(first.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:5000/${project.repository}@sha256:[a-f0-9]{64}$`));
-        expect(first.commitSha).toBe(project.git("rev-parse", "HEAD"));
+        expect(first.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:5000/${fx.project.repository}@sha256:[a-f0-9]{64}$`));
+        expect(first.commitSha).toBe(fx.project.git("rev-parse", "HEAD"));
         expect(outputValue<string>(up.outputs, "url")).toBe(`http://${HOST}`);
 
-        const types = await resourceTypes(stack);
+        const types = await resourceTypes(fx.stack);
         for (const t of [
             "kubernetes:core/v1:Namespace",
             "kubernetes:core/v1:Secret",
@@ -139,7 +119,7 @@ describe("kubernetes target: deploy, drift, roll out", () => {
     });
 
     it("a second preview shows no changes", async () => {
-        const preview = await stack.preview({ expectNoChanges: true, diff: true });
+        const preview = await fx.stack.preview({ expectNoChanges: true, diff: true });
         expect(preview.changeSummary.create ?? 0).toBe(0);
         expect(preview.changeSummary.update ?? 0).toBe(0);
         expect(preview.changeSummary.replace ?? 0).toBe(0);
@@ -154,17 +134,17 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         expect(image(deployment())).toBe(drifted);
 
         // What the scheduled drift job runs (scripts/ci/drift.sh): a refresh preview.
-        const refresh = await stack.previewRefresh();
+        const refresh = await fx.stack.previewRefresh();
         expect(refresh.changeSummary.update).toBe(1);
         expect(refresh.stdout).toMatch(/kubernetes:apps\/v1:Deployment app-deployment update \[diff: ~spec\]/);
 
         // Without a refresh the engine compares the program with its own state only, which
         // still holds the pinned digest: the drift is invisible there.
-        const plain = await stack.preview();
+        const plain = await fx.stack.preview();
         expect(plain.changeSummary.update ?? 0).toBe(0);
 
         const out: string[] = [];
-        const preview = await stack.preview({ refresh: true, diff: true, onOutput: (o) => out.push(o) });
+        const preview = await fx.stack.preview({ refresh: true, diff: true, onOutput: (o) => out.push(o) });
         expect(preview.changeSummary.update).toBe(1);
         const text = out.join("");
         expect(text).toContain(drifted);
@@ -172,7 +152,7 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         // A preview changes nothing.
         expect(image(deployment())).toBe(drifted);
 
-        const up = await stack.up({ refresh: true });
+        const up = await fx.stack.up({ refresh: true });
         expect(up.summary.result).toBe("succeeded");
         expect(up.summary.resourceChanges?.update).toBe(1);
         const d = deployment();
@@ -180,7 +160,7 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         expect(condition(d, "Available")?.status).toBe("True");
         expect(d.status.updatedReplicas).toBe(2);
         expect(d.status.readyReplicas).toBe(2);
-        await stack.preview({ expectNoChanges: true, refresh: true });
+        await fx.stack.preview({ expectNoChanges: true, refresh: true });
     });
 
     it("a hand edit of the Service or a Secret is taken back by `pulumi up --refresh`", async () => {
@@ -192,20 +172,20 @@ describe("kubernetes target: deploy, drift, roll out", () => {
         const label = (kind: string, name: string) => kubectlJson(kind, name, "-n", NS).metadata.labels["app.kubernetes.io/component"];
         expect(label("service", APP)).toBe("by-hand");
 
-        const up = await stack.up({ refresh: true });
+        const up = await fx.stack.up({ refresh: true });
 
         expect(up.summary.result).toBe("succeeded");
         expect(up.summary.resourceChanges?.update).toBe(2);
         expect(label("service", APP)).toBe("web");
         expect(label("secret", `${APP}-config`)).toBe("web");
-        await stack.preview({ expectNoChanges: true, refresh: true });
+        await fx.stack.preview({ expectNoChanges: true, refresh: true });
     });
 
     let second: ReleaseOutput;
 
     it("a new release rolls the Deployment to the new digest and scales the old ReplicaSet to 0", async () => {
-        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, k8s r2"));
-        const up = await stack.up();
+        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, k8s r2"));
+        const up = await fx.stack.up();
         expect(up.summary.result).toBe("succeeded");
         second = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(second.digest).not.toBe(first.digest);
@@ -233,15 +213,15 @@ describe("kubernetes target: deploy, drift, roll out", () => {
 
     it("a release whose pods never become Ready fails `pulumi up` within rolloutTimeoutSeconds; the old pods keep serving", async () => {
         const TIMEOUT = 20;
-        await stack.setAllConfig({
+        await fx.stack.setAllConfig({
             "delivery:rolloutTimeoutSeconds": { value: String(TIMEOUT) },
             "delivery:podLabels": { value: '{"delivery.test/never-ready":"true"}' },
         });
-        project.changeApp((src) => src.replace("k8s r2", "k8s r3 (never ready)"));
+        fx.project.changeApp((src) => src.replace("k8s r2", "k8s r3 (never ready)"));
 
         const events: EngineEvent[] = [];
         const started = Date.now();
-        const failed = await stack.up({ onEvent: (e) => events.push(e) }).then(
+        const failed = await fx.stack.up({ onEvent: (e) => events.push(e) }).then(
             () => undefined,
             (e: Error) => e,
         );

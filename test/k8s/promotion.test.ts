@@ -1,6 +1,5 @@
-import { Stack } from "@pulumi/pulumi/automation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, outputValue, resourceTypes } from "../support/workspace";
+import { describe, expect, it } from "vitest";
+import { ReleaseOutput, outputValue, resourceTypes, useStacks } from "../support/workspace";
 import { Cluster, Json, exists, k8sConfig, kubectlJson, resetNamespaces, useCluster } from "./cluster";
 
 /**
@@ -12,41 +11,33 @@ describe("kubernetes target: promotion from staging to production", () => {
     const PRODUCTION = "k8s-e2e-production";
     const APP = "web";
     let cluster: Cluster;
-    let project: Project;
-    let staging: Stack;
-    let production: Stack;
 
-    beforeAll(async () => {
-        cluster = useCluster();
-        resetNamespaces(STAGING, PRODUCTION);
-        project = new Project();
-        staging = await project.stack(STAGING, k8sConfig(project, cluster, STAGING, { env: '{"APP_ENV":"staging"}' }));
-        // One replica, no secret settings: no PodDisruptionBudget, and a config Secret with no data.
-        production = await project.stack(
-            PRODUCTION,
-            k8sConfig(project, cluster, PRODUCTION, { promoteFrom: STAGING, replicas: "1", env: '{"APP_ENV":"production"}' }),
-        );
-    });
-
-    afterAll(async () => {
-        try {
-            await production?.destroy();
-            await staging?.destroy();
-            expect(exists("namespace", PRODUCTION)).toBe(false);
-            expect(exists("namespace", STAGING)).toBe(false);
-        } finally {
-            project?.cleanup();
-        }
-    });
+    const fx = useStacks(
+        (project) => ({
+            staging: [STAGING, k8sConfig(project, cluster, STAGING, { env: '{"APP_ENV":"staging"}' })],
+            // One replica, no secret settings: no PodDisruptionBudget, and a config Secret with no data.
+            production: [PRODUCTION, k8sConfig(project, cluster, PRODUCTION, { promoteFrom: STAGING, replicas: "1", env: '{"APP_ENV":"production"}' })],
+        }),
+        {
+            setup: () => {
+                cluster = useCluster();
+                resetNamespaces(STAGING, PRODUCTION);
+            },
+            afterDestroy: () => {
+                expect(exists("namespace", PRODUCTION)).toBe(false);
+                expect(exists("namespace", STAGING)).toBe(false);
+            },
+        },
+    );
 
     const deployment = (ns: string): Json => kubectlJson("deployment", APP, "-n", ns);
     const podImages = (ns: string, stack: string): string[] =>
         (kubectlJson("pods", "-n", ns, "-l", `app.kubernetes.io/instance=${APP}-${stack}`).items as Json[]).map((p) => p.spec.containers[0].image);
 
     it("staging and production namespaces run the same digest; production registered no image build", async () => {
-        const built = outputValue<ReleaseOutput>((await staging.up()).outputs, "release");
+        const built = outputValue<ReleaseOutput>((await fx.staging.up()).outputs, "release");
         expect(built.origin).toBe("build");
-        const up = await production.up();
+        const up = await fx.production.up();
         expect(up.summary.result).toBe("succeeded");
         const promoted = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(promoted.imageRef).toBe(built.imageRef);
@@ -55,8 +46,8 @@ describe("kubernetes target: promotion from staging to production", () => {
         expect(promoted.origin).toBe(`promote:${STAGING}`);
         expect(promoted.releaseId).not.toBe(built.releaseId);
 
-        expect(await resourceTypes(staging)).toContain("docker-build:index:Image");
-        const productionTypes = await resourceTypes(production);
+        expect(await resourceTypes(fx.staging)).toContain("docker-build:index:Image");
+        const productionTypes = await resourceTypes(fx.production);
         expect(productionTypes).not.toContain("docker-build:index:Image");
         expect(productionTypes).toContain("kubernetes:apps/v1:Deployment");
 
@@ -80,17 +71,17 @@ describe("kubernetes target: promotion from staging to production", () => {
     });
 
     it("a second run of either stack changes nothing", async () => {
-        await staging.preview({ expectNoChanges: true });
-        const preview = await production.preview({ expectNoChanges: true, diff: true });
+        await fx.staging.preview({ expectNoChanges: true });
+        const preview = await fx.production.preview({ expectNoChanges: true, diff: true });
         expect(preview.changeSummary.replace ?? 0).toBe(0);
         expect(preview.changeSummary.update ?? 0).toBe(0);
     });
 
     it("production follows a new staging release, still without building", async () => {
-        project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, k8s promotion r2"));
-        const r2 = outputValue<ReleaseOutput>((await staging.up()).outputs, "release");
+        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, k8s promotion r2"));
+        const r2 = outputValue<ReleaseOutput>((await fx.staging.up()).outputs, "release");
         const before = deployment(PRODUCTION).metadata.uid;
-        const promoted = outputValue<ReleaseOutput>((await production.up()).outputs, "release");
+        const promoted = outputValue<ReleaseOutput>((await fx.production.up()).outputs, "release");
         expect(promoted.digest).toBe(r2.digest);
         const d = deployment(PRODUCTION);
         expect(d.metadata.uid).toBe(before);
@@ -99,6 +90,6 @@ describe("kubernetes target: promotion from staging to production", () => {
         expect(d.status.readyReplicas).toBe(1);
         expect(podImages(PRODUCTION, PRODUCTION)).toEqual([r2.imageRef]);
         expect(deployment(STAGING).spec.template.spec.containers[0].image).toBe(r2.imageRef);
-        expect(await resourceTypes(production)).not.toContain("docker-build:index:Image");
+        expect(await resourceTypes(fx.production)).not.toContain("docker-build:index:Image");
     });
 });

@@ -1,9 +1,8 @@
-import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Project, ReleaseOutput, outputValue } from "../support/workspace";
-import { Cluster, Json, authRegistryPassword, exists, k8sConfig, kubectl, kubectlJson, resetNamespaces, useCluster } from "./cluster";
+import { describe, expect, it } from "vitest";
+import { ReleaseOutput, outputValue } from "../support/workspace";
+import { Json, authRegistryPassword, kubectl, kubectlJson, useK8sStack } from "./cluster";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {
@@ -25,45 +24,31 @@ describe("kubernetes target: registry credentials and secret settings", () => {
     const REGISTRY = "127.0.0.1:5001";
     const appSecret = `k8s-e2e-app-secret-${Date.now()}`;
     const rotated = `${appSecret}-rotated`;
-    let cluster: Cluster;
-    let project: Project;
-    let stack: Stack;
     let registryPassword: string;
     let release: ReleaseOutput;
 
-    beforeAll(async () => {
-        cluster = useCluster();
-        registryPassword = authRegistryPassword(cluster);
-        expect(registryPassword.length).toBeGreaterThan(8);
-        resetNamespaces(NS);
-        project = new Project();
-        stack = await project.stack(
-            NS,
-            k8sConfig(project, cluster, NS, {
-                registryServer: REGISTRY,
-                registryUsername: "delivery",
-                registryPassword: { value: registryPassword, secret: true },
-                secretEnv: { value: JSON.stringify({ SECRET_KEY: appSecret }), secret: true },
-            }),
-        );
-    });
+    const fx = useK8sStack(
+        NS,
+        NS,
+        () => ({
+            registryServer: REGISTRY,
+            registryUsername: "delivery",
+            registryPassword: { value: registryPassword, secret: true },
+            secretEnv: { value: JSON.stringify({ SECRET_KEY: appSecret }), secret: true },
+        }),
+        (cluster) => {
+            registryPassword = authRegistryPassword(cluster);
+            expect(registryPassword.length).toBeGreaterThan(8);
+        },
+    );
 
-    afterAll(async () => {
-        try {
-            await stack?.destroy();
-            expect(exists("namespace", NS)).toBe(false);
-        } finally {
-            project?.cleanup();
-        }
-    });
-
-    const stateFiles = () => filesUnder(join(project.dir, ".state")).map((f) => readFileSync(f, "utf8"));
+    const stateFiles = () => filesUnder(join(fx.project.dir, ".state")).map((f) => readFileSync(f, "utf8"));
 
     it("the image pull secret refers to the registry credentials", async () => {
-        const up = await stack.up();
+        const up = await fx.stack.up();
         expect(up.summary.result).toBe("succeeded");
         release = outputValue<ReleaseOutput>(up.outputs, "release");
-        expect(release.imageRef.startsWith(`${REGISTRY}/${project.repository}@sha256:`)).toBe(true);
+        expect(release.imageRef.startsWith(`${REGISTRY}/${fx.project.repository}@sha256:`)).toBe(true);
 
         const d = kubectlJson("deployment", APP, "-n", NS);
         expect(d.spec.template.spec.imagePullSecrets).toEqual([{ name: `${APP}-registry` }]);
@@ -81,7 +66,7 @@ describe("kubernetes target: registry credentials and secret settings", () => {
         expect(auth.password).toBe(registryPassword);
         expect(auth.auth).toBe(b64(`delivery:${registryPassword}`));
         // The credentials work: the registry answers the pinned manifest with them, and not without.
-        const manifest = `http://${REGISTRY}/v2/${project.repository}/manifests/${release.digest}`;
+        const manifest = `http://${REGISTRY}/v2/${fx.project.repository}/manifests/${release.digest}`;
         const accept =
             "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
         const authorised = await fetch(manifest, { method: "HEAD", headers: { accept, authorization: `Basic ${auth.auth}` } });
@@ -99,14 +84,14 @@ describe("kubernetes target: registry credentials and secret settings", () => {
         expect(JSON.stringify(c)).not.toContain(appSecret);
 
         // The state does hold both values (exportStack decrypts them) ...
-        const exported = JSON.stringify(await stack.exportStack());
+        const exported = JSON.stringify(await fx.stack.exportStack());
         expect(exported).toContain(appSecret);
         expect(exported).toContain(registryPassword);
         // ... but only encrypted in the files of the backend.
         const files = stateFiles();
         expect(files.length).toBeGreaterThan(0);
         expect(files.join("\n")).toContain("4dabf18193072939515e22adb298388d");
-        const stackFile = readFileSync(join(project.dir, `Pulumi.${NS}.yaml`), "utf8");
+        const stackFile = readFileSync(join(fx.project.dir, `Pulumi.${NS}.yaml`), "utf8");
         for (const secret of [appSecret, registryPassword, b64(appSecret), b64(`delivery:${registryPassword}`)]) {
             expect(files.filter((f) => f.includes(secret))).toHaveLength(0);
             expect(stackFile).not.toContain(secret);
@@ -115,8 +100,8 @@ describe("kubernetes target: registry credentials and secret settings", () => {
 
     it("a new secret value rolls the Deployment (not replaced) and stays out of the state files", async () => {
         const before = kubectlJson("deployment", APP, "-n", NS);
-        await stack.setConfig("delivery:secretEnv", { value: JSON.stringify({ SECRET_KEY: rotated }), secret: true });
-        const up = await stack.up();
+        await fx.stack.setConfig("delivery:secretEnv", { value: JSON.stringify({ SECRET_KEY: rotated }), secret: true });
+        const up = await fx.stack.up();
         const next = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(next.digest).toBe(release.digest);
         expect(next.configHash).not.toBe(release.configHash);
@@ -134,6 +119,6 @@ describe("kubernetes target: registry credentials and secret settings", () => {
         for (const secret of [rotated, b64(rotated)]) {
             expect(files.filter((f) => f.includes(secret))).toHaveLength(0);
         }
-        await stack.preview({ expectNoChanges: true });
+        await fx.stack.preview({ expectNoChanges: true });
     });
 });

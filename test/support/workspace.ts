@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * A throw-away copy of the project, with its own file:// backend, driven by the
@@ -24,6 +25,9 @@ export function ensureEnvironment(...parts: string[]): void {
     execFileSync(join(ROOT, "scripts", "bootstrap"), [], { stdio: "inherit" });
     execFileSync(join(ROOT, "scripts", "services"), ["start", ...parts], { stdio: "inherit" });
 }
+
+/** A stack's settings: plain values, or secret ones. Keys without a namespace are `delivery:` ones. */
+export type StackConfig = Record<string, string | { value: string; secret: true }>;
 
 export class Project {
     readonly dir: string;
@@ -63,7 +67,7 @@ export class Project {
         return this.commit(message);
     }
 
-    async stack(name: string, config: Record<string, string | { value: string; secret: true }>): Promise<Stack> {
+    async stack(name: string, config: StackConfig): Promise<Stack> {
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName: name, workDir: this.dir },
             {
@@ -90,7 +94,7 @@ export class Project {
 }
 
 /** Settings every e2e stack shares: the local registry and the offline base image. */
-export function localConfig(project: Project, hostPort: number, extra: Record<string, string | { value: string; secret: true }> = {}) {
+export function localConfig(project: Project, hostPort: number, extra: StackConfig = {}) {
     return {
         // A name of its own: container names and slot labels must not meet a real dev stack's.
         appName: `e2e-${hostPort}`,
@@ -102,6 +106,61 @@ export function localConfig(project: Project, hostPort: number, extra: Record<st
         healthTimeoutSeconds: "30",
         ...extra,
     };
+}
+
+export interface UseStacksOptions {
+    /** Runs first in beforeAll, in place of `ensureEnvironment()` (which runs when this is not given). */
+    setup?: () => void;
+    /** Runs on the new project copy before its stacks are made. */
+    prepare?: (project: Project) => void;
+    /**
+     * Runs in afterAll once the stacks are destroyed. When given, a failed destroy fails the
+     * run; without it, destroy errors are ignored. The project copy is removed either way.
+     */
+    afterDestroy?: () => void;
+}
+
+/**
+ * One project copy for a describe block: beforeAll makes it and its stacks (in the order
+ * given), afterAll destroys the stacks (in reverse order) and removes the copy. The returned
+ * object holds the project and each stack by its key once beforeAll has run.
+ */
+export function useStacks<K extends string>(
+    stacks: (project: Project) => Record<K, [name: string, config: StackConfig]>,
+    options: UseStacksOptions = {},
+): { readonly project: Project } & { readonly [key in K]: Stack } {
+    const fixture = {} as { project: Project } & Record<K, Stack>;
+    const made: Stack[] = [];
+    beforeAll(async () => {
+        if (options.setup) {
+            options.setup();
+        } else {
+            ensureEnvironment();
+        }
+        const project = new Project();
+        fixture.project = project;
+        options.prepare?.(project);
+        for (const [key, [name, config]] of Object.entries(stacks(project)) as Array<[K, [string, StackConfig]]>) {
+            const stack = await project.stack(name, config);
+            fixture[key] = stack as (typeof fixture)[K];
+            made.push(stack);
+        }
+    });
+    afterAll(async () => {
+        try {
+            for (const stack of [...made].reverse()) {
+                if (options.afterDestroy) {
+                    await stack.destroy();
+                } else {
+                    await stack.destroy().catch(() => undefined);
+                }
+            }
+            options.afterDestroy?.();
+        } finally {
+            fixture.project?.cleanup();
+        }
+    });
+    return fixture;
 }
 
 export function outputValue<T>(outputs: OutputMap, key: string): T {

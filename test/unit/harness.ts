@@ -70,7 +70,7 @@ export class Recorder {
         return found[0];
     }
 
-    /** Dynamic resources all share one engine type; our providers set `__provider` and we name them by resource name. */
+    /** One resource by its name (unique in these tests), whatever its type: `pulumi-nodejs:dynamic/<folder>:<Type>` for our dynamic resources. */
     named(name: string): Recorded {
         const found = this.resources.find((r) => r.name === name);
         if (!found) {

@@ -5,7 +5,8 @@ import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs"
 import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
 import { dockerHostTargetProblems } from "./targets/dockerHostTarget";
-import { kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
+import { REPLICAS_RANGE, kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
+import { PORT_RANGE } from "./targets/targetArgs";
 import {
     bool,
     fixCommandFor,
@@ -196,7 +197,7 @@ export const KEYS = {
     releaseCommitSha: spec(z.string().regex(COMMIT_SHA_PATTERN, COMMIT_SHA_REASON), "0123456789abcdef0123456789abcdef01234567"),
     promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
     promotionTagMutable: spec(bool, "true"),
-    containerPort: spec(intIn(1, 65535), "8080"),
+    containerPort: spec(intIn(PORT_RANGE.min, PORT_RANGE.max), "8080"),
     healthPath: spec(z.string().regex(/^\/[^\s]*$/, "must be an absolute HTTP path such as /healthz"), "/healthz"),
     env: spec(envMap, "GREETING", { path: true }),
     secretEnv: spec(envMap, "SECRET_KEY", { path: true, secret: true }),
@@ -205,11 +206,11 @@ export const KEYS = {
         z.string().regex(/^(unix:\/\/\/[^\s]+|tcp:\/\/[^\s]+)$/, "must be unix:///path/to/docker.sock or tcp://host:port"),
         "unix:///var/run/docker.sock",
     ),
-    hostPort: spec(intIn(1, 65535), "8000"),
+    hostPort: spec(intIn(PORT_RANGE.min, PORT_RANGE.max), "8000"),
     bindAddress: spec(z.string().regex(/^[0-9.]+$|^::1?$/, "must be an IP address such as 127.0.0.1"), "127.0.0.1"),
     healthTimeoutSeconds: spec(intIn(5, 3600), "60"),
     namespace: spec(dnsLabel, "staging"),
-    replicas: spec(intIn(1, 50), "2"),
+    replicas: spec(intIn(REPLICAS_RANGE.min, REPLICAS_RANGE.max), "2"),
     kubeconfig: spec(z.string().min(1, "must not be empty"), "~/.kube/config"),
     ingressHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
     ingressClassName: spec(dnsLabel, "nginx"),

@@ -3,7 +3,7 @@ import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } fr
 import { RegistryCredentials } from "../registry/registry";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
-import { ReleaseTargetArgs } from "./targetArgs";
+import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
 export interface DockerHostTargetArgs extends ReleaseTargetArgs {
     /** Secret settings; reach the container as environment variables. */
@@ -32,9 +32,9 @@ export type DockerHostTargetRules = Partial<Pick<DockerHostTargetArgs, "containe
 /** What the Docker host would refuse, or what would leave the app unreachable, in these args. */
 export function dockerHostTargetProblems(args: DockerHostTargetRules, name: ArgName = argPath): ArgProblem[] {
     return [
-        ...wholeNumberProblem("containerPort", args.containerPort, 1, 65535, name),
+        ...wholeNumberProblem("containerPort", args.containerPort, PORT_RANGE.min, PORT_RANGE.max, name),
         // 0 would publish on a random port: the URL would name no listener.
-        ...wholeNumberProblem("hostPort", args.hostPort, 1, 65535, name),
+        ...wholeNumberProblem("hostPort", args.hostPort, PORT_RANGE.min, PORT_RANGE.max, name),
     ];
 }
 

@@ -4,7 +4,7 @@ import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } fr
 import { runtimeEnv } from "../release/runtimeEnv";
 import { selectorLabels, standardLabels } from "./labels";
 import { quantityValue } from "./quantity";
-import { ReleaseTargetArgs } from "./targetArgs";
+import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
 /** CPU and memory of the app container; a request may not exceed its limit. */
 export interface ContainerResources {
@@ -61,10 +61,13 @@ export type KubernetesTargetRules = Partial<Pick<KubernetesTargetArgs, "replicas
 };
 
 /** What a cluster would refuse in these args, before anything is applied. */
+/** Pods a Deployment may ask for here: at least one, and few enough for one small cluster. */
+export const REPLICAS_RANGE = { min: 1, max: 50 } as const;
+
 export function kubernetesTargetProblems(args: KubernetesTargetRules, name: ArgName = argPath): ArgProblem[] {
     const problems: ArgProblem[] = [
-        ...wholeNumberProblem("replicas", args.replicas, 1, 50, name),
-        ...wholeNumberProblem("containerPort", args.containerPort, 1, 65535, name),
+        ...wholeNumberProblem("replicas", args.replicas, REPLICAS_RANGE.min, REPLICAS_RANGE.max, name),
+        ...wholeNumberProblem("containerPort", args.containerPort, PORT_RANGE.min, PORT_RANGE.max, name),
     ];
     if (args.ingressClassName !== undefined && args.ingressHost === undefined) {
         problems.push({ arg: "ingressHost", message: `${name("ingressHost")}: is required when ${name("ingressClassName")} is set (an Ingress needs a host)` });

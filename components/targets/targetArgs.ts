@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 
+/** A TCP port a target listens on or publishes: 0 would mean "any", which no URL can name. */
+export const PORT_RANGE = { min: 1, max: 65535 } as const;
+
 /** What every target is given about the app and the release it runs. */
 export interface ReleaseTargetArgs {
     /** The app's name: containers, Deployment, Service and the name label; a DNS label. @example "app" */

@@ -47,10 +47,19 @@ const MANIFEST_TYPES = [
 
 /**
  * Answers a registry's 401 challenge: Basic for a plain htpasswd registry, or a Bearer
- * token from the realm it names (GitLab's and Docker Hub's token flow).
+ * token from the realm it names (GitLab's and Docker Hub's token flow). The answer is kept in
+ * `session`, so the later requests of one copy send it at once instead of being challenged again.
  */
-async function authorizedFetch(url: string, init: RequestInit, creds: { username?: string; password?: string }, scope: string): Promise<Response> {
-    const first = await fetch(url, init);
+async function authorizedFetch(
+    url: string,
+    init: RequestInit,
+    creds: { username?: string; password?: string },
+    scope: string,
+    session: { authorization?: string },
+): Promise<Response> {
+    const withAuthorization = (authorization: string | undefined): RequestInit =>
+        authorization === undefined ? init : { ...init, headers: { ...(init.headers as Record<string, string>), authorization } };
+    const first = await fetch(url, withAuthorization(session.authorization));
     if (first.status !== 401) {
         return first;
     }
@@ -81,7 +90,8 @@ async function authorizedFetch(url: string, init: RequestInit, creds: { username
     if (authorization === undefined) {
         throw new Error(`registry at ${new URL(url).host} requires authentication (${challenge.split(" ")[0] || "401"}); set the registry credentials`);
     }
-    return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+    session.authorization = authorization;
+    return fetch(url, withAuthorization(authorization));
 }
 
 /** Copies the manifest `digest` to `tag` and returns the digest the registry reports for the tag. */
@@ -89,7 +99,8 @@ export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
     const { createHash } = require("node:crypto") as typeof import("node:crypto");
     const base = `${inputs.insecure ? "http" : "https"}://${inputs.server}/v2/${inputs.repository}/manifests`;
     const scope = `repository:${inputs.repository}:pull,push`;
-    const got = await authorizedFetch(`${base}/${inputs.digest}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope);
+    const session = {};
+    const got = await authorizedFetch(`${base}/${inputs.digest}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope, session);
     if (!got.ok) {
         throw new Error(`cannot read manifest ${inputs.repository}@${inputs.digest} from ${inputs.server}: HTTP ${got.status}`);
     }
@@ -101,7 +112,7 @@ export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
     }
     // A release tag names one release for good: moving it would make `v1.2.3` mean another
     // build than the one people tested and wrote down.
-    const existing = await authorizedFetch(`${base}/${encodeURIComponent(inputs.tag)}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope);
+    const existing = await authorizedFetch(`${base}/${encodeURIComponent(inputs.tag)}`, { headers: { accept: MANIFEST_TYPES } }, inputs, scope, session);
     const heldBytes = Buffer.from(await existing.arrayBuffer());
     if (existing.ok) {
         const held = existing.headers.get("docker-content-digest") ?? "sha256:" + createHash("sha256").update(heldBytes).digest("hex");
@@ -120,6 +131,7 @@ export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
         { method: "PUT", headers: { "content-type": mediaType }, body: bytes },
         inputs,
         scope,
+        session,
     );
     if (!put.ok) {
         throw new Error(`cannot tag ${inputs.repository}@${inputs.digest} as ${inputs.tag}: HTTP ${put.status} ${await put.text()}`);

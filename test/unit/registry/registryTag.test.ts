@@ -28,14 +28,18 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse, body:
 describe("copyManifest", () => {
     it("puts the exact bytes and media type under the new tag, via a Bearer token", async () => {
         const puts: Array<{ url: string; type: string; body: Buffer }> = [];
+        let tokens = 0;
+        let challenges = 0;
         const host = await listen((req, res, body) => {
             if (req.url?.startsWith("/token")) {
+                tokens++;
                 expect(req.headers.authorization).toBe("Basic " + Buffer.from("ci:job-token").toString("base64"));
                 expect(req.url).toContain("scope=repository%3Agroup%2Fapp%3Apull%2Cpush");
                 res.end(JSON.stringify({ token: "T" }));
                 return;
             }
             if (req.headers.authorization !== "Bearer T") {
+                challenges++;
                 res.writeHead(401, {
                     "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="registry",scope="repository:group/app:pull"`,
                 }).end();
@@ -62,6 +66,9 @@ describe("copyManifest", () => {
         expect(puts[0].url).toBe("/v2/group/app/manifests/v1.0.0");
         expect(puts[0].type).toBe("application/vnd.oci.image.manifest.v1+json");
         expect(puts[0].body.equals(MANIFEST)).toBe(true);
+        // One challenge and one token for the whole copy: the later requests send it at once.
+        expect(challenges).toBe(1);
+        expect(tokens).toBe(1);
     });
 
     it("refuses bytes that do not hash to the digest asked for", async () => {

@@ -94,6 +94,33 @@ async function authorizedFetch(
     return fetch(url, withAuthorization(authorization));
 }
 
+/** Where a manifest lives and who may read it: the fields of the Inputs a read needs. */
+export type ManifestLocation = Pick<RegistryTagInputs, "server" | "repository" | "digest" | "insecure" | "username" | "password">;
+
+/**
+ * Whether the registry still holds the manifest `digest` (a HEAD on it, with the same challenge
+ * answer as copyManifest): `true` on 200, `false` on 404 (deleted, e.g. by a cleanup policy).
+ * Throws on anything else, naming the status, since then nothing is known.
+ */
+export async function manifestExists(location: ManifestLocation): Promise<boolean> {
+    const base = `${location.insecure ? "http" : "https"}://${location.server}/v2/${location.repository}/manifests`;
+    const res = await authorizedFetch(
+        `${base}/${location.digest}`,
+        { method: "HEAD", headers: { accept: MANIFEST_TYPES } },
+        location,
+        `repository:${location.repository}:pull`,
+        {},
+    );
+    await res.arrayBuffer();
+    if (res.ok) {
+        return true;
+    }
+    if (res.status === 404) {
+        return false;
+    }
+    throw new Error(`cannot check manifest ${location.repository}@${location.digest} on ${location.server}: HTTP ${res.status}`);
+}
+
 /** Copies the manifest `digest` to `tag` and returns the digest the registry reports for the tag. */
 export async function copyManifest(inputs: RegistryTagInputs): Promise<string> {
     const { createHash } = require("node:crypto") as typeof import("node:crypto");

@@ -5,19 +5,29 @@
  * token's own user is edited; a marker note by another author (an older bot) is left alone and
  * the new note says it supersedes it.
  *
- * Usage: scripts/mr-note --stack <stack> [--file <preview.txt>]   (default: read stdin)
+ * Usage: scripts/mr-note --stack <stack> [--file <preview.txt>] [--summary <summary.md>] [--artifact <path>]
+ *   --file      the `pulumi preview --diff` output (default: read stdin)
+ *   --summary   the release summary `delivery preview --summary-out` wrote: the note starts with it,
+ *               and it is never cut (cli/releaseSummary.ts)
+ *   --artifact  the preview's path in the job's artifacts, linked when the preview is cut
  *
  * Environment (GitLab sets the CI_* ones in merge request pipelines):
  *   CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID   required
  *   GITLAB_TOKEN (or MR_NOTE_TOKEN)    a token with the api scope that may comment (CI_JOB_TOKEN cannot)
  *   CI_JOB_URL, CI_PIPELINE_URL, CI_COMMIT_SHORT_SHA   optional, linked from the note
  *   MR_NOTE_MASK_VARIABLES   names of further variables whose values must never appear in the note
- *   MR_NOTE_MAX_CHARS        how much of the diff to include (default 60000)
+ *   MR_NOTE_MAX_CHARS        how much of the preview to include (default 60000; the summary is always kept,
+ *                            and the preview is cut further when the note would pass GitLab's 1,000,000)
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { GITLAB_NOTE_LIMIT, composeNote, cutAtLine, fenceFor } from "../cli/releaseSummary";
 import { createGitlabClient, type GitlabHints } from "../components/gitlab/client";
 
-/** GitLab's note limit is 1,000,000 characters; a note that long is unreadable anyway. */
+/**
+ * How much of the preview a note shows by default (MR_NOTE_MAX_CHARS): GitLab's note limit is
+ * 1,000,000 characters (cli/releaseSummary.ts), and a note that long is unreadable anyway. The
+ * release summary is never counted or cut.
+ */
 export const DEFAULT_MAX_CHARS = 60_000;
 export const MASK = "[MASKED]";
 
@@ -88,71 +98,89 @@ export function resourceSummary(preview: string): string | undefined {
     const at = lines.findIndex((l) => /^Resources:\s*$/.test(l.trim()));
     if (at < 0) return undefined;
     const items: string[] = [];
-    for (const line of lines.slice(at + 1)) {
+    // Pulumi prints a handful of counts and a blank line; a few lines at most, so the head of the
+    // note (which is never cut) stays small whatever follows.
+    for (const line of lines.slice(at + 1, at + 13)) {
         if (line.trim() === "") break;
-        items.push(line.trim());
+        items.push(line.trim().slice(0, 200));
     }
     return items.length > 0 ? items.join(", ") : undefined;
 }
 
-/** A backtick fence longer than any run of backticks inside, so the content cannot close it. */
-export function fenceFor(content: string): string {
-    const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
-    return "`".repeat(Math.max(3, longest + 1));
-}
+export { fenceFor };
 
 /** Cuts at a line boundary so that at most `max` characters remain. */
 export function cut(text: string, max: number): { text: string; cut: boolean } {
-    if (text.length <= max) return { text, cut: false };
-    const slice = text.slice(0, max);
-    const nl = slice.lastIndexOf("\n");
-    return { text: nl > max / 2 ? slice.slice(0, nl) : slice, cut: true };
+    return cutAtLine(text, max);
 }
+
+/** Room kept free under GitLab's limit for the line a new note gets when it supersedes others (upsertNote). */
+export const SUPERSEDES_HEADROOM = 4_000;
 
 export interface NoteInput {
     readonly stack: string;
     readonly preview: string;
     readonly secrets: readonly string[];
+    /** The release summary (`delivery preview --summary-out`): put first and never cut. */
+    readonly summary?: string;
+    /** How much of the preview to include (MR_NOTE_MAX_CHARS); the summary does not count. */
     readonly maxChars?: number;
+    /** GitLab's note limit (tests make it small). */
+    readonly noteLimit?: number;
     readonly jobUrl?: string;
     readonly pipelineUrl?: string;
     readonly commit?: string;
+    /** The preview's path in the job's artifacts (`preview-staging.txt`): the cut notice links it. */
+    readonly artifact?: string;
 }
 
-/** The whole note body: marker, summary, the (masked, possibly cut) diff, and where the rest is. */
+/** Where the full preview is when the note holds only part of it: the job artifact and the job log. */
+export function fullPreviewAt(input: Pick<NoteInput, "jobUrl" | "artifact">): string {
+    const log = input.jobUrl ? `[job log](${input.jobUrl})` : "job log";
+    if (!input.artifact) {
+        return `the ${log}`;
+    }
+    const file = input.artifact.replace(/^\.?\//, "");
+    const artifact = input.jobUrl ? `[\`${file}\`](${input.jobUrl}/artifacts/file/${file.split("/").map(encodeURIComponent).join("/")})` : `\`${file}\``;
+    return `the job artifact ${artifact} and the ${log}`;
+}
+
+/**
+ * The whole note body: marker, title, the release summary (kept whole), the resource counts, then
+ * the (masked) preview, cut to MR_NOTE_MAX_CHARS and to what GitLab's note limit leaves, with
+ * where the rest is.
+ */
 export function buildNoteBody(input: NoteInput): string {
     const max = input.maxChars ?? DEFAULT_MAX_CHARS;
     // Mask before cutting: a cut through a secret would leave a prefix of it unmasked.
     const clean = maskSecrets(stripAnsi(input.preview), input.secrets).replace(/\s+$/, "");
-    const shown = cut(clean, max);
-    const fence = fenceFor(shown.text);
-    const summary = resourceSummary(clean);
+    const summaryText = input.summary === undefined ? undefined : maskSecrets(stripAnsi(input.summary), input.secrets).replace(/\s+$/, "");
+    const resources = resourceSummary(clean);
     const where = [input.commit ? `commit \`${input.commit}\`` : undefined, input.pipelineUrl ? `[pipeline](${input.pipelineUrl})` : undefined]
         .filter(Boolean)
         .join(", ");
-    const lines = [
+    const head = [
         markerFor(input.stack),
-        `#### \`pulumi preview\` for stack \`${input.stack}\``,
+        summaryText !== undefined ? `#### Release preview for stack \`${input.stack}\`` : `#### \`pulumi preview\` for stack \`${input.stack}\``,
         "",
-        summary ? `**Resources:** ${summary}` : "_No resource summary found in the output._",
+        ...(summaryText !== undefined ? [summaryText, ""] : []),
+        resources ? `**Resources:** ${resources}` : "_No resource summary found in the output._",
         "",
-        `<details><summary>Diff${where ? ` (${where})` : ""}</summary>`,
+        `<details><summary>${summaryText !== undefined ? "`pulumi preview --diff`" : "Diff"}${where ? ` (${where})` : ""}</summary>`,
         "",
-        `${fence}diff`,
-        shown.text,
-        fence,
-        "",
-        "</details>",
-    ];
-    if (shown.cut) {
-        const log = input.jobUrl ? `[job log](${input.jobUrl})` : "job log";
-        lines.push(
-            "",
-            `_Output cut at ${shown.text.length.toLocaleString("en-US")} of ${clean.length.toLocaleString("en-US")} characters; the full diff is in the ${log}._`,
-        );
-    }
-    lines.push("", "<sub>Updated in place by `scripts/mr-note` on every pipeline of this merge request.</sub>");
-    return lines.join("\n");
+    ].join("\n");
+    const { body } = composeNote({
+        head,
+        previewOpen: "{fence}diff",
+        previewClose: "{fence}\n\n</details>",
+        tail: "\n<sub>Updated in place by `scripts/mr-note` on every pipeline of this merge request.</sub>",
+        preview: clean,
+        maxPreviewChars: max,
+        noteLimit: (input.noteLimit ?? GITLAB_NOTE_LIMIT) - SUPERSEDES_HEADROOM,
+        cutNotice: (shown, total) =>
+            `\n_Preview cut at ${shown.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} characters; the full preview is in ${fullPreviewAt(input)}._`,
+    });
+    return body;
 }
 
 interface NoteJson {
@@ -170,7 +198,9 @@ export const MR_NOTE_HINTS: GitlabHints = {
 
 /** The line a new note gets when marker notes by other authors exist (they are never edited). */
 export function supersedesLine(others: readonly NoteJson[]): string {
-    const list = others.map((n) => `note ${n.id}${n.author?.username ? ` by @${n.author.username}` : ""}`).join(", ");
+    // At most 20 named, so that the line stays within the room buildNoteBody keeps for it.
+    const named = others.slice(0, 20).map((n) => `note ${n.id}${n.author?.username ? ` by @${String(n.author.username).slice(0, 64)}` : ""}`);
+    const list = [...named, ...(others.length > named.length ? [`${others.length - named.length} more`] : [])].join(", ");
     return `_This note supersedes ${list}, written with another token; only the author's own token edits a note._`;
 }
 
@@ -213,17 +243,32 @@ export async function upsertNote(options: {
 
 class UsageError extends Error {}
 
-function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { stack: string; file?: string } {
+const USAGE = "usage: scripts/mr-note --stack <stack> [--file <preview.txt>] [--summary <summary.md>] [--artifact <path>]  (default: stdin)";
+
+interface Args {
+    stack: string;
+    file?: string;
+    summary?: string;
+    artifact?: string;
+}
+
+function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Args {
     let stack = env.PULUMI_STACK;
     let file: string | undefined;
+    let summary: string | undefined;
+    let artifact: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--stack" || a === "-s") stack = argv[++i];
         else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
         else if (a === "--file" || a === "-f") file = argv[++i];
         else if (a.startsWith("--file=")) file = a.slice("--file=".length);
-        else if (a === "-h" || a === "--help") throw new UsageError("usage: scripts/mr-note --stack <stack> [--file <preview.txt>]  (default: stdin)");
-        else throw new UsageError(`mr-note: unknown argument ${JSON.stringify(a)}; usage: scripts/mr-note --stack <stack> [--file <preview.txt>]`);
+        else if (a === "--summary") summary = argv[++i];
+        else if (a.startsWith("--summary=")) summary = a.slice("--summary=".length);
+        else if (a === "--artifact") artifact = argv[++i];
+        else if (a.startsWith("--artifact=")) artifact = a.slice("--artifact=".length);
+        else if (a === "-h" || a === "--help") throw new UsageError(USAGE);
+        else throw new UsageError(`mr-note: unknown argument ${JSON.stringify(a)}; ${USAGE}`);
     }
     if (!stack) {
         throw new UsageError("mr-note: no stack given; pass --stack <stack> (or set PULUMI_STACK)");
@@ -231,7 +276,7 @@ function parseArgs(argv: readonly string[], env: Readonly<Record<string, string 
     if (!/^[A-Za-z0-9_.\/-]+$/.test(stack)) {
         throw new UsageError(`mr-note: ${JSON.stringify(stack)} is not a stack name`);
     }
-    return { stack, file: file === "-" ? undefined : file };
+    return { stack, file: file === "-" ? undefined : file, summary, artifact };
 }
 
 async function readInput(file: string | undefined): Promise<string> {
@@ -246,7 +291,7 @@ async function readInput(file: string | undefined): Promise<string> {
 /** Exit status: 0 posted, 1 GitLab refused or failed, 2 usage or missing environment. */
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
     try {
-        const { stack, file } = parseArgs(argv, env);
+        const { stack, file, summary, artifact } = parseArgs(argv, env);
         const token = env.GITLAB_TOKEN || env.MR_NOTE_TOKEN;
         const missing = [
             ["CI_API_V4_URL", env.CI_API_V4_URL],
@@ -269,9 +314,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
             throw new UsageError(`mr-note: MR_NOTE_MAX_CHARS must be a whole number from 1000 to 900000 (got ${JSON.stringify(env.MR_NOTE_MAX_CHARS)})`);
         }
         const preview = await readInput(file);
+        // A summary file that was not written (the preview stopped before it) leaves the note without one.
+        const summaryText = summary !== undefined && existsSync(summary) ? readFileSync(summary, "utf8") : undefined;
         const body = buildNoteBody({
             stack,
             preview,
+            summary: summaryText,
+            artifact,
             secrets: secretsFromEnv(env),
             maxChars,
             jobUrl: env.CI_JOB_URL,

@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildNoteBody, cut, fenceFor, MASK, markerFor, maskSecrets, resourceSummary, secretsFromEnv, stripAnsi } from "../../scripts/mr-note.js";
@@ -49,15 +51,74 @@ describe("note body (pure)", () => {
         expect(body).toContain("env  : [secret]");
     });
 
-    it("cuts a long diff at a line boundary and points at the job log", () => {
+    it("cuts a long diff at a line boundary and points at the job artifact and the job log", () => {
         const long = Array.from({ length: 5000 }, (_, i) => `    + line ${i} ${"x".repeat(40)}`).join("\n");
-        const body = buildNoteBody({ stack: "review-x", preview: long, secrets: [], maxChars: 10_000, jobUrl: "https://gitlab.example.com/p/-/jobs/77" });
+        const body = buildNoteBody({
+            stack: "review-x",
+            preview: long,
+            secrets: [],
+            maxChars: 10_000,
+            jobUrl: "https://gitlab.example.com/p/-/jobs/77",
+            artifact: "preview-review-x.txt",
+        });
         expect(body.length).toBeLessThan(11_000);
-        expect(body).toMatch(
-            /_Output cut at [0-9,]+ of 283,889 characters; the full diff is in the \[job log\]\(https:\/\/gitlab\.example\.com\/p\/-\/jobs\/77\)\._/,
+        expect(body).toContain(
+            "_Preview cut at 9,969 of 283,889 characters; the full preview is in the job artifact [`preview-review-x.txt`](https://gitlab.example.com/p/-/jobs/77/artifacts/file/preview-review-x.txt) and the [job log](https://gitlab.example.com/p/-/jobs/77)._",
         );
         const inside = body.split("```diff\n")[1].split("\n```")[0];
         expect(inside.split("\n").every((l) => /^ {4}\+ line [0-9]+ x{40}$/.test(l))).toBe(true);
+    });
+
+    it("starts with the release summary, kept whole, and MR_NOTE_MAX_CHARS cuts only the preview", () => {
+        const summary = `**Merging releases into \`staging\`** (against v3, what \`staging\` runs now):\n\n- **Image:** rebuild needed\n${"- a long summary line\n".repeat(400)}- **Policy:** passed\n`;
+        const long = Array.from({ length: 5000 }, (_, i) => `    + line ${i}`).join("\n");
+        const body = buildNoteBody({
+            stack: "staging",
+            preview: long,
+            summary,
+            secrets: [],
+            maxChars: 1000,
+            jobUrl: "https://gitlab.example.com/p/-/jobs/78",
+            artifact: "preview-staging.txt",
+        });
+        const lines = body.split("\n");
+        expect(lines[0]).toBe(markerFor("staging"));
+        expect(lines[1]).toBe("#### Release preview for stack `staging`");
+        expect(lines[3]).toBe("**Merging releases into `staging`** (against v3, what `staging` runs now):");
+        expect(body).toContain(summary.trimEnd());
+        expect(body.indexOf(summary.trimEnd())).toBeLessThan(body.indexOf("```diff"));
+        expect(body).toContain("<details><summary>`pulumi preview --diff`</summary>");
+        const inside = body.split("```diff\n")[1].split("\n```")[0];
+        expect(inside.length).toBeLessThanOrEqual(1000);
+        expect(body).toMatch(/_Preview cut at [0-9,]+ of [0-9,]+ characters; the full preview is in the job artifact \[`preview-staging\.txt`\]/);
+    });
+
+    it("cuts a preview that would pass GitLab's 1,000,000-character note limit, never the summary", () => {
+        const summary = "- **Image:** `sha256:aaa` → `sha256:bbb`\n" + "- **Commits:** many\n".repeat(2000);
+        const huge = Array.from({ length: 40_000 }, (_, i) => `    ~ resource-${i}: ${"z".repeat(30)}`).join("\n");
+        expect(huge.length).toBeGreaterThan(1_000_000);
+        const body = buildNoteBody({
+            stack: "staging",
+            preview: huge,
+            summary,
+            secrets: [],
+            maxChars: 900_000,
+            jobUrl: "https://gitlab.example.com/p/-/jobs/79",
+            artifact: "preview-staging.txt",
+        });
+        expect(body.length).toBeLessThanOrEqual(1_000_000);
+        expect(body).toContain(summary.trimEnd());
+        expect(body).toContain("the full preview is in the job artifact");
+        // The small limit a test double can play: the summary stays whole there too.
+        const small = buildNoteBody({ stack: "staging", preview: huge, summary, secrets: [], maxChars: 900_000, noteLimit: 60_000 });
+        expect(small.length).toBeLessThanOrEqual(60_000 - 4_000);
+        expect(small).toContain(summary.trimEnd());
+    });
+
+    it("masks secrets in the summary too", () => {
+        const body = buildNoteBody({ stack: "staging", preview: PREVIEW, summary: "- commit abc: set hunter2-Very-Secret", secrets: ["hunter2-Very-Secret"] });
+        expect(body).toContain(`- commit abc: set ${MASK}`);
+        expect(body).not.toContain("hunter2-Very-Secret");
     });
 
     it("masks before cutting, so a secret across the cut cannot leak a prefix", () => {
@@ -182,6 +243,40 @@ describe("scripts/mr-note against the GitLab double", () => {
         const ours = project.mergeRequests.get(7)!.notes.filter((n) => n.body.startsWith(markerFor("staging")));
         expect(ours).toHaveLength(1);
         expect(gitlab.requests.some((r) => r.query.includes("page=2"))).toBe(true);
+    }, 120_000);
+
+    it("posts a release summary first and a preview over GitLab's note limit cut to fit, naming the artifact", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "mr-note-"));
+        try {
+            const summary = join(dir, "summary.md");
+            const preview = join(dir, "preview-staging.txt");
+            writeFileSync(
+                summary,
+                "**Merging releases into `staging`** (against v2, what `staging` runs now):\n\n- **Image:** rebuild needed\n- **Policy:** passed\n",
+            );
+            const huge = PREVIEW + Array.from({ length: 45_000 }, (_, i) => `    ~ resource-${i}: ${"z".repeat(30)}`).join("\n");
+            writeFileSync(preview, huge);
+            const env = { ...ciEnv(), MR_NOTE_MAX_CHARS: "900000" };
+            const res = await mrNote(["--stack", "staging", "--file", preview, "--summary", summary, "--artifact", "preview-staging.txt"], "", env);
+            expect(res, res.stderr).toMatchObject({ code: 0 });
+            const [note] = project.mergeRequests.get(7)!.notes;
+            expect(note.body.startsWith(`${markerFor("staging")}\n#### Release preview for stack \`staging\`\n\n**Merging releases into \`staging\`**`)).toBe(
+                true,
+            );
+            expect(note.body).toContain("- **Image:** rebuild needed\n- **Policy:** passed");
+            expect(note.body.length).toBeLessThanOrEqual(1_000_000);
+            expect(note.body.length).toBeGreaterThan(900_000);
+            expect(note.body).toContain(
+                "the full preview is in the job artifact [`preview-staging.txt`](https://gitlab.example.com/group/app/-/jobs/1001/artifacts/file/preview-staging.txt) and the [job log](https://gitlab.example.com/group/app/-/jobs/1001)._",
+            );
+            expect(note.body).not.toContain("hunter2-Very-Secret");
+            // A summary file the preview never wrote: the note goes out without one.
+            const again = await mrNote(["--stack", "staging", "--file", preview, "--summary", join(dir, "missing.md")], "", ciEnv());
+            expect(again.stdout).toContain("updated note");
+            expect(project.mergeRequests.get(7)!.notes[0].body).toContain("#### `pulumi preview` for stack `staging`");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     }, 120_000);
 
     it("exits 2 naming each missing variable, without calling GitLab", async () => {

@@ -222,6 +222,19 @@ describe("deploy tokens", () => {
     });
 });
 
+describe("container registry cleanup policy: regex length", () => {
+    it("refuses a keep regex longer than 255 characters (the column's limit)", async () => {
+        const res = await api("PUT", "/projects/42", { container_expiration_policy_attributes: { enabled: true, name_regex_keep: "a".repeat(256) } });
+        expect(res).toMatchObject({
+            status: 400,
+            json: { message: { "container_expiration_policy.name_regex_keep": ["is too long (maximum is 255 characters)"] } },
+        });
+        expect((await api("PUT", "/projects/42", { container_expiration_policy_attributes: { enabled: true, name_regex_keep: "a".repeat(255) } })).status).toBe(
+            200,
+        );
+    });
+});
+
 describe("container registry cleanup policy", () => {
     it("is edited through the project, and only with GitLab's allowed values", async () => {
         const put = await api("PUT", "/projects/42", {
@@ -245,6 +258,42 @@ describe("container registry cleanup policy", () => {
         expect((await api("PUT", "/projects/42", { container_expiration_policy_attributes: { cadence: "2d" } })).status).toBe(400);
         expect((await api("PUT", "/projects/42", { container_expiration_policy_attributes: { keep_n: 7 } })).status).toBe(400);
         expect(project.containerExpirationPolicy.cadence).toBe("7d");
+    });
+});
+
+describe("CI/CD resource groups", () => {
+    it("has no group until a job using it has run; then lists and shows it, unordered, by URL-encoded key", async () => {
+        expect(await api("GET", "/projects/42/resource_groups")).toMatchObject({ status: 200, json: [] });
+        expect(await api("GET", "/projects/42/resource_groups/review%2Ffix")).toMatchObject({ status: 404, json: { message: "404 Not found" } });
+        expect(await api("PUT", "/projects/42/resource_groups/review%2Ffix", { process_mode: "oldest_first" })).toMatchObject({ status: 404 });
+        // The API has no create.
+        expect((await api("POST", "/projects/42/resource_groups", { key: "review/fix" })).status).toBe(404);
+        gitlab.runJobInResourceGroup(project, "review/fix");
+        const shown = await api("GET", "/projects/42/resource_groups/review%2Ffix");
+        expect(shown.status).toBe(200);
+        expect(shown.json).toMatchObject({ key: "review/fix", process_mode: "unordered" });
+        expect(Object.keys(shown.json).sort()).toEqual(["created_at", "id", "key", "process_mode", "updated_at"]);
+        expect((await api("GET", "/projects/group%2Fapp/resource_groups")).json.map((g: { key: string }) => g.key)).toEqual(["review/fix"]);
+        // An unencoded key is not a route.
+        expect((await api("GET", "/projects/42/resource_groups/review/fix")).status).toBe(404);
+    });
+
+    it("edits the process mode, only to one of GitLab's modes", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        for (const mode of ["oldest_first", "newest_first", "newest_ready_first", "unordered"]) {
+            expect(await api("PUT", "/projects/42/resource_groups/staging", { process_mode: mode })).toMatchObject({
+                status: 200,
+                json: { process_mode: mode },
+            });
+        }
+        expect(await api("PUT", "/projects/42/resource_groups/staging", { process_mode: "fifo" })).toMatchObject({
+            status: 400,
+            json: { error: "process_mode does not have a valid value" },
+        });
+        expect(project.resourceGroups[0].process_mode).toBe("unordered");
+        // A second job in the same group makes no second group.
+        gitlab.runJobInResourceGroup(project, "staging");
+        expect(project.resourceGroups).toHaveLength(1);
     });
 });
 

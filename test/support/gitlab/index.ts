@@ -2,7 +2,7 @@
  * The GitLab double (an in-process GitLab REST API v4), split by resource family: server.ts (the
  * HTTP server, auth, faults, rate limits, routes), projects.ts (the project and its cleanup
  * policy), variables.ts, environments.ts, protectedEnvironments.ts, tokens.ts (deploy tokens),
- * notes.ts (merge request notes), http.ts (params, errors, pagination), model.ts (the state).
+ * notes.ts (merge request notes), resourceGroups.ts (CI/CD resource groups), http.ts (params, errors, pagination), model.ts (the state).
  * It is written from GitLab's documentation and source (server.ts lists what each tag cites),
  * never from the code under test, which it does not import.
  */
@@ -13,6 +13,7 @@ export type {
     DoubleNote,
     DoubleProject,
     DoubleProtectedEnvironment,
+    DoubleResourceGroup,
     DoubleUser,
     DoubleVariable,
     LoggedRequest,

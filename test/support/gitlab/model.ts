@@ -69,6 +69,14 @@ export interface DoubleCleanupPolicy {
     next_run_at: string | null;
 }
 
+export interface DoubleResourceGroup {
+    id: number;
+    key: string;
+    process_mode: string;
+    created_at: string;
+    updated_at: string;
+}
+
 export interface DoubleNote {
     id: number;
     body: string;
@@ -85,6 +93,7 @@ export interface DoubleProject {
     protectedEnvironments: DoubleProtectedEnvironment[];
     deployTokens: DoubleDeployToken[];
     containerExpirationPolicy: DoubleCleanupPolicy;
+    resourceGroups: DoubleResourceGroup[];
     mergeRequests: Map<number, { id: number; notes: DoubleNote[] }>;
 }
 

@@ -39,6 +39,10 @@ export function editProject(d: GitlabDouble, project: DoubleProject, params: Par
             errors["container_expiration_policy.keep_n"] = ["is not included in the list"];
         if (next.older_than !== null && !["7d", "14d", "30d", "90d"].includes(next.older_than))
             errors["container_expiration_policy.older_than"] = ["is not included in the list"];
+        // [projects] db: name_regex and name_regex_keep are text columns limited to 255 characters (`add_text_limit`).
+        for (const field of ["name_regex", "name_regex_keep"] as const) {
+            if ((next[field] ?? "").length > 255) errors[`container_expiration_policy.${field}`] = ["is too long (maximum is 255 characters)"];
+        }
         for (const field of ["name_regex", "name_regex_keep"] as const) {
             const re = next[field];
             if (next.enabled && re) {

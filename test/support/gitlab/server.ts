@@ -5,8 +5,18 @@ import { createEnvironment, environmentEntity, findEnvironment, listEnvironments
 import { editProject, projectEntity } from "./projects";
 import { createDeployToken, deployTokenEntity, expired, findDeployToken } from "./tokens";
 import { BAD_GATEWAY_PAGE, HttpError, type Params, bool, ok, oneOf, paginate, parseBody, parseQuery, readBody } from "./http";
-import { type DoubleNote, type DoubleProject, type DoubleUser, type DoubleVariable, type Fault, type LoggedRequest, type RateLimit } from "./model";
+import {
+    type DoubleNote,
+    type DoubleProject,
+    type DoubleResourceGroup,
+    type DoubleUser,
+    type DoubleVariable,
+    type Fault,
+    type LoggedRequest,
+    type RateLimit,
+} from "./model";
 import { createProtected, findProtected, protectedEntity, updateProtected } from "./protectedEnvironments";
+import { ensureResourceGroup, findResourceGroup, resourceGroupEntity, updateResourceGroup } from "./resourceGroups";
 import { createVariable, findVariable, updateVariable, variableEntity } from "./variables";
 
 /**
@@ -21,6 +31,8 @@ import { createVariable, findVariable, updateVariable, variableEntity } from "./
  *   [envs]      doc/api/environments.md
  *   [penvs]     doc/api/protected_environments.md + ee/lib/api/protected_environments.rb
  *   [tokens]    doc/api/deploy_tokens.md
+ *   [rgroups]   doc/api/resource_groups.md + app/models/ci/resource_group.rb (process modes); a
+ *               group exists only once a job using it has run (no create in the API)
  *   [projects]  doc/api/projects.md "Edit a project" (container_expiration_policy_attributes) +
  *               app/models/container_expiration_policy.rb (allowed values)
  *   [notes]     doc/api/notes.md "Merge requests" (list/create/modify, 1,000,000 character limit);
@@ -144,6 +156,7 @@ export class GitlabDouble {
             environments: [],
             protectedEnvironments: [],
             deployTokens: [],
+            resourceGroups: [],
             // [projects] a new project's policy: disabled, daily, keep 10, older than 90d, all tags.
             containerExpirationPolicy: {
                 cadence: "1d",
@@ -158,6 +171,11 @@ export class GitlabDouble {
         };
         this.projects.push(project);
         return project;
+    }
+
+    /** [rgroups] What a pipeline does when a job with `resource_group: <key>` runs: the group exists from then on. */
+    runJobInResourceGroup(project: DoubleProject, key: string): DoubleResourceGroup {
+        return ensureResourceGroup(this, project, key);
     }
 
     addMergeRequest(project: DoubleProject, iid: number): void {
@@ -381,6 +399,10 @@ export class GitlabDouble {
             project.deployTokens = project.deployTokens.filter((x) => x !== t);
             return { status: 204 };
         }
+        // Resource groups [rgroups]
+        if ((m = r("GET", "resource_groups"))) return paginate(this, project.resourceGroups.map(resourceGroupEntity), params, path, query);
+        if ((m = r("GET", "resource_groups/:key"))) return ok(resourceGroupEntity(findResourceGroup(this, project, m[0])));
+        if ((m = r("PUT", "resource_groups/:key"))) return ok(resourceGroupEntity(updateResourceGroup(this, findResourceGroup(this, project, m[0]), params)));
         // Merge request notes [notes]
         if ((m = r("GET", "merge_requests/:iid/notes"))) {
             const mr = findMergeRequest(this, project, m[0]);

@@ -5,14 +5,18 @@ import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./compone
 import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
 import { Registry, RegistryArgs } from "./components/registry/registry";
 import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
-import { Release } from "./components/release/release";
+import { releaseActor } from "./components/release/actor";
+import { LedgerEntry, newest, origins } from "./components/release/ledger";
+import { Release, ReleaseInfo } from "./components/release/release";
 import { DockerHostTarget, DockerHostTargetArgs } from "./components/targets/dockerHostTarget";
 import { KubernetesTarget, KubernetesTargetArgs } from "./components/targets/kubernetesTarget";
 import { ReleaseTargetArgs } from "./components/targets/targetArgs";
 
 /** What a stack exports: the release a downstream stack can promote, and where the app answers. */
 export interface StackOutputs {
-    readonly release: pulumi.Output<import("./components/release/release").ReleaseInfo>;
+    readonly release: pulumi.Output<ReleaseInfo>;
+    /** The newest `delivery:releasesShown` ledger entries, newest first (the state keeps all). */
+    readonly releases: pulumi.Output<LedgerEntry[]>;
     readonly url: string;
 }
 
@@ -27,12 +31,12 @@ export async function deliver(): Promise<StackOutputs> {
     const registry = new Registry("registry", registryArgs(s, gitlab));
     const source = buildOrPromote(s, registry, upstream);
     const secretEnv = pulumi.secret({ ...s.secretEnv });
-    const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack });
+    const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack, actor: releaseActor(), registry });
     const target =
         s.target.kind === "docker"
             ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
             : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
-    return { release: release.info, url: s.url ?? target.url };
+    return { release: release.info, releases: release.entries.apply((entries) => newest(entries, s.releasesShown)), url: s.url ?? target.url };
 }
 
 /**
@@ -148,7 +152,7 @@ async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | un
         return undefined;
     }
     try {
-        return await readUpstreamRelease(s.source.fromStack);
+        return await readUpstreamRelease(s.source.fromStack, s.source.version);
     } catch (e) {
         if (e instanceof UnknownStackError) {
             throw userError(new ConfigError(s.stack, [unknownUpstreamProblem(s.stack, s.source.fromStack, e)]).message);
@@ -162,16 +166,29 @@ interface ReleaseSource {
     readonly imageRef: pulumi.Input<string>;
     readonly commitSha: string;
     readonly origin: string;
+    readonly rollbackOf?: number;
 }
 
 function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined): ReleaseSource {
     if (s.source.kind === "build") {
         const image = new AppImage("app", appImageArgs(s, registry));
-        return { imageRef: image.ref, commitSha: s.commitSha, origin: "build" };
+        return { imageRef: image.ref, commitSha: s.commitSha, origin: origins.build };
     }
-    const release: PromotedRelease = s.source.kind === "pin" ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: "pin" } : upstream!;
-    const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
-    return { imageRef: promotion.imageRef, commitSha: promotion.commitSha, origin: release.origin };
+    const release: PromotedRelease =
+        s.source.kind === "pin"
+            ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: origins.pin }
+            : s.source.kind === "rollback"
+              ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: origins.rollback(s.source.of) }
+              : upstream!;
+    // A rollback or pin keeps the pipeline's git tag where it is: it names the newest release.
+    const tag = s.source.kind === "promote" ? s.promotionTag : undefined;
+    const promotion = new Promotion("promotion", { release, registry, tag, tagMutable: s.promotionTagMutable });
+    return {
+        imageRef: promotion.imageRef,
+        commitSha: promotion.commitSha,
+        origin: release.origin,
+        ...(s.source.kind === "rollback" ? { rollbackOf: s.source.of } : {}),
+    };
 }
 
 function appImageArgs(s: DeliverySettings, registry: Registry): AppImageArgs {

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "node:child_process";
 import { z } from "zod";
 import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
 import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
@@ -20,7 +19,9 @@ import {
     spec,
     unknownKeyProblems,
 } from "./configKit";
+import { gitOutput } from "./git";
 import { COMMIT_SHA_PATTERN, COMMIT_SHA_REASON } from "./patterns";
+import { VERSION_PATTERN, parseVersion } from "./release/ledger";
 
 /**
  * One typed, validated view of a stack's settings.
@@ -36,8 +37,10 @@ export const NAMESPACE = "delivery";
 /** Where the image of a release comes from. */
 export type ImageSource =
     | { readonly kind: "build" }
-    | { readonly kind: "promote"; readonly fromStack: string }
-    | { readonly kind: "pin"; readonly ref: string; readonly commitSha: string };
+    | { readonly kind: "promote"; readonly fromStack: string; readonly version?: string }
+    | { readonly kind: "pin"; readonly ref: string; readonly commitSha: string }
+    /** An entry of the stack's own ledger run again (`delivery rollback vN`); the ledger checks it holds that image. */
+    | { readonly kind: "rollback"; readonly ref: string; readonly commitSha: string; readonly of: number };
 
 export interface RegistrySettings {
     readonly server: string;
@@ -92,6 +95,8 @@ export interface DeliverySettings {
     readonly promotionTag?: string;
     /** Whether promotionTag may move to another digest; a release tag (default) never does. */
     readonly promotionTagMutable: boolean;
+    /** How many ledger entries the `releases` output shows (the state keeps all). */
+    readonly releasesShown: number;
     readonly build: BuildSettings;
     readonly registry: RegistrySettings;
     readonly containerPort: number;
@@ -112,6 +117,22 @@ export interface AmbientDefaults {
     readonly registryServer?: string;
     readonly registryUsername?: string;
     readonly registryPassword?: string;
+    /** What `delivery promote` and `delivery rollback` ask of one run (ambientDefaults reads them). */
+    readonly operation?: ReleaseOperation;
+}
+
+/**
+ * An operation the `delivery` command asks of one `pulumi up`, through the environment rather
+ * than the stack file (configuration lives in git; a rollback keeps it): DELIVERY_PROMOTE_FROM and
+ * DELIVERY_PROMOTE_RELEASE win over delivery:promoteFrom and delivery:promoteRelease;
+ * DELIVERY_ROLLBACK_TO, _REF and _COMMIT_SHA run an entry of the stack's own ledger again.
+ */
+export interface ReleaseOperation {
+    readonly promoteFrom?: string;
+    readonly promoteRelease?: string;
+    readonly rollbackTo?: string;
+    readonly rollbackRef?: string;
+    readonly rollbackCommitSha?: string;
 }
 
 export class ConfigError extends SettingsError {
@@ -195,6 +216,8 @@ export const KEYS = {
         "127.0.0.1:5000/delivery/app@sha256:<64 hex>",
     ),
     releaseCommitSha: spec(z.string().regex(COMMIT_SHA_PATTERN, COMMIT_SHA_REASON), "0123456789abcdef0123456789abcdef01234567"),
+    promoteRelease: spec(z.string().regex(VERSION_PATTERN, "must be a release number of the upstream's ledger such as v7"), "v7"),
+    releasesShown: spec(intIn(1, 1000), "20"),
     promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
     promotionTagMutable: spec(bool, "true"),
     containerPort: spec(intIn(PORT_RANGE.min, PORT_RANGE.max), "8080"),
@@ -236,6 +259,7 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     registryRepository: "delivery/app",
     registryInsecure: "false",
     promotionTagMutable: "false",
+    releasesShown: "20",
     containerPort: "8080",
     healthPath: "/healthz",
     dockerHost: "unix:///var/run/docker.sock",
@@ -276,7 +300,10 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         registryServer: raw.registryServer ?? ambient.registryServer,
         registryUsername: raw.registryUsername ?? (raw.registryPassword === undefined ? ambient.registryUsername : undefined),
         registryPassword: raw.registryPassword ?? (raw.registryUsername === undefined ? ambient.registryPassword : undefined),
+        promoteFrom: ambient.operation?.promoteFrom || raw.promoteFrom,
+        promoteRelease: ambient.operation?.promoteRelease || raw.promoteRelease,
     };
+    const rollback = rollbackOf(ambient.operation, problems);
     problems.push(...unknownKeyProblems(NAMESPACE, KEYS, raw, stack, "setting"));
 
     const v: Parsed = {};
@@ -323,7 +350,12 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
             `${NAMESPACE}:releaseCommitSha: only applies to a pinned release; set ${NAMESPACE}:releaseRef too. Fix: ${fixCommand(stack, "releaseRef")}`,
         );
     }
-    const promotes = v.promoteFrom !== undefined || v.releaseRef !== undefined;
+    if (v.promoteRelease !== undefined && v.promoteFrom === undefined) {
+        problems.push(
+            `${NAMESPACE}:promoteRelease: names a release of the upstream stack, but ${NAMESPACE}:promoteFrom is not set. Fix: ${fixCommand(stack, "promoteFrom")}`,
+        );
+    }
+    const promotes = v.promoteFrom !== undefined || v.releaseRef !== undefined || rollback !== undefined;
     // Production runs only what another stack built and ran; the policy pack checks the same.
     if (stack === "production" && !promotes) {
         problems.push(
@@ -371,11 +403,13 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
 
     const appPath = v.appPath!;
     const source: ImageSource =
-        v.releaseRef !== undefined
-            ? { kind: "pin", ref: v.releaseRef, commitSha: v.releaseCommitSha! }
-            : v.promoteFrom !== undefined
-              ? { kind: "promote", fromStack: v.promoteFrom }
-              : { kind: "build" };
+        rollback !== undefined
+            ? rollback
+            : v.releaseRef !== undefined
+              ? { kind: "pin", ref: v.releaseRef, commitSha: v.releaseCommitSha! }
+              : v.promoteFrom !== undefined
+                ? { kind: "promote", fromStack: v.promoteFrom, version: v.promoteRelease }
+                : { kind: "build" };
 
     const target: DockerTargetSettings | KubernetesTargetSettings =
         v.target === "kubernetes"
@@ -406,6 +440,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         source,
         promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) ? ambient.tag : undefined),
         promotionTagMutable: v.promotionTagMutable!,
+        releasesShown: v.releasesShown!,
         build: {
             context: appPath,
             dockerfile: v.dockerfile ?? `${appPath.replace(/\/+$/, "")}/Dockerfile`,
@@ -428,6 +463,29 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
     };
 }
 
+/**
+ * The rollback the environment asks for (DELIVERY_ROLLBACK_*, set by `delivery rollback`): all three
+ * variables or none, each checked; a problem names the variable, since no stack setting holds them.
+ */
+function rollbackOf(op: ReleaseOperation | undefined, problems: string[]): Extract<ImageSource, { kind: "rollback" }> | undefined {
+    const { rollbackTo: to, rollbackRef: ref, rollbackCommitSha: sha } = op ?? {};
+    if (!to && !ref && !sha) {
+        return undefined;
+    }
+    const unset = "they are set together by `delivery rollback vN`; unset all three to deploy the stack's own source";
+    const before = problems.length;
+    if (!to || parseVersion(to) === undefined) {
+        problems.push(`DELIVERY_ROLLBACK_TO: must be a release number such as v12 (got ${JSON.stringify(to ?? "")}); ${unset}`);
+    }
+    if (!ref || !isDigestPinned(ref)) {
+        problems.push(`DELIVERY_ROLLBACK_REF: must be pinned by digest, repository@sha256:<64 hex> (got ${JSON.stringify(ref ?? "")}); ${unset}`);
+    }
+    if (!sha || !COMMIT_SHA_PATTERN.test(sha)) {
+        problems.push(`DELIVERY_ROLLBACK_COMMIT_SHA: ${COMMIT_SHA_REASON} (got ${JSON.stringify(sha ?? "")}); ${unset}`);
+    }
+    return problems.length > before ? undefined : { kind: "rollback", ref: ref!, commitSha: sha!, of: parseVersion(to!)! };
+}
+
 /** A stack name made into a namespace: review stacks keep their `review-<slug>` name. */
 export function defaultNamespace(stack: string): string {
     return refSlug(stack) || "default";
@@ -437,17 +495,7 @@ export { quantityValue } from "./targets/quantity";
 
 /** CI variables first (the pipeline is the source of truth there), then the local git checkout. */
 export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AmbientDefaults {
-    const git = (...args: string[]): string | undefined => {
-        try {
-            return (
-                execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"] })
-                    .toString()
-                    .trim() || undefined
-            );
-        } catch {
-            return undefined;
-        }
-    };
+    const git = (...args: string[]) => gitOutput(cwd, ...args);
     return {
         commitSha: env.CI_COMMIT_SHA ?? git("rev-parse", "HEAD"),
         refName: env.CI_COMMIT_REF_NAME ?? git("rev-parse", "--abbrev-ref", "HEAD"),
@@ -455,6 +503,13 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
         registryServer: env.CI_REGISTRY,
         registryUsername: env.CI_REGISTRY_USER,
         registryPassword: env.CI_REGISTRY_PASSWORD,
+        operation: {
+            promoteFrom: env.DELIVERY_PROMOTE_FROM,
+            promoteRelease: env.DELIVERY_PROMOTE_RELEASE,
+            rollbackTo: env.DELIVERY_ROLLBACK_TO,
+            rollbackRef: env.DELIVERY_ROLLBACK_REF,
+            rollbackCommitSha: env.DELIVERY_ROLLBACK_COMMIT_SHA,
+        },
     };
 }
 

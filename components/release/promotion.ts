@@ -4,6 +4,7 @@ import { ArgName, ArgProblem, CheckedComponent, argPath } from "../argProblems";
 import { TAG_PATTERN, parsePinnedRef } from "../refs";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
+import { origins, parseVersion } from "./ledger";
 
 /** The part of an upstream release a promotion needs. */
 export interface PromotedRelease {
@@ -11,7 +12,9 @@ export interface PromotedRelease {
     readonly commitSha: string;
     /** The upstream release id (absent for a pin given by hand). */
     readonly releaseId?: string;
-    /** `promote:<stack>` or `pin`. */
+    /** The upstream ledger's number of it, `v7` (absent for a pin, or an upstream older than the ledger). */
+    readonly version?: string;
+    /** How it came here (ledger.ts `origins`): `promote staging v7`, `pin`, `rollback to v3`. */
     readonly origin: string;
 }
 
@@ -29,7 +32,7 @@ export function qualifiedStackName(stack: string, org = pulumi.getOrganization()
 
 /** Checks a release that crosses a stack boundary. Throws a message that names its origin. */
 export function validatePromotedRelease(value: unknown, origin: string): PromotedRelease {
-    const r = value as Partial<PromotedRelease> | undefined;
+    const r = value as (Partial<PromotedRelease> & { version?: unknown }) | undefined;
     if (!r || typeof r !== "object" || typeof r.imageRef !== "string") {
         throw new Error(`${origin} exports no release (stack output "release.imageRef" is missing); run \`pulumi up\` there first`);
     }
@@ -39,7 +42,21 @@ export function validatePromotedRelease(value: unknown, origin: string): Promote
     if (typeof r.commitSha !== "string" || !COMMIT_SHA_PATTERN.test(r.commitSha)) {
         throw new Error(`${origin} exports release commit "${String(r.commitSha)}", which is not a commit SHA`);
     }
-    return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, origin: r.origin ?? "" };
+    const version = typeof r.version === "string" && parseVersion(r.version) !== undefined ? r.version : undefined;
+    return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, version, origin: r.origin ?? "" };
+}
+
+/** The entry `version` of an upstream's `releases` output (newest first), or a message saying which it has. */
+export function pickUpstreamRelease(releases: unknown, version: string, origin: string): unknown {
+    const list = Array.isArray(releases) ? (releases as Array<{ version?: unknown }>) : [];
+    const found = list.find((e) => e && e.version === version);
+    if (!found) {
+        const held = list.length > 0 ? `its releases output holds ${list.map((e) => e.version).join(", ")}` : "it exports no releases output";
+        throw new Error(
+            `${origin} has no release ${version} to promote (${held}); pick one with \`delivery releases --stack <upstream>\`, or raise delivery:releasesShown there to list older ones`,
+        );
+    }
+    return found;
 }
 
 /** The upstream stack is not in the backend; `stacks` are those that are (short names), when they could be listed. */
@@ -90,13 +107,20 @@ async function listBackendStacks(): Promise<string[]> {
  * Reads the upstream stack's exported release before anything is registered, so that a
  * missing stack, or a missing or unpinned release, stops the update with no resource changed.
  */
-export async function readUpstreamRelease(stack: string): Promise<PromotedRelease> {
+export async function readUpstreamRelease(stack: string, version?: string): Promise<PromotedRelease> {
     const qualified = qualifiedStackName(stack);
     await requireStack(qualified);
     const ref = new pulumi.StackReference(`upstream-${stack.replace(/\//g, "-")}`, { name: qualified });
-    const details = await ref.getOutputDetails("release");
-    const release = validatePromotedRelease(details.value ?? details.secretValue, `stack "${qualified}"`);
-    return { ...release, origin: `promote:${stack}` };
+    const origin = `stack "${qualified}"`;
+    const value = async (name: string) => {
+        const details = await ref.getOutputDetails(name);
+        return details.value ?? details.secretValue;
+    };
+    const release = validatePromotedRelease(
+        version === undefined ? await value("release") : pickUpstreamRelease(await value("releases"), version, origin),
+        origin,
+    );
+    return { ...release, origin: origins.promote(stack.split("/").pop()!, release.version) };
 }
 
 export interface PromotionArgs {

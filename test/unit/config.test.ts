@@ -75,7 +75,7 @@ describe("parseSettings: valid settings", () => {
     });
 
     it("promotes from another stack, and a pinned release takes precedence (rollback)", () => {
-        expect(parseSettings("production", { ...base, promoteFrom: "staging" }).source).toEqual({ kind: "promote", fromStack: "staging" });
+        expect(parseSettings("production", { ...base, promoteFrom: "staging" }).source).toEqual({ kind: "promote", fromStack: "staging", version: undefined });
         const pinned = parseSettings("production", {
             ...base,
             promoteFrom: "staging",
@@ -83,6 +83,44 @@ describe("parseSettings: valid settings", () => {
             releaseCommitSha: "abcdef1",
         });
         expect(pinned.source).toEqual({ kind: "pin", ref: `127.0.0.1:5000/delivery/app@${DIGEST}`, commitSha: "abcdef1" });
+    });
+
+    it("takes what `delivery promote` and `delivery rollback` ask for from the environment, over the stack's settings", () => {
+        const ref = `127.0.0.1:5000/delivery/app@${DIGEST}`;
+        const op = (operation: object, raw = {}) => parseSettings("production", { ...base, promoteFrom: "staging", ...raw }, { operation }).source;
+        expect(op({ promoteFrom: "qa", promoteRelease: "v7" })).toEqual({ kind: "promote", fromStack: "qa", version: "v7" });
+        expect(op({}, { promoteRelease: "v3" })).toEqual({ kind: "promote", fromStack: "staging", version: "v3" });
+        expect(op({ rollbackTo: "v12", rollbackRef: ref, rollbackCommitSha: "abcdef1" }, { releaseRef: ref, releaseCommitSha: "abcdef1" })).toEqual({
+            kind: "rollback",
+            ref,
+            commitSha: "abcdef1",
+            of: 12,
+        });
+        // A build stack rolled back builds nothing: the rollback is its source.
+        expect(parseSettings("dev", base, { operation: { rollbackTo: "v1", rollbackRef: ref, rollbackCommitSha: "abcdef1" } }).source.kind).toBe("rollback");
+    });
+
+    it("refuses a half-given rollback, naming each variable, and a promoteRelease without promoteFrom", () => {
+        const problems = (operation: object, raw = {}) => {
+            try {
+                parseSettings("dev", { ...base, ...raw }, { operation });
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+            return [];
+        };
+        const unset = "they are set together by `delivery rollback vN`; unset all three to deploy the stack's own source";
+        expect(problems({ rollbackTo: "12", rollbackRef: "app:v1" })).toEqual([
+            `DELIVERY_ROLLBACK_TO: must be a release number such as v12 (got "12"); ${unset}`,
+            `DELIVERY_ROLLBACK_REF: must be pinned by digest, repository@sha256:<64 hex> (got "app:v1"); ${unset}`,
+            `DELIVERY_ROLLBACK_COMMIT_SHA: must be a git commit SHA (7 to 64 lowercase hex characters) (got ""); ${unset}`,
+        ]);
+        expect(problems({}, { promoteRelease: "v2" })).toEqual([
+            "delivery:promoteRelease: names a release of the upstream stack, but delivery:promoteFrom is not set. Fix: pulumi config set delivery:promoteFrom staging --stack dev",
+        ]);
+        expect(problems({}, { promoteFrom: "staging", promoteRelease: "7" })[0]).toMatch(
+            /^delivery:promoteRelease: must be a release number of the upstream's ledger such as v7/,
+        );
     });
 
     it("names a review stack's namespace after the stack", () => {

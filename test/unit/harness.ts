@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { appendEntry } from "../../components/release/ledger";
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach } from "vitest";
 
@@ -100,6 +101,10 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                             digest: inputs.digest,
                             // ReleaseKey: random per stack in the real provider; derived from the stack here.
                             key: releaseKeyOf(opts.stack ?? "dev"),
+                            // ReleaseLedger: its provider's create numbers the candidate v1.
+                            ...(args.type === "pulumi-nodejs:dynamic/release:ReleaseLedger"
+                                ? { entries: appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z"), ledgerId: "1edge7" }
+                                : {}),
                             ...opts.dynamicState?.(args.type, inputs),
                         },
                     };

@@ -186,7 +186,7 @@ describe("stack production", () => {
         const release = outputs.release as Record<string, string>;
         expect(release.digest).toBe(STAGING_DIGEST);
         expect(release.commitSha).toBe(SHA);
-        expect(release.origin).toBe("promote:staging");
+        expect(release.origin).toBe("promote staging");
     });
 
     it("adds the git tag to the promoted digest in the registry", async () => {

@@ -61,9 +61,9 @@ describe("images-pinned-by-digest", () => {
             'image "app:main" is not pinned by digest',
         ]);
         expect(unpinnedImages(DOCKER_CONTAINER_TYPE, { dockerHost: "unix:///var/run/docker.sock", image: PINNED })).toEqual([]);
-        expect(unpinnedImages("pulumi-nodejs:dynamic/release:ReleaseRecord", { image: "app:main" })).toEqual([]);
+        expect(unpinnedImages("pulumi-nodejs:dynamic/release:ReleaseLedger", { image: "app:main" })).toEqual([]);
         expect(runsContainers(DOCKER_CONTAINER_TYPE)).toBe(true);
-        expect(runsContainers("pulumi-nodejs:dynamic/release:ReleaseRecord")).toBe(false);
+        expect(runsContainers("pulumi-nodejs:dynamic/release:ReleaseLedger")).toBe(false);
     });
 
     it("ignores resources that run no containers", () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { Promotion, UnknownStackError, qualifiedStackName, requireStack, validatePromotedRelease } from "../../../components/release/promotion";
+import {
+    Promotion,
+    UnknownStackError,
+    pickUpstreamRelease,
+    qualifiedStackName,
+    requireStack,
+    validatePromotedRelease,
+} from "../../../components/release/promotion";
 import { unknownUpstreamProblem } from "../../../program";
 import { Registry } from "../../../components/registry/registry";
 import { SHA, fakeDigest, installMocks, isSecretValue, plain, settle, useMocks } from "../harness";
@@ -15,14 +22,33 @@ describe("qualifiedStackName", () => {
     });
 });
 
+describe("pickUpstreamRelease", () => {
+    const releases = [
+        { version: "v3", imageRef: REF, commitSha: SHA },
+        { version: "v2", imageRef: REF, commitSha: SHA },
+    ];
+    it("finds the named release in the upstream's releases output", () => {
+        expect(pickUpstreamRelease(releases, "v2", 'stack "staging"')).toBe(releases[1]);
+    });
+    it("says which releases the upstream lists when the one named is not there", () => {
+        expect(() => pickUpstreamRelease(releases, "v1", 'stack "o/delivery/staging"')).toThrow(
+            'stack "o/delivery/staging" has no release v1 to promote (its releases output holds v3, v2); pick one with `delivery releases --stack <upstream>`, or raise delivery:releasesShown there to list older ones',
+        );
+        expect(() => pickUpstreamRelease(undefined, "v1", 'stack "s"')).toThrow("(it exports no releases output)");
+    });
+});
+
 describe("validatePromotedRelease", () => {
     it("accepts a digest-pinned release", () => {
         expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, releaseId: "r-1" }, "stack staging")).toEqual({
             imageRef: REF,
             commitSha: SHA,
             releaseId: "r-1",
+            version: undefined,
             origin: "",
         });
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, version: "v7" }, "stack staging").version).toBe("v7");
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, version: "7" }, "stack staging").version).toBeUndefined();
     });
 
     it("rejects a missing release", () => {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { configHash, releaseId } from "../../../components/release/identity";
+import { configHash, keyedHash, releaseId } from "../../../components/release/identity";
+import { Registry } from "../../../components/registry/registry";
 import { Release } from "../../../components/release/release";
 import { SHA, fakeDigest, plain, releaseKeyOf, settle, useMocks, valueOf } from "../harness";
 
@@ -30,10 +31,59 @@ describe("Release", () => {
             createdAt: "2026-11-26T00:00:00.000Z",
             stack: "dev",
             origin: "build",
+            number: 1,
+            version: "v1",
         });
         await settle(mocks());
-        const record = plain(mocks().named("release-record").inputs);
-        expect(record).toMatchObject({ releaseId: info.releaseId, imageRef: REF, commitSha: SHA, configHash: hash, stack: "dev", origin: "build" });
+        const ledger = mocks().named("release-ledger");
+        expect(ledger.type).toBe("pulumi-nodejs:dynamic/release:ReleaseLedger");
+        expect(plain(ledger.inputs).candidate).toMatchObject({
+            releaseId: info.releaseId,
+            imageRef: REF,
+            digest: DIGEST,
+            commitSha: SHA,
+            configHash: hash,
+            origin: "build",
+        });
+    });
+
+    it("gives the ledger the plain settings and, for each secret one, only its keyed hash", async () => {
+        new Release("release", {
+            imageRef: REF,
+            commitSha: SHA,
+            env: { A: "1" },
+            secretEnv: pulumi.secret({ S: "very-secret-value" }),
+            stack: "dev",
+            origin: "build",
+            actor: { by: "alice", pipelineId: "77", jobName: "staging" },
+        });
+        await settle(mocks());
+        const candidate = plain(mocks().named("release-ledger").inputs).candidate;
+        expect(candidate.settings).toEqual({ env: { A: "1" }, secrets: { S: keyedHash(releaseKeyOf("dev"), "S", "very-secret-value") } });
+        expect(candidate).toMatchObject({ by: "alice", pipelineId: "77", jobName: "staging" });
+        expect(JSON.stringify(candidate)).not.toContain("very-secret-value");
+    });
+
+    it("tags its digest release-<stack>-v<N>-<ledger id> in the registry it lives in, and never deletes the tag", async () => {
+        const registry = new Registry("registry", { server: "127.0.0.1:5000", repository: "delivery/app", insecure: true });
+        new Release("release", { imageRef: REF, commitSha: SHA, env: {}, secretEnv: {}, stack: "dev", origin: "build", registry });
+        await settle(mocks());
+        const tag = mocks().named("release-tag");
+        expect(plain(tag.inputs)).toMatchObject({
+            server: "127.0.0.1:5000",
+            repository: "delivery/app",
+            digest: DIGEST,
+            tag: "release-dev-v1-1edge7",
+            mutable: false,
+        });
+    });
+
+    it("tags nothing for a pin that lives in another registry", async () => {
+        const registry = new Registry("registry", { server: "127.0.0.1:5000", repository: "delivery/app", insecure: true });
+        const elsewhere = `registry.example.com/delivery/app@${DIGEST}`;
+        new Release("release", { imageRef: elsewhere, commitSha: SHA, env: {}, secretEnv: {}, stack: "production", origin: "pin", registry });
+        await settle(mocks());
+        expect(mocks().resources.map((r) => r.name)).not.toContain("release-tag");
     });
 
     it("is a new release when only the config changes", async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT as root, serializeProviders } from "../../support/serializeProviders";
 
 /**
- * The ReleaseRecord and DockerContainer providers are stored in the state as the text
+ * The ReleaseLedger and DockerContainer providers are stored in the state as the text
  * `pulumi.runtime.serializeFunction` makes of them. They call the shared ref and runtime-env
  * helpers and the SDK's `unknownValue`: this serializes them the way the language host does
  * (under ts-node), checks that only the functions they use were captured (no module object of
@@ -17,11 +17,11 @@ import { ROOT as root, serializeProviders } from "../../support/serializeProvide
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), "provider-serialize-"));
 const PROVIDERS = {
-    releaseRecordProvider: "components/release/releaseRecord",
+    releaseLedgerProvider: "components/release/releaseLedger",
     dockerContainerProvider: "components/targets/dockerContainer",
 } as const;
-/** Measured when the helpers were first shared: 4.4 kB and 18.3 kB (2.0 kB and 15.5 kB with the checks inlined). */
-const MAX_CHARS = { releaseRecordProvider: 6_000, dockerContainerProvider: 22_000 } as const;
+/** Measured when the helpers were first shared: DockerContainer 18.3 kB (15.5 kB with the checks inlined); the ledger with its numbering 9.6 kB. */
+const MAX_CHARS = { releaseLedgerProvider: 14_000, dockerContainerProvider: 22_000 } as const;
 
 let texts: Record<keyof typeof PROVIDERS, string>;
 
@@ -31,20 +31,22 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Loads a serialized provider in a fresh process and runs its `check` on each input. */
-async function checkInFreshProcess(name: keyof typeof PROVIDERS, property: string, values: string[]): Promise<number[]> {
+/** Loads a serialized provider in a fresh process and runs `body` (an async function text of `provider`); prints its JSON result. */
+async function inFreshProcess(name: keyof typeof PROVIDERS, body: string): Promise<unknown> {
     const file = join(work, `${name}.js`);
     writeFileSync(file, texts[name]);
     const script = `const provider = require(${JSON.stringify(file)}).handler();
-(async () => {
-    const out = [];
-    for (const v of ${JSON.stringify(values)}) {
-        out.push((await provider.check({}, { name: "app-dev", ${JSON.stringify(property)}: v })).failures.filter((f) => f.property === ${JSON.stringify(property)}).length);
-    }
-    console.log(JSON.stringify(out));
-})();`;
+(async () => console.log(JSON.stringify(await (${body})(provider))))();`;
     const { stdout } = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(root, "node_modules") } });
-    return JSON.parse(stdout) as number[];
+    return JSON.parse(stdout);
+}
+
+/** Runs the serialized provider's `check` on each input built from `values`; the number of failures on `property` for each. */
+async function checkInFreshProcess(name: keyof typeof PROVIDERS, property: string, inputs: object[]): Promise<number[]> {
+    return (await inFreshProcess(
+        name,
+        `async (provider) => { const out = []; for (const i of ${JSON.stringify(inputs)}) out.push((await provider.check({}, i)).failures.filter((f) => f.property === ${JSON.stringify(property)}).length); return out; }`,
+    )) as number[];
 }
 
 const pinned = `127.0.0.1:5000/delivery/app@sha256:${"a".repeat(64)}`;
@@ -63,11 +65,36 @@ describe("serialized providers", () => {
         expect(text).not.toContain("refSlug");
     });
 
-    it("ReleaseRecord's check runs from its text: pinned and unknown pass, a tag fails", async () => {
-        expect(await checkInFreshProcess("releaseRecordProvider", "imageRef", [pinned, unknown, "127.0.0.1:5000/delivery/app:main"])).toEqual([0, 0, 1]);
+    it("ReleaseLedger's check runs from its text: pinned and unknown pass, a tag fails", async () => {
+        const inputs = [pinned, unknown, "127.0.0.1:5000/delivery/app:main"].map((imageRef) => ({ candidate: { imageRef } }));
+        expect(await checkInFreshProcess("releaseLedgerProvider", "candidate", inputs)).toEqual([0, 0, 1]);
+    }, 30_000);
+
+    it("ReleaseLedger numbers releases from its text: v1, the same release again adds nothing, a new one is v2", async () => {
+        const candidate = (releaseId: string) => ({
+            releaseId,
+            imageRef: pinned,
+            digest: pinned.split("@")[1],
+            commitSha: "abc1234",
+            configHash: "h",
+            origin: "build",
+            by: "t",
+            settings: { env: {}, secrets: {} },
+        });
+        const result = await inFreshProcess(
+            "releaseLedgerProvider",
+            `async (provider) => {
+                const a = await provider.create({ candidate: ${JSON.stringify(candidate("r-1"))} });
+                const same = await provider.diff(a.id, a.outs, { candidate: ${JSON.stringify(candidate("r-1"))} });
+                const b = await provider.update(a.id, a.outs, { candidate: ${JSON.stringify(candidate("r-2"))} });
+                return { first: a.outs.entries.map((e) => e.version), same: same.changes, then: b.outs.entries.map((e) => e.version + " " + e.releaseId) };
+            }`,
+        );
+        expect(result).toEqual({ first: ["v1"], same: false, then: ["v1 r-1", "v2 r-2"] });
     }, 30_000);
 
     it("DockerContainer's check runs from its text: pinned and unknown pass, a tag fails", async () => {
-        expect(await checkInFreshProcess("dockerContainerProvider", "image", [pinned, unknown, "127.0.0.1:5000/delivery/app:main"])).toEqual([0, 0, 1]);
+        const inputs = [pinned, unknown, "127.0.0.1:5000/delivery/app:main"].map((image) => ({ name: "app-dev", image }));
+        expect(await checkInFreshProcess("dockerContainerProvider", "image", inputs)).toEqual([0, 0, 1]);
     }, 30_000);
 });

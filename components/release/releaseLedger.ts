@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ArgsOf } from "../dynamicArgs";
+import { isDigestPinned } from "../refs";
+import { LedgerCandidate, LedgerEntry, appendEntry, isNewRelease, origins } from "./ledger";
+
+/**
+ * The stack's release ledger as one resource: its state holds every entry the stack ever made
+ * (ledger.ts owns numbering and lookup), so it lives on every backend and travels with
+ * `pulumi stack export`. Its input is the release the program describes now; the provider adds an
+ * entry only when that is not the release that runs (a re-run changes nothing) and never changes
+ * an entry. A refresh keeps what the state holds: the ledger has no outside copy to compare with.
+ *
+ * The provider functions are serialized into the state; what they call from ledger.ts is
+ * serialized with them.
+ */
+
+export interface ReleaseLedgerInputs {
+    readonly candidate: LedgerCandidate;
+}
+
+export interface ReleaseLedgerOutputs extends ReleaseLedgerInputs {
+    /** Every entry, oldest first. */
+    readonly entries: LedgerEntry[];
+    /** Random hex made with the ledger; it keeps the release tags of a stack made again under the same name apart. */
+    readonly ledgerId: string;
+}
+
+export type ReleaseLedgerArgs = ArgsOf<ReleaseLedgerInputs>;
+
+/**
+ * The entries an old state holds. A state written before the ledger (a ReleaseRecord, found by
+ * the alias) becomes v1, with its settings unknown.
+ */
+export function entriesOf(state: Partial<ReleaseLedgerOutputs>): LedgerEntry[] {
+    const olds = state as Partial<ReleaseLedgerOutputs> & Record<string, unknown>;
+    if (Array.isArray(olds.entries)) {
+        return olds.entries;
+    }
+    if (typeof olds.releaseId !== "string" || typeof olds.imageRef !== "string") {
+        return [];
+    }
+    const imageRef = olds.imageRef;
+    return [
+        {
+            number: 1,
+            version: "v1",
+            releaseId: olds.releaseId,
+            imageRef,
+            digest: imageRef.slice(imageRef.lastIndexOf("@") + 1),
+            commitSha: String(olds.commitSha ?? ""),
+            configHash: String(olds.configHash ?? ""),
+            origin: String(olds.origin ?? origins.build),
+            by: "unknown (recorded before the ledger)",
+            at: String(olds.createdAt ?? new Date(0).toISOString()),
+            settings: { env: {}, secrets: {} },
+        },
+    ];
+}
+
+export const releaseLedgerProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: ReleaseLedgerInputs, news: ReleaseLedgerInputs) {
+        const c = news.candidate;
+        const unknown = JSON.stringify(c ?? null).includes(pulumi.runtime.unknownValue);
+        const failures =
+            unknown || isDigestPinned(c?.imageRef ?? "")
+                ? []
+                : [
+                      {
+                          property: "candidate",
+                          reason: `release image "${c?.imageRef}" is not pinned by digest; a release names exactly one image (repo@sha256:...)`,
+                      },
+                  ];
+        return { inputs: news, failures };
+    },
+    async create(inputs: ReleaseLedgerInputs) {
+        const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+        const ledgerId = randomBytes(3).toString("hex");
+        const entries = appendEntry([], inputs.candidate, new Date().toISOString());
+        return { id: ledgerId, outs: { ...inputs, entries, ledgerId } };
+    },
+    async diff(_id: string, olds: ReleaseLedgerOutputs, news: ReleaseLedgerInputs) {
+        const entries = entriesOf(olds);
+        if (JSON.stringify(news.candidate ?? null).includes(pulumi.runtime.unknownValue)) {
+            return { changes: true };
+        }
+        // A rollback the ledger cannot honour stops the preview, before anything changes.
+        appendEntry(entries, news.candidate, "");
+        return { changes: !Array.isArray(olds.entries) || isNewRelease(entries, news.candidate) };
+    },
+    async update(_id: string, olds: ReleaseLedgerOutputs, news: ReleaseLedgerInputs) {
+        const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+        const entries = appendEntry(entriesOf(olds), news.candidate, new Date().toISOString());
+        return { outs: { ...news, entries, ledgerId: olds.ledgerId ?? randomBytes(3).toString("hex") } };
+    },
+    async read(id: string, props: ReleaseLedgerOutputs) {
+        return { id, props };
+    },
+    // The ledger goes with the stack's state; the releases' registry tags stay (see RegistryTag).
+    async delete() {},
+};
+
+export class ReleaseLedger extends pulumi.dynamic.Resource {
+    declare readonly entries: pulumi.Output<LedgerEntry[]>;
+    declare readonly ledgerId: pulumi.Output<string>;
+
+    constructor(name: string, args: ReleaseLedgerArgs, opts?: pulumi.CustomResourceOptions) {
+        super(releaseLedgerProvider, name, { ...args, entries: undefined, ledgerId: undefined }, opts, "release", "ReleaseLedger");
+    }
+}

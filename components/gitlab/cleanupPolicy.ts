@@ -1,14 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kit from "./providerKit";
-import { CLEANUP_DEFAULTS, type CleanupCadence, type CleanupKeepN, type CleanupOlderThan, cleanupPolicyProblems } from "./gitlabRules";
+import {
+    CLEANUP_DEFAULTS,
+    type CleanupCadence,
+    type CleanupKeepN,
+    type CleanupOlderThan,
+    cleanupPolicyProblems,
+    keepRegexWithReleaseTags,
+    userPartOfKeepRegex,
+} from "./gitlabRules";
 
 /**
  * The project's container registry cleanup policy, set through "Edit a project"
  * (`container_expiration_policy_attributes`, docs: api/projects.md and
  * user/packages/container_registry/reduce_container_registry_storage.md).
  *
- * GitLab keeps every tag matching `nameRegexKeep` (release tags), keeps the newest `keepN` of the
- * rest, and deletes those matching `nameRegexDelete` once older than `olderThan`, every `cadence`.
+ * GitLab keeps every tag matching `nameRegexKeep` (version and release tags), keeps the newest
+ * `keepN` of the rest, and deletes those matching `nameRegexDelete` once older than `olderThan`,
+ * every `cadence` (the whole selection, as GitLab documents it: cleanupSelection.ts).
+ *
+ * The keep regex sent is always the given one OR every release tag (`keepRegexWithReleaseTags`,
+ * applied once, where the policy's values are completed: `withDefaults`, which `check` runs), so
+ * no setting can let GitLab delete a release's immutable tag. The checked input, the state and
+ * GitLab all hold that same combined regex, so the preview shows exactly what is sent.
  * A project has exactly one policy, so the id is the project's numeric id, and "deleting" the
  * resource turns the policy off (GitLab has no call to remove it).
  */
@@ -23,7 +37,10 @@ export interface CleanupPolicyInputs extends kit.ConnectionInputs {
     readonly olderThan: CleanupOlderThan;
     /** Tags that may be deleted (RE2). Default `.*`. */
     readonly nameRegexDelete: string;
-    /** Tags always kept (RE2). Default: release tags, `^v?[0-9]+\.[0-9]+\.[0-9]+.*$`. */
+    /**
+     * Tags always kept (RE2). Default: version tags, `^v?[0-9]+\.[0-9]+\.[0-9]+.*$`. After check
+     * it is `(?:(?:<given>)|(?:<release tag regex>))`: release tags are always kept.
+     */
     readonly nameRegexKeep: string;
 }
 
@@ -52,12 +69,17 @@ function withDefaults(news: Partial<CleanupPolicyInputs>): CleanupPolicyInputs {
         keepN: news.keepN ?? CLEANUP_DEFAULTS.keepN,
         olderThan: news.olderThan ?? CLEANUP_DEFAULTS.olderThan,
         nameRegexDelete: news.nameRegexDelete ?? CLEANUP_DEFAULTS.nameRegexDelete,
-        nameRegexKeep: news.nameRegexKeep ?? CLEANUP_DEFAULTS.nameRegexKeep,
+        // The one place the keep regex is built: the user's (or the default) OR every release tag.
+        nameRegexKeep: kit.isUnknown(news.nameRegexKeep)
+            ? (news.nameRegexKeep as string)
+            : keepRegexWithReleaseTags(news.nameRegexKeep ?? CLEANUP_DEFAULTS.nameRegexKeep),
     };
 }
 
 function problems(p: CleanupPolicyInputs): kit.Failure[] {
-    return cleanupPolicyProblems(p, "cleanup policy ", kit.isUnknown);
+    // The user's part is what a problem is about (the release part is ours and always valid).
+    const userKeep = kit.isUnknown(p.nameRegexKeep) ? p.nameRegexKeep : (userPartOfKeepRegex(p.nameRegexKeep) ?? p.nameRegexKeep);
+    return cleanupPolicyProblems({ ...p, nameRegexKeep: userKeep }, "cleanup policy ", kit.isUnknown);
 }
 
 function attributes(p: CleanupPolicyInputs) {

@@ -17,8 +17,11 @@ import {
     isoDateProblem,
     isProjectRef,
     parseAccessLevel,
+    keepRegexLengthProblem,
     PROTECTION_DEFAULTS,
     requiredApprovalsProblem,
+    RESOURCE_GROUP_DEFAULTS,
+    RESOURCE_GROUP_PROCESS_MODES,
     VARIABLE_DEFAULTS,
     variableProblems,
 } from "./gitlabRules";
@@ -52,6 +55,11 @@ const accessLevel = checkedBy(parseAccessLevel, (level) =>
     level === undefined ? "must be developer, maintainer or admin (or 30, 40, 60)" : undefined,
 ) as z.ZodType<AccessLevel, string>;
 const regex = checkedBy((s) => s, cleanupRegexProblem);
+/** A keep regex must also leave room for the release tag pattern the provider adds (GitLab stores at most 255 characters). */
+const keepRegex = checkedBy(
+    (s) => s,
+    (s) => cleanupRegexProblem(s) ?? keepRegexLengthProblem(s),
+);
 
 const VARIABLE_SHAPE = "must be a string value or an object {value, masked, protected, raw, variableType, environmentScope, description, adopt}";
 /** `KEY: "value"` is shorthand for `KEY: {value: "value"}`. */
@@ -162,8 +170,17 @@ export const GITLAB_KEYS = {
     ),
     registryCleanupOlderThan: spec(z.enum(CLEANUP_OLDER_THAN, `must be one of ${CLEANUP_OLDER_THAN.join(", ")}`), "14d", "Delete only tags older than this."),
     registryCleanupCadence: spec(z.enum(CLEANUP_CADENCES, `must be one of ${CLEANUP_CADENCES.join(", ")}`), "1d", "How often the cleanup runs."),
-    registryCleanupKeepRegex: spec(regex, "'^v?[0-9]+[.][0-9]+[.][0-9]+.*$'", "Tags always kept (RE2)."),
+    registryCleanupKeepRegex: spec(
+        keepRegex,
+        "'^v?[0-9]+[.][0-9]+[.][0-9]+.*$'",
+        "Tags always kept (RE2); release tags (release-<stack>-v<N>-<id>) are kept whatever it says.",
+    ),
     registryCleanupDeleteRegex: spec(regex, "'.*'", "Tags that may be deleted (RE2)."),
+    resourceGroupProcessMode: spec(
+        z.enum(RESOURCE_GROUP_PROCESS_MODES, `must be one of ${RESOURCE_GROUP_PROCESS_MODES.join(", ")}`),
+        "oldest_first",
+        "Process mode of the resource group the deploy jobs use (resource_group: <environment>); oldest_first runs them in pipeline order.",
+    ),
 } as const;
 
 export type GitlabKey = keyof typeof GITLAB_KEYS;
@@ -338,6 +355,7 @@ export function parseGitlabSettings(stack: string, raw: Raw, env: Readonly<Recor
                   nameRegexDelete: v.registryCleanupDeleteRegex ?? CLEANUP_DEFAULTS.nameRegexDelete,
               }
             : false,
+        resourceGroup: { processMode: v.resourceGroupProcessMode ?? RESOURCE_GROUP_DEFAULTS.processMode },
     };
 }
 

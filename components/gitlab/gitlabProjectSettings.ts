@@ -4,6 +4,7 @@ import { DeployToken } from "./deployToken";
 import { Environment } from "./environment";
 import { ProjectVariable } from "./projectVariable";
 import { ProtectedEnvironment } from "./protectedEnvironment";
+import { ResourceGroup } from "./resourceGroup";
 import {
     accessLevelProblem,
     type AccessLevel,
@@ -20,8 +21,11 @@ import {
     externalUrlProblem,
     isoDateProblem,
     isProjectRef,
+    processModeProblem,
     PROTECTION_DEFAULTS,
     requiredApprovalsProblem,
+    RESOURCE_GROUP_DEFAULTS,
+    type ResourceGroupProcessMode,
     VARIABLE_DEFAULTS,
     variableProblems,
 } from "./gitlabRules";
@@ -91,8 +95,14 @@ export interface GitlabCleanupPolicyArgs {
     readonly olderThan?: CleanupOlderThan;
     /** Tags that may be deleted. Default `.*`. */
     readonly nameRegexDelete?: string;
-    /** Tags always kept. Default release tags (`^v?[0-9]+\.[0-9]+\.[0-9]+.*$`). */
+    /** Tags always kept. Default version tags (`^v?[0-9]+\.[0-9]+\.[0-9]+.*$`); release tags (`release-…`) are kept whatever it says. */
     readonly nameRegexKeep?: string;
+}
+
+/** The process mode of the stack's CI/CD resource group (key: the environment name, as the deploy jobs' `resource_group:`). */
+export interface GitlabResourceGroupArgs {
+    /** Default `oldest_first`: deploys run in pipeline order. */
+    readonly processMode?: ResourceGroupProcessMode;
 }
 
 export interface GitlabProjectSettingsArgs {
@@ -114,6 +124,8 @@ export interface GitlabProjectSettingsArgs {
     readonly deployToken?: GitlabDeployTokenArgs | false;
     /** Default: the project's cleanup policy is left alone. */
     readonly cleanupPolicy?: GitlabCleanupPolicyArgs | false;
+    /** Default: the resource group named like the environment is set to `oldest_first`. `false`: left alone. */
+    readonly resourceGroup?: GitlabResourceGroupArgs | false;
 }
 
 /** Registry credentials for an image pull secret. */
@@ -195,13 +207,18 @@ export function gitlabProjectSettingsProblems(args: GitlabProjectSettingsArgs): 
             problems.push(p.reason);
         }
     }
+    const mode = args.resourceGroup ? args.resourceGroup.processMode : undefined;
+    const modeProblem = mode !== undefined ? processModeProblem(mode) : undefined;
+    if (modeProblem) {
+        problems.push(`resourceGroup.processMode ${modeProblem} (got ${JSON.stringify(mode)})`);
+    }
     return problems;
 }
 
 /**
- * The GitLab side of a stack, as resources: the stack's environment (and its protection), its
- * CI/CD variables, a deploy token for image pulls and, optionally, the project's registry
- * cleanup policy.
+ * The GitLab side of a stack, as resources: the stack's environment (and its protection), the
+ * process mode of its deploy jobs' resource group, its CI/CD variables, a deploy token for image
+ * pulls and, optionally, the project's registry cleanup policy.
  */
 export class GitlabProjectSettings extends pulumi.ComponentResource {
     /** GitLab's id of the environment. */
@@ -248,6 +265,15 @@ export class GitlabProjectSettings extends pulumi.ComponentResource {
                 },
                 // Unprotect before the environment goes away, and protect only once it exists.
                 { parent: this, dependsOn: [env] },
+            );
+        }
+
+        if (args.resourceGroup !== false) {
+            // The deploy jobs run with `resource_group: <environment name>`: the same key.
+            new ResourceGroup(
+                `${name}-resource-group`,
+                { ...conn, key: environment.name, processMode: args.resourceGroup?.processMode ?? RESOURCE_GROUP_DEFAULTS.processMode },
+                { parent: this },
             );
         }
 

@@ -9,6 +9,7 @@
  */
 
 import { HTTP_URL_PATTERN } from "../patterns";
+import { RELEASE_TAG_REGEX } from "../release/ledger";
 
 /**
  * GitLab docs, "Mask a CI/CD variable" (doc/ci/variables/_index.md) and the model that enforces it
@@ -133,14 +134,81 @@ export type CleanupCadence = (typeof CLEANUP_CADENCES)[number];
 export type CleanupKeepN = (typeof CLEANUP_KEEP_N)[number];
 export type CleanupOlderThan = (typeof CLEANUP_OLDER_THAN)[number];
 
-/** Release tags as promotion writes them (`v1.2.3`, `1.2.3`, `v1.2.3-rc.1`). */
-export const RELEASE_TAG_REGEX = "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$";
+/** Version tags as promotion writes them (`v1.2.3`, `1.2.3`, `v1.2.3-rc.1`): the user's part of the keep regex when none is set. */
+export const VERSION_TAG_REGEX = "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$";
 
 /**
  * What a cleanup policy left unsaid means, in the config reader and the provider: every day,
- * delete tags older than 14 days beyond the newest 10, never a release tag.
+ * delete tags older than 14 days beyond the newest 10, never a version tag (nor, whatever the
+ * settings, a release tag: see `keepRegexWithReleaseTags`).
  */
-export const CLEANUP_DEFAULTS = { enabled: true, cadence: "1d", keepN: 10, olderThan: "14d", nameRegexDelete: ".*", nameRegexKeep: RELEASE_TAG_REGEX } as const;
+export const CLEANUP_DEFAULTS = { enabled: true, cadence: "1d", keepN: 10, olderThan: "14d", nameRegexDelete: ".*", nameRegexKeep: VERSION_TAG_REGEX } as const;
+
+/**
+ * container_expiration_policies.name_regex_keep is a text column limited to 255 characters
+ * (db/migrate/…_add_name_regex_keep_to_container_expiration_policies.rb: `add_text_limit … 255`).
+ */
+export const CLEANUP_KEEP_REGEX_MAX = 255;
+
+const KEEP_HEAD = "(?:(?:";
+const KEEP_TAIL = `)|(?:${RELEASE_TAG_REGEX}))`;
+
+/**
+ * The keep regex the cleanup policy is sent: the user's keep regex OR every release tag
+ * (components/release/ledger.ts `RELEASE_TAG_REGEX`, what `releaseTag()` makes), so that no
+ * setting lets GitLab delete a release's immutable tag. The whole is one group because GitLab
+ * wraps the pattern as `\A<pattern>\Z` by string concatenation: without the outer group `\A`
+ * would bind to the user's alternative only. Idempotent: a regex already of this form is returned
+ * as it is (it already keeps every release tag).
+ */
+export function keepRegexWithReleaseTags(userKeep: string): string {
+    return userPartOfKeepRegex(userKeep) !== undefined ? userKeep : `${KEEP_HEAD}${userKeep}${KEEP_TAIL}`;
+}
+
+/** The user's part of a keep regex built by `keepRegexWithReleaseTags`, or undefined when `sent` is not of that form. */
+export function userPartOfKeepRegex(sent: string): string | undefined {
+    return sent.startsWith(KEEP_HEAD) && sent.endsWith(KEEP_TAIL) && sent.length >= KEEP_HEAD.length + KEEP_TAIL.length
+        ? sent.slice(KEEP_HEAD.length, sent.length - KEEP_TAIL.length)
+        : undefined;
+}
+
+/** Why a user's keep regex is too long once the release tags are added (GitLab stores at most 255 characters); undefined when it fits. */
+export function keepRegexLengthProblem(keep: string): string | undefined {
+    const userKeep = userPartOfKeepRegex(keep) ?? keep;
+    const sent = keepRegexWithReleaseTags(userKeep).length;
+    const room = CLEANUP_KEEP_REGEX_MAX - (KEEP_HEAD.length + KEEP_TAIL.length);
+    return sent > CLEANUP_KEEP_REGEX_MAX
+        ? `is ${userKeep.length} characters; with the release tag pattern added GitLab stores at most ${CLEANUP_KEEP_REGEX_MAX}, so it may have at most ${room}`
+        : undefined;
+}
+
+/**
+ * Resource groups API (doc/api/resource_groups.md, "Edit an existing resource group":
+ * `process_mode`) and app/models/ci/resource_group.rb `RESOURCE_GROUP_PROCESS_MODES`
+ * (`newest_ready_first` since GitLab 18.x, gitlab-org/gitlab!188049). GitLab makes every new group
+ * `unordered`, which can run an older pipeline's deploy after a newer one.
+ */
+export const RESOURCE_GROUP_PROCESS_MODES = ["unordered", "oldest_first", "newest_first", "newest_ready_first"] as const;
+export type ResourceGroupProcessMode = (typeof RESOURCE_GROUP_PROCESS_MODES)[number];
+
+/** What a resource group left unsaid means, in the config reader, the component and the provider: deploys in pipeline order. */
+export const RESOURCE_GROUP_DEFAULTS = { processMode: "oldest_first" } as const;
+
+/** Why a process mode is refused; undefined when GitLab accepts it. */
+export function processModeProblem(mode: unknown): string | undefined {
+    return (RESOURCE_GROUP_PROCESS_MODES as readonly unknown[]).includes(mode) ? undefined : `must be one of ${RESOURCE_GROUP_PROCESS_MODES.join(", ")}`;
+}
+
+/**
+ * What the provider prints when the stack's resource group is not there yet: GitLab makes a
+ * resource group only when a job using it first runs, and its API has no create.
+ */
+export function resourceGroupNotYetWarning(key: string, processMode: string, project: string): string {
+    return (
+        `GitLab: resource group ${key} does not exist yet in project ${project}, so its process mode is not set: ` +
+        `GitLab creates it when the first job with resource_group: ${key} runs (the API cannot create one), and the next pulumi up sets it to ${processMode}.`
+    );
+}
 
 /**
  * What a CI/CD variable left unsaid means, in every layer (the config reader, the component, the
@@ -285,7 +353,9 @@ export function cleanupPolicyProblems(
     oneOf("olderThan", CLEANUP_OLDER_THAN);
     for (const property of ["nameRegexDelete", "nameRegexKeep"] as const) {
         const value = p[property];
-        const why = skip(value) ? undefined : cleanupRegexProblem(value as string);
+        const why = skip(value)
+            ? undefined
+            : (cleanupRegexProblem(value as string) ?? (property === "nameRegexKeep" ? keepRegexLengthProblem(value as string) : undefined));
         if (why) out.push({ property, reason: `${prefix}${property} ${why}` });
     }
     return out;

@@ -10,7 +10,7 @@ import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, 
 /**
  * GitlabProjectSettings with the real engine (CLI, nodejs language host, dynamic provider host)
  * against the GitLab double, driven through the Automation API the way Pulumi's ProgramTest does:
- * preview -> up -> empty preview/up -> refresh -> edit -> up -> destroy, checking GitLab's side
+ * preview -> up -> (a job uses the resource group) up -> empty preview/up -> refresh -> edit -> up -> destroy, checking GitLab's side
  * and the state file at each step.
  */
 
@@ -116,13 +116,19 @@ describe.skipIf(skip)(title, () => {
 
     it("previews the creation of every GitLab resource", async () => {
         const preview = await stack.preview({ onOutput, diff: true });
-        expect(preview.changeSummary).toEqual({ create: 8 });
+        expect(preview.changeSummary).toEqual({ create: 9 });
     });
 
-    it("up creates the variables, environment, protection, token and cleanup policy in GitLab", async () => {
+    it("up creates the variables, environment, protection, token and cleanup policy in GitLab, and warns that the resource group is not there yet", async () => {
+        const from = log.length;
         const up = await stack.up({ onOutput });
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toEqual({ create: 8 });
+        expect(up.summary.resourceChanges).toEqual({ create: 9 });
+        // No job has run with resource_group: staging yet, and the API cannot create the group.
+        expect(project.resourceGroups).toEqual([]);
+        expect(log.slice(from).join("")).toContain(
+            "GitLab: resource group staging does not exist yet in project group/app, so its process mode is not set: GitLab creates it when the first job with resource_group: staging runs",
+        );
         expect(project.variables.map((v) => [v.key, v.environment_scope, v.masked, v.value])).toEqual(
             expect.arrayContaining([
                 ["DATABASE_URL", "staging", false, DB_URL],
@@ -139,24 +145,47 @@ describe.skipIf(skip)(title, () => {
         expect(project.deployTokens.map((t) => [t.name, t.scopes])).toEqual([["staging image pulls", ["read_registry"]]]);
         project.deployTokens.forEach((t) => deployTokenValues.add(t.token));
         expect(project.containerExpirationPolicy).toMatchObject({ enabled: true, keep_n: 10, older_than: "14d" });
+        // The default keep regex (version tags) OR every release tag, as the state shows it too.
+        const keep = "(?:(?:^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$)|(?:release-[A-Za-z0-9_.-]+-v[1-9][0-9]*-[0-9a-f]+))";
+        expect(project.containerExpirationPolicy.name_regex_keep).toBe(keep);
+        const state = await stack.exportStack();
+        const policy = state.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/gitlab:ContainerRegistryCleanupPolicy");
+        expect(policy.outputs.nameRegexKeep).toBe(keep);
+        expect(policy.inputs.nameRegexKeep).toBe(keep);
 
         expect(up.outputs.pullCredentials.secret).toBe(true);
         expect(up.outputs.pullCredentials.value).toEqual({ username: project.deployTokens[0].username, password: project.deployTokens[0].token });
         expect(up.outputs.environmentId.value).toBe(project.environments[0].id);
     });
 
+    it("once a job has used the resource group, the next up sets it to oldest_first; a mode changed by hand is drift that up puts back", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        const preview = await stack.preview({ onOutput });
+        expect(preview.changeSummary).toEqual({ same: 8, update: 1 });
+        const up = await stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toEqual({ same: 8, update: 1 });
+        expect(project.resourceGroups.map((g) => [g.key, g.process_mode])).toEqual([["staging", "oldest_first"]]);
+        await expectNoChange(9);
+        project.resourceGroups[0].process_mode = "unordered";
+        const drift = await stack.refresh({ onOutput });
+        expect(drift.summary.resourceChanges).toEqual({ same: 8, update: 1 });
+        const back = await stack.up({ onOutput });
+        expect(back.summary.resourceChanges).toEqual({ same: 8, update: 1 });
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
+    });
+
     it("a second preview and up change nothing", async () => {
-        await expectNoChange(8);
+        await expectNoChange(9);
     });
 
     it("refresh finds no drift, then sees a value changed by hand and up puts it back", async () => {
         const clean = await stack.refresh({ onOutput });
-        expect(clean.summary.resourceChanges).toEqual({ same: 8 });
+        expect(clean.summary.resourceChanges).toEqual({ same: 9 });
         gitlab.variable(project, "DATABASE_URL", "staging")!.value = "postgres://changed-by-hand";
         const drift = await stack.refresh({ onOutput });
-        expect(drift.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        expect(drift.summary.resourceChanges).toEqual({ same: 8, update: 1 });
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 8, update: 1 });
         expect(gitlab.variable(project, "DATABASE_URL", "staging")!.value).toBe(DB_URL);
     });
 
@@ -165,7 +194,7 @@ describe.skipIf(skip)(title, () => {
         const variable = gitlab.variable(project, "DATABASE_URL", "staging")!;
         const before = gitlab.requests.length;
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 7, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 8, update: 1 });
         expect(gitlab.variable(project, "DATABASE_URL", "staging")).toBe(variable);
         expect(variable.value).toBe(DB_URL_2);
         const writes = gitlab.requests.slice(before).filter((r) => r.method !== "GET");
@@ -180,7 +209,7 @@ describe.skipIf(skip)(title, () => {
         await stack.setConfig("gitlab:variables.HAND_MADE.adopt", { value: "true" }, true);
         const before = gitlab.requests.length;
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 8, create: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 9, create: 1 });
         expect(gitlab.variable(project, "HAND_MADE", "staging")).toBe(existing);
         expect(existing).toMatchObject({ value: "now-from-pulumi", protected: false });
         expect(gitlab.requests.slice(before).filter((r) => r.method === "POST")).toEqual([]);
@@ -224,7 +253,7 @@ describe.skipIf(skip)(title, () => {
         gitlab.users.delete(DOUBLE_TOKEN);
         const before = gitlab.requests.length;
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 2, update: 7 });
+        expect(up.summary.resourceChanges).toEqual({ same: 2, update: 8 });
         expect(gitlab.requests.slice(before)).toEqual([]);
         const state = walk(backend)
             .filter((f) => f.endsWith(".json"))
@@ -238,7 +267,7 @@ describe.skipIf(skip)(title, () => {
         await stack.setConfig("gitlab:deployTokenName", { value: "staging pulls 2" });
         const from = log.length;
         const up = await stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toEqual({ same: 8, replace: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 9, replace: 1 });
         const live = project.deployTokens.filter((t) => !t.revoked);
         expect(live.map((t) => t.name)).toEqual(["staging pulls 2"]);
         expect(up.outputs.pullCredentials.value).toEqual({ username: live[0].username, password: live[0].token });
@@ -247,7 +276,7 @@ describe.skipIf(skip)(title, () => {
 
     it("gitlab:project by id instead of by path (the same project) is no change: nothing replaced or deleted", async () => {
         await stack.setConfig("gitlab:project", { value: "42" });
-        await expectNoChange(9);
+        await expectNoChange(10);
         expect(project.environments.map((e) => e.state)).toEqual(["available"]);
         expect(project.containerExpirationPolicy.enabled).toBe(true);
     });
@@ -277,7 +306,9 @@ describe.skipIf(skip)(title, () => {
             expect(said).toContain("gitlab:project");
             expect(said).not.toContain(token);
             const state = await stack.exportStack();
-            expect(state.deployment.resources.filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/gitlab:"))).toHaveLength(7);
+            // The resource group's delete makes no call (GitLab has none), so the engine may have dropped it; every other one stays.
+            const dynamic = state.deployment.resources.filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/gitlab:"));
+            expect(dynamic.filter((r: { type: string }) => !r.type.endsWith(":ResourceGroup"))).toHaveLength(7);
             expect(project.deployTokens.filter((t) => !t.revoked)).toHaveLength(1);
             expect(project.variables.length).toBeGreaterThan(0);
         } finally {
@@ -286,14 +317,19 @@ describe.skipIf(skip)(title, () => {
     });
 
     it("destroy stops and deletes the environment and removes everything else", async () => {
+        const tracked = (await stack.exportStack()).deployment.resources.filter((r: { type: string }) => !r.type.startsWith("pulumi:providers:")).length;
+        // The stack, the component, 7 dynamic resources and (unless the failed destroy above dropped it) the resource group.
+        expect([9, 10]).toContain(tracked);
         const destroy = await stack.destroy({ onOutput });
         expect(destroy.summary.result).toBe("succeeded");
-        expect(destroy.summary.resourceChanges).toEqual({ delete: 9 });
+        expect(destroy.summary.resourceChanges).toEqual({ delete: tracked });
         expect(project.variables).toEqual([]);
         expect(project.environments).toEqual([]);
         expect(project.protectedEnvironments).toEqual([]);
         expect(project.deployTokens).toEqual([]);
         expect(project.containerExpirationPolicy.enabled).toBe(false);
+        // GitLab has no delete for a resource group, and its mode is left as it is on purpose.
+        expect(project.resourceGroups.map((g) => [g.key, g.process_mode])).toEqual([["staging", "oldest_first"]]);
         const stopAt = gitlab.requests.findIndex((r) => r.method === "POST" && r.path.endsWith("/stop"));
         const deleteAt = gitlab.requests.findIndex((r) => r.method === "DELETE" && /\/environments\/[0-9]+$/.test(r.path));
         expect(stopAt).toBeGreaterThan(-1);

@@ -1,10 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanupPolicyProvider } from "../../components/gitlab/cleanupPolicy";
 import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
+import { resourceGroupProvider } from "../../components/gitlab/resourceGroup";
 import { markerFor, upsertNote } from "../../scripts/mr-note.js";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, useDouble, useRetryPolicy } from "../support/gitlab";
 
@@ -92,6 +93,20 @@ describe("a token that can no longer see the project", () => {
         expect(project.variables).toHaveLength(1);
         expect(project.deployTokens.filter((t) => !t.revoked)).toHaveLength(1);
         expect(project.environments).toHaveLength(1);
+    });
+
+    it("resource group: refresh fails naming the settings instead of recording 'not there yet'; destroy makes no call", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        const { id, outs } = await create(resourceGroupProvider, { ...conn, key: "staging" });
+        gitlab.hideProject(project, DOUBLE_TOKEN);
+        const error = await failure(resourceGroupProvider.read!(id, outs));
+        expect(error?.message).toMatch(/^GitLab: project 42 is not visible to the token .*, so whether resource group staging exists cannot be told\./);
+        expect(error?.message).toContain("gitlab:token");
+        expect(error?.message).toContain("gitlab:project");
+        const before = gitlab.requests.length;
+        await expect(resourceGroupProvider.delete!(id, outs)).resolves.toBeUndefined();
+        expect(gitlab.requests.length).toBe(before);
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
     });
 
     it("still reports an object deleted in a visible project as gone, with one project check", async () => {
@@ -213,6 +228,16 @@ describe("a create whose answer was lost", () => {
             expect(project.protectedEnvironments).toHaveLength(1);
         });
 
+        it(`resource group: a PUT committed then ${kind} is sent again (idempotent), and the mode is set`, async () => {
+            gitlab.runJobInResourceGroup(project, "review/lost");
+            gitlab.failAfterCommit(1, kind, { method: "PUT", pathIncludes: "/resource_groups/" });
+            const { id, outs } = await create(resourceGroupProvider, { ...conn, key: "review/lost" });
+            expect(id).toBe("42:review/lost");
+            expect(outs).toMatchObject({ processMode: "oldest_first", exists: true });
+            expect(project.resourceGroups.map((g) => [g.key, g.process_mode])).toEqual([["review/lost", "oldest_first"]]);
+            expect(gitlab.requests.filter((r) => r.method === "PUT").map((r) => r.status)).toEqual([kind === "502" ? 502 : 0, 200]);
+        });
+
         it(`MR note: commit then ${kind} posts one note, not two`, async () => {
             gitlab.failAfterCommit(1, kind, { method: "POST", pathIncludes: "/notes" });
             const result = await upsertNote({
@@ -246,7 +271,13 @@ describe("the same project by id and by path", () => {
         ["protected environment", protectedEnvironmentProvider, { environment: "staging" }],
         ["deploy token", deployTokenProvider, { name: "pulls" }],
         ["cleanup policy", cleanupPolicyProvider, {}],
+        ["resource group", resourceGroupProvider, { key: "staging" }],
     ];
+
+    beforeEach(() => {
+        // As after the first deploy job: the resource group exists.
+        gitlab.runJobInResourceGroup(project, "staging");
+    });
 
     it("stores the numeric project id, whichever way the project was named", async () => {
         for (const [name, p, extra] of cases) {

@@ -1,10 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanupPolicyProvider } from "../../components/gitlab/cleanupPolicy";
 import { deployTokenProvider } from "../../components/gitlab/deployToken";
 import { environmentProvider } from "../../components/gitlab/environment";
 import { projectVariableProvider } from "../../components/gitlab/projectVariable";
 import { protectedEnvironmentProvider } from "../../components/gitlab/protectedEnvironment";
+import { resourceGroupProvider } from "../../components/gitlab/resourceGroup";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, useDouble, useRetryPolicy } from "../support/gitlab";
 
 /**
@@ -388,9 +389,13 @@ describe("ContainerRegistryCleanupPolicy", () => {
             keep_n: 5,
             older_than: "14d",
             name_regex: ".*",
-            name_regex_keep: "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$",
+            // The user's keep regex (the default: version tags) OR every release tag, as one group.
+            name_regex_keep: "(?:(?:^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$)|(?:release-[A-Za-z0-9_.-]+-v[1-9][0-9]*-[0-9a-f]+))",
         });
-        expect((await p.read!(id, outs)).props).toMatchObject({ keepN: 5, enabled: true });
+        // What the preview shows (the checked input), the state and GitLab hold the same regex: no drift.
+        expect(inputs.nameRegexKeep).toBe(project.containerExpirationPolicy.name_regex_keep);
+        expect((await p.read!(id, outs)).props).toMatchObject({ keepN: 5, enabled: true, nameRegexKeep: inputs.nameRegexKeep });
+        expect((await p.diff!(id, (await p.read!(id, outs)).props, await checked(p, { ...conn, keepN: 5 }))).changes).toBe(false);
         const news = { ...inputs, olderThan: "30d" };
         expect(await p.diff!(id, outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
         await p.update!(id, outs, news);
@@ -402,5 +407,175 @@ describe("ContainerRegistryCleanupPolicy", () => {
     it("rejects values GitLab does not accept, and regexes RE2 cannot run", async () => {
         const { failures } = await p.check!({}, { ...conn, keepN: 7, cadence: "2d", nameRegexKeep: "^(?!v).*" });
         expect(failures!.map((f) => f.property)).toEqual(["cadence", "keepN", "nameRegexKeep"]);
+    });
+});
+
+describe("ContainerRegistryCleanupPolicy keep regex", () => {
+    const p = cleanupPolicyProvider;
+
+    it("adds release tags to any user keep regex, even .* or none matching them, and never twice", async () => {
+        for (const user of ["v.+", "", ".*", "main"]) {
+            const inputs = await checked(p, { ...conn, nameRegexKeep: user });
+            expect(inputs.nameRegexKeep).toBe(`(?:(?:${user})|(?:release-[A-Za-z0-9_.-]+-v[1-9][0-9]*-[0-9a-f]+))`);
+            expect((await checked(p, { ...conn, nameRegexKeep: inputs.nameRegexKeep })).nameRegexKeep).toBe(inputs.nameRegexKeep);
+        }
+    });
+
+    it("names the user's regex, not the combined one, in a problem", async () => {
+        const { failures } = await p.check!({}, { ...conn, nameRegexKeep: "a".repeat(197) });
+        expect(failures).toEqual([
+            {
+                property: "nameRegexKeep",
+                reason: "cleanup policy nameRegexKeep is 197 characters; with the release tag pattern added GitLab stores at most 255, so it may have at most 196",
+            },
+        ]);
+    });
+
+    it("sees a keep regex changed by hand (release part dropped) as drift, and puts it back", async () => {
+        const { id, inputs, outs } = await createChecked(p, { ...conn });
+        project.containerExpirationPolicy.name_regex_keep = "v.+";
+        const read = await p.read!(id, outs);
+        expect(read.props.nameRegexKeep).toBe("v.+");
+        expect((await p.diff!(id, read.props, inputs)).changes).toBe(true);
+        await p.update!(id, read.props, inputs);
+        expect(project.containerExpirationPolicy.name_regex_keep).toBe(inputs.nameRegexKeep);
+    });
+});
+
+describe("ResourceGroup", () => {
+    const p = resourceGroupProvider;
+    const warnings: string[] = [];
+    const warn = () => vi.spyOn(console, "warn").mockImplementation((m: string) => void warnings.push(String(m)));
+    afterEach(() => {
+        vi.restoreAllMocks();
+        warnings.length = 0;
+    });
+
+    it("sets an existing group's mode (adopts what a pipeline made), reads it back, and changes it in place", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "staging" });
+        expect(id).toBe("42:staging");
+        expect(outs).toMatchObject({ key: "staging", processMode: "oldest_first", exists: true, projectId: 42, projectPath: "group/app" });
+        expect(project.resourceGroups.map((g) => [g.key, g.process_mode])).toEqual([["staging", "oldest_first"]]);
+        const read = await p.read!(id, outs);
+        expect(read).toEqual({ id, props: outs });
+        expect((await p.diff!(id, read.props, inputs)).changes).toBe(false);
+        const news = { ...inputs, processMode: "newest_ready_first" };
+        expect(await p.diff!(id, read.props, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        expect((await p.update!(id, read.props, news)).outs).toMatchObject({ processMode: "newest_ready_first", exists: true });
+        expect(project.resourceGroups[0].process_mode).toBe("newest_ready_first");
+        expect((await p.diff!(id, read.props, { ...inputs, key: "production" })).replaces).toEqual(["key"]);
+    });
+
+    it("URL-encodes a review key (review%2Ffix-login)", async () => {
+        gitlab.runJobInResourceGroup(project, "review/fix-login");
+        const before = gitlab.requests.length;
+        const { id } = await createChecked(p, { ...conn, key: "review/fix-login" });
+        expect(id).toBe("42:review/fix-login");
+        expect(gitlab.requests.slice(before).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+            "GET /api/v4/projects/group%2Fapp 200",
+            "PUT /api/v4/projects/42/resource_groups/review%2Ffix-login 200",
+        ]);
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
+    });
+
+    it("does not fail when the group is not there yet: records it, warns, and the next up sets the mode once a job has run", async () => {
+        warn();
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "staging" });
+        expect(outs).toMatchObject({ key: "staging", processMode: "oldest_first", exists: false });
+        expect(warnings).toEqual([
+            "GitLab: resource group staging does not exist yet in project group/app, so its process mode is not set: GitLab creates it when the first job with resource_group: staging runs (the API cannot create one), and the next pulumi up sets it to oldest_first.",
+        ]);
+        // The API has no create: nothing was made.
+        expect(project.resourceGroups).toEqual([]);
+        // Refresh keeps it (not there yet is not gone), and every later up tries again.
+        const read = await p.read!(id, outs);
+        expect(read).toEqual({ id, props: outs });
+        expect(await p.diff!(id, read.props, inputs)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+        const still = await p.update!(id, read.props, inputs);
+        expect(still.outs).toMatchObject({ exists: false });
+        expect(warnings).toHaveLength(2);
+
+        gitlab.runJobInResourceGroup(project, "staging");
+        expect(project.resourceGroups[0].process_mode).toBe("unordered");
+        const set = await p.update!(id, still.outs, inputs);
+        expect(set.outs).toMatchObject({ processMode: "oldest_first", exists: true });
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
+        expect((await p.diff!(id, set.outs, inputs)).changes).toBe(false);
+        expect(warnings).toHaveLength(2);
+    });
+
+    it("reports a mode changed by hand as drift on refresh, and the update puts it back", async () => {
+        gitlab.runJobInResourceGroup(project, "production");
+        const { id, inputs, outs } = await createChecked(p, { ...conn, key: "production" });
+        project.resourceGroups[0].process_mode = "unordered";
+        const read = await p.read!(id, outs);
+        expect(read.props).toMatchObject({ processMode: "unordered", exists: true });
+        expect((await p.diff!(id, read.props, inputs)).changes).toBe(true);
+        await p.update!(id, read.props, inputs);
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
+    });
+
+    it("imports a group by id alone, with the mode GitLab has", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        expect((await p.read!("group/app:staging", { ...conn })).props).toMatchObject({
+            key: "staging",
+            processMode: "unordered",
+            exists: true,
+            projectId: 42,
+        });
+    });
+
+    it("retries a PUT whose answer was lost (idempotent): one group, the mode set", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        for (const kind of ["502", "reset"] as const) {
+            project.resourceGroups[0].process_mode = "unordered";
+            gitlab.failAfterCommit(1, kind, { method: "PUT", pathIncludes: "/resource_groups/" });
+            const before = gitlab.requests.length;
+            const { outs } = await createChecked(p, { ...conn, project: "42", key: "staging" });
+            expect(outs).toMatchObject({ processMode: "oldest_first", exists: true });
+            expect(
+                gitlab.requests
+                    .slice(before)
+                    .filter((r) => r.method === "PUT")
+                    .map((r) => r.status),
+            ).toEqual([kind === "502" ? 502 : 0, 200]);
+        }
+        expect(project.resourceGroups).toHaveLength(1);
+    });
+
+    it("refuses an unknown mode or key in check, before any API call", async () => {
+        const before = gitlab.requests.length;
+        const { failures } = await p.check!({}, { ...conn, key: "/bad", processMode: "fifo" });
+        expect(failures).toEqual([
+            {
+                property: "key",
+                reason: 'resource group key: GitLab environment name "/bad" is invalid: use letters, digits, _ / $ { } . - or space (at most 255), not starting or ending with /',
+            },
+            {
+                property: "processMode",
+                reason: 'resource group processMode must be one of unordered, oldest_first, newest_first, newest_ready_first (got "fifo")',
+            },
+        ]);
+        await expect(p.create({ ...conn, key: "staging", processMode: "fifo" } as never)).rejects.toThrow(
+            'resource group processMode must be one of unordered, oldest_first, newest_first, newest_ready_first (got "fifo")',
+        );
+        expect(gitlab.requests.length).toBe(before);
+    });
+
+    it("a token that cannot see the project fails (naming the settings) instead of recording 'not there yet'", async () => {
+        gitlab.hideProject(project, DOUBLE_TOKEN);
+        await expect(p.read!("42:staging", { ...conn, projectId: 42, projectPath: "group/app", key: "staging" } as never)).rejects.toThrow(
+            /^GitLab: project 42 is not visible to the token .*, so whether resource group staging exists cannot be told\. Check gitlab:project/,
+        );
+    });
+
+    it("delete changes nothing in GitLab (no delete in the API; the mode stays on purpose)", async () => {
+        gitlab.runJobInResourceGroup(project, "staging");
+        const { id, outs } = await createChecked(p, { ...conn, key: "staging" });
+        const before = gitlab.requests.length;
+        await p.delete!(id, outs);
+        expect(gitlab.requests.length).toBe(before);
+        expect(project.resourceGroups[0].process_mode).toBe("oldest_first");
     });
 });

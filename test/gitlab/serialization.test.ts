@@ -24,6 +24,7 @@ const PROVIDERS = {
     protectedEnvironmentProvider: "components/gitlab/protectedEnvironment",
     deployTokenProvider: "components/gitlab/deployToken",
     cleanupPolicyProvider: "components/gitlab/cleanupPolicy",
+    resourceGroupProvider: "components/gitlab/resourceGroup",
 } as const;
 
 let texts: Record<string, string>;
@@ -112,7 +113,7 @@ describe("serialized providers", () => {
         project.variables = project.variables.filter((v) => v.key !== "TAKEN_TWICE");
     }, 60_000);
 
-    it("run the environment, protection, token and cleanup providers from their text", async () => {
+    it("run the environment, protection, token, cleanup and resource group providers from their text", async () => {
         const conn = { gitlabUrl: url, gitlabToken: DOUBLE_TOKEN, project: "42" };
         const lifecycle = (news: Record<string, unknown>) => `
             const { inputs, failures } = await provider.check({}, ${JSON.stringify({ ...conn, ...news })});
@@ -125,6 +126,9 @@ describe("serialized providers", () => {
         expect(await inProviderProcess("protectedEnvironmentProvider", lifecycle({ environment: "production", requiredApprovals: 1 }))).toBe("42:production");
         expect(await inProviderProcess("deployTokenProvider", lifecycle({ name: "pulls" }))).toMatch(/^42:[0-9]+$/);
         expect(await inProviderProcess("cleanupPolicyProvider", lifecycle({ keepN: 25 }))).toBe("42");
+        gitlab.runJobInResourceGroup(project, "review/serialized");
+        expect(await inProviderProcess("resourceGroupProvider", lifecycle({ key: "review/serialized" }))).toBe("42:review/serialized");
+        expect(project.resourceGroups.map((g) => [g.key, g.process_mode])).toEqual([["review/serialized", "oldest_first"]]);
         expect(project.environments).toEqual([]);
         expect(project.protectedEnvironments).toEqual([]);
         expect(project.deployTokens).toEqual([]);

@@ -51,6 +51,7 @@ describe("GitlabProjectSettings", () => {
             "pulumi-nodejs:dynamic/gitlab:ProjectVariable gitlab-variable-API_TOKEN",
             "pulumi-nodejs:dynamic/gitlab:ProjectVariable gitlab-variable-DATABASE_URL",
             "pulumi-nodejs:dynamic/gitlab:ProtectedEnvironment gitlab-protected-environment",
+            "pulumi-nodejs:dynamic/gitlab:ResourceGroup gitlab-resource-group",
         ]);
         // The parent shows in the child's URN type chain.
         expect(await valueOf(s.variables.API_TOKEN.urn)).toBe(
@@ -112,8 +113,18 @@ describe("GitlabProjectSettings", () => {
         expect(await valueOf(s.variableIds)).toEqual({ DATABASE_URL: "gitlab-variable-DATABASE_URL-id", API_TOKEN: "gitlab-variable-API_TOKEN-id" });
     });
 
-    it("registers no protection, token or cleanup policy unless asked", async () => {
-        const s = new GitlabProjectSettings("gitlab", args({ deployToken: false, variables: {} }));
+    it("sets the resource group named like the environment to oldest_first by default, or the mode asked", async () => {
+        new GitlabProjectSettings("gitlab", args({ environment: { name: "review/fix-login" } }));
+        await settle(rec());
+        const group = rec().resources.find((r) => r.type === "pulumi-nodejs:dynamic/gitlab:ResourceGroup")!;
+        expect(plain(group.inputs)).toMatchObject({ key: "review/fix-login", processMode: "oldest_first", project: "group/app" });
+        expect(() => new GitlabProjectSettings("gitlab-2", args({ resourceGroup: { processMode: "fifo" as never } }))).toThrow(
+            'resourceGroup.processMode must be one of unordered, oldest_first, newest_first, newest_ready_first (got "fifo")',
+        );
+    });
+
+    it("registers no protection, token, cleanup policy or resource group unless asked", async () => {
+        const s = new GitlabProjectSettings("gitlab", args({ deployToken: false, variables: {}, resourceGroup: false }));
         await settle(rec());
         expect(
             rec()

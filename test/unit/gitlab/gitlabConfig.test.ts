@@ -89,6 +89,11 @@ describe("readGitlabSettings: enabled or not", () => {
             nameRegexDelete: ".*",
         });
         expect(parseGitlabSettings("review-fix-login", base)!.environment.name).toBe("review/fix-login");
+        // The deploy jobs' resource group runs oldest first unless set otherwise.
+        expect(staging.resourceGroup).toEqual({ processMode: "oldest_first" });
+        expect(parseGitlabSettings("staging", { ...base, resourceGroupProcessMode: "newest_ready_first" })!.resourceGroup).toEqual({
+            processMode: "newest_ready_first",
+        });
     });
 
     it("takes URL, project and token from a GitLab pipeline's environment when config omits them", async () => {
@@ -195,6 +200,16 @@ describe("readGitlabSettings: every wrong or missing setting has its own message
             "registryCleanupKeepRegex",
             { registryCleanup: "true", registryCleanupKeepRegex: "^(?!tmp)" },
             "gitlab:registryCleanupKeepRegex: uses lookaround or a backreference, which GitLab's RE2 engine does not support",
+        ],
+        [
+            "registryCleanupKeepRegex too long for the release part",
+            { registryCleanup: "true", registryCleanupKeepRegex: "a".repeat(200) },
+            "gitlab:registryCleanupKeepRegex: is 200 characters; with the release tag pattern added GitLab stores at most 255, so it may have at most 196",
+        ],
+        [
+            "resourceGroupProcessMode",
+            { resourceGroupProcessMode: "fifo" },
+            'gitlab:resourceGroupProcessMode: must be one of unordered, oldest_first, newest_first, newest_ready_first (got "fifo"). Fix: pulumi config set gitlab:resourceGroupProcessMode oldest_first --stack staging',
         ],
         [
             "cleanup options without cleanup",

@@ -7,7 +7,13 @@ import {
     environmentNameProblem,
     externalUrlProblem,
     isMaskable,
+    keepRegexLengthProblem,
+    keepRegexWithReleaseTags,
     maskingProblems,
+    processModeProblem,
+    RESOURCE_GROUP_DEFAULTS,
+    resourceGroupNotYetWarning,
+    userPartOfKeepRegex,
     tierForEnvironment,
     variableProblems,
 } from "../../../components/gitlab/gitlabRules";
@@ -208,5 +214,64 @@ describe("GitLab client helpers", () => {
             ),
         ).rejects.toThrow("HTTP 422");
         expect(bad).toBe(1);
+    });
+});
+
+describe("the cleanup policy's keep regex always adds release tags", () => {
+    it("is one group, the user's part first, so GitLab's \\A…\\Z anchors apply to the whole", () => {
+        expect(keepRegexWithReleaseTags("v.+")).toBe("(?:(?:v.+)|(?:release-[A-Za-z0-9_.-]+-v[1-9][0-9]*-[0-9a-f]+))");
+        const gitlab = new RegExp(`^${keepRegexWithReleaseTags("v.+")}$`);
+        expect(["v1", "release-staging-v12-a1b2c3", "release-review-fix.x_1-v1-0"].every((t) => gitlab.test(t))).toBe(true);
+        // Without the outer group `^` would bind to the user's part only, and this would be kept.
+        expect(gitlab.test("main-release-x-v1-0")).toBe(false);
+        expect(gitlab.test("release-staging-v0-a1")).toBe(false);
+        expect(gitlab.test("release-staging-v1-A1")).toBe(false);
+    });
+
+    it("is idempotent, and its user part can be read back", () => {
+        fc.assert(
+            fc.property(fc.constantFrom(".*", "", "v.+", "^v?[0-9]+\\.[0-9]+\\.[0-9]+.*$", "a|b", "(x)"), (user) => {
+                const once = keepRegexWithReleaseTags(user);
+                return keepRegexWithReleaseTags(once) === once && userPartOfKeepRegex(once) === user;
+            }),
+        );
+        expect(userPartOfKeepRegex("v.+")).toBeUndefined();
+    });
+
+    it("keeps, among tags that are not release tags, exactly what the user's regex keeps", () => {
+        const release = /^release-[A-Za-z0-9_.-]+-v[1-9][0-9]*-[0-9a-f]+$/;
+        fc.assert(
+            fc.property(
+                fc.constantFrom(".*", "", "v.+", "[a-z]+", "main|staging", "release-.*"),
+                fc.stringMatching(/^[A-Za-z0-9_.-]{1,30}$/).filter((t) => !release.test(t)),
+                (user, name) => new RegExp(`^(?:${user})$`).test(name) === new RegExp(`^${keepRegexWithReleaseTags(user)}$`).test(name),
+            ),
+        );
+    });
+
+    it("refuses a user regex that would not fit GitLab's 255 characters once the release part is added", () => {
+        expect(keepRegexLengthProblem("a".repeat(196))).toBeUndefined();
+        expect(keepRegexLengthProblem("a".repeat(197))).toBe(
+            "is 197 characters; with the release tag pattern added GitLab stores at most 255, so it may have at most 196",
+        );
+        expect(keepRegexLengthProblem(keepRegexWithReleaseTags("a".repeat(197)))).toMatch(/^is 197 characters;/);
+    });
+});
+
+describe("resource group rules (api/resource_groups.md, app/models/ci/resource_group.rb)", () => {
+    it("accepts GitLab's four process modes and defaults to oldest_first", () => {
+        for (const mode of ["unordered", "oldest_first", "newest_first", "newest_ready_first"]) {
+            expect(processModeProblem(mode), mode).toBeUndefined();
+        }
+        expect(processModeProblem("fifo")).toBe("must be one of unordered, oldest_first, newest_first, newest_ready_first");
+        expect(processModeProblem(undefined)).toBeDefined();
+        expect(RESOURCE_GROUP_DEFAULTS.processMode).toBe("oldest_first");
+    });
+
+    it("warns, when the group is not there yet, that GitLab creates it at the first job and the next up sets the mode", () => {
+        expect(resourceGroupNotYetWarning("review/fix-login", "oldest_first", "group/app")).toBe(
+            "GitLab: resource group review/fix-login does not exist yet in project group/app, so its process mode is not set: " +
+                "GitLab creates it when the first job with resource_group: review/fix-login runs (the API cannot create one), and the next pulumi up sets it to oldest_first.",
+        );
     });
 });

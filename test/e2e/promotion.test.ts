@@ -21,7 +21,7 @@ describe("promotion and rollback", () => {
         expect(promoted.imageRef).toBe(r1.imageRef);
         expect(promoted.digest).toBe(r1.digest);
         expect(promoted.commitSha).toBe(r1.commitSha);
-        expect(promoted.origin).toBe("promote:e2e-staging");
+        expect(promoted.origin).toBe("promote e2e-staging v1");
         // Same build, other config: another release of the same image.
         expect(promoted.releaseId).not.toBe(r1.releaseId);
 

@@ -10,17 +10,20 @@ import { Project, ROOT, localConfig, resourceTypes, slotContainers, useStacks } 
  * `…dynamic/delivery:<folder>:<Type>:Resource` and carry that type as an alias. This creates
  * two stacks (a build and a promotion with a registry tag, so all four resources exist) with
  * the program as it was before the change, then upgrades them to this program: no resource is
- * created, replaced or deleted, and the running container stays the same one.
+ * replaced or deleted, and the running container stays the same one. Since then ReleaseRecord
+ * became the ReleaseLedger (aliased to both of its old types): the upgrade updates it once, its
+ * record becoming the ledger's v1, and creates the release's registry tag.
  */
 const OLD_TOKENS_COMMIT = "97a57a89ad95875dc37accc400b3a6e48d49cb62";
-const PROGRAM = ["index.ts", "program.ts", "components", "policy"];
+// Pulumi.yaml too: it declares the keys (with their defaults) of the program it ships with.
+const PROGRAM = ["Pulumi.yaml", "index.ts", "program.ts", "components", "policy"];
 
 const OLD_TYPES = [
     "pulumi-nodejs:dynamic/delivery:release:ReleaseKey:Resource",
     "pulumi-nodejs:dynamic/delivery:release:ReleaseRecord:Resource",
     "pulumi-nodejs:dynamic/delivery:targets:DockerContainer:Resource",
 ];
-const NEW_TYPES = ["pulumi-nodejs:dynamic/release:ReleaseKey", "pulumi-nodejs:dynamic/release:ReleaseRecord", "pulumi-nodejs:dynamic/targets:DockerContainer"];
+const NEW_TYPES = ["pulumi-nodejs:dynamic/release:ReleaseKey", "pulumi-nodejs:dynamic/release:ReleaseLedger", "pulumi-nodejs:dynamic/targets:DockerContainer"];
 
 /** Replaces the project copy's program with the tree of `commit` (undefined: this working tree). */
 function useProgram(project: Project, commit?: string): void {
@@ -72,17 +75,23 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         expect(types).toEqual(expect.arrayContaining([...OLD_TYPES, "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource"]));
     });
 
-    it("this program previews no create, replace or delete, and its up keeps the container", async () => {
+    it("this program previews no replace or delete, only the ledger's update and the release tag, and its up keeps the container", async () => {
         const slots = [`e2e-${portA}-e2e-tokens-staging`, `e2e-${portB}-e2e-tokens-production`];
         const before = containers(...slots);
         expect(before).toHaveLength(2);
+        const recordCreatedAt = (await fx.upstream.outputs()).release.value.createdAt;
         useProgram(fx.project);
         for (const stack of [fx.upstream, fx.downstream]) {
             const preview = await stack.preview({ diff: true });
-            expect(changes(preview.changeSummary), preview.stdout).toEqual({});
+            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 1, update: 1 });
+            expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/registry:RegistryTag: \(create\)\n.*::release-tag\]/);
+            expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/release:ReleaseLedger: \(update\)\n(.*\n)?.*::release-ledger\]/);
             const up = await stack.up();
-            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({});
+            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 1, update: 1 });
         }
+        const migrated = (await fx.upstream.outputs()).releases.value;
+        expect(migrated).toHaveLength(1);
+        expect(migrated[0]).toMatchObject({ version: "v1", origin: "build", at: recordCreatedAt });
         const types = [...(await resourceTypes(fx.upstream)), ...(await resourceTypes(fx.downstream))];
         expect(types).toEqual(expect.arrayContaining([...NEW_TYPES, "pulumi-nodejs:dynamic/registry:RegistryTag"]));
         expect(types.filter((t) => t.includes("dynamic/delivery:"))).toEqual([]);

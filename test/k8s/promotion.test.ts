@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, outputValue, resourceTypes, useStacks } from "../support/workspace";
-import { Cluster, Json, exists, k8sConfig, kubectlJson, resetNamespaces, useCluster } from "./cluster";
+import { Cluster, Json, exists, k8sConfig, kubectlJson, replicaSets, resetNamespaces, useCluster } from "./cluster";
 
 /**
  * Promotion between two namespaces of the same cluster: staging builds and runs a release,
@@ -43,7 +43,8 @@ describe("kubernetes target: promotion from staging to production", () => {
         expect(promoted.imageRef).toBe(built.imageRef);
         expect(promoted.digest).toBe(built.digest);
         expect(promoted.commitSha).toBe(built.commitSha);
-        expect(promoted.origin).toBe(`promote:${STAGING}`);
+        expect(promoted.origin).toBe(`promote ${STAGING} v1`);
+        expect(promoted.version).toBe("v1");
         expect(promoted.releaseId).not.toBe(built.releaseId);
 
         expect(await resourceTypes(fx.staging)).toContain("docker-build:index:Image");
@@ -91,5 +92,39 @@ describe("kubernetes target: promotion from staging to production", () => {
         expect(podImages(PRODUCTION, PRODUCTION)).toEqual([r2.imageRef]);
         expect(deployment(STAGING).spec.template.spec.containers[0].image).toBe(r2.imageRef);
         expect(await resourceTypes(fx.production)).not.toContain("docker-build:index:Image");
+    });
+
+    it("delivery rollback v1 rolls production's Deployment back by a rollout: the same Deployment, v1's ReplicaSet scaled up again, never fewer ready pods than replicas", async () => {
+        const selector = `app.kubernetes.io/instance=${APP}-${PRODUCTION}`;
+        const v1 = (await fx.production.outputs()).releases.value.find((e: Json) => e.version === "v1");
+        const before = deployment(PRODUCTION);
+        const v1ReplicaSet = replicaSets(PRODUCTION, selector).find((rs) => rs.spec.template.spec.containers[0].image === v1.imageRef);
+        expect(v1ReplicaSet?.status.replicas ?? 0).toBe(0);
+        // Sampled while the rollback runs: the rolling update (maxUnavailable 0) keeps a ready pod throughout.
+        let minReady = Infinity;
+        let sampling = true;
+        const sampler = (async () => {
+            while (sampling) {
+                minReady = Math.min(minReady, kubectlJson("deployment", APP, "-n", PRODUCTION).status.readyReplicas ?? 0);
+                await new Promise((r) => setTimeout(r, 200));
+            }
+        })();
+        const rolled = await fx.project.delivery("rollback", "v1", "--stack", PRODUCTION, "--yes", "--json");
+        sampling = false;
+        await sampler;
+        expect(rolled.code, rolled.stderr).toBe(0);
+        const d = deployment(PRODUCTION);
+        expect(d.metadata.uid).toBe(before.metadata.uid);
+        expect(d.spec.strategy).toMatchObject({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0 } });
+        expect(d.spec.template.spec.containers[0].image).toBe(v1.imageRef);
+        expect(podImages(PRODUCTION, PRODUCTION)).toEqual([v1.imageRef]);
+        // Kubernetes reuses the ReplicaSet of an identical pod template and gives it the newest revision.
+        const sets = replicaSets(PRODUCTION, selector);
+        expect(sets.at(-1).metadata.uid).toBe(v1ReplicaSet.metadata.uid);
+        expect(sets.at(-1).status.readyReplicas).toBe(1);
+        expect(sets.slice(0, -1).map((rs) => rs.status.replicas ?? 0)).toEqual(sets.slice(0, -1).map(() => 0));
+        expect(minReady).toBeGreaterThanOrEqual(1);
+        const latest = (await fx.production.outputs()).releases.value[0];
+        expect(latest).toMatchObject({ version: "v3", origin: "rollback to v1", imageRef: v1.imageRef });
     });
 });

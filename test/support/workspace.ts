@@ -1,9 +1,10 @@
 import { ConfigMap, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 
 /**
@@ -86,6 +87,20 @@ export class Project {
         }
         await stack.setAllConfig(map);
         return stack;
+    }
+
+    /** Runs the `delivery` command (scripts/delivery, as `npx delivery` runs it) on this copy; never throws, the exit code is returned. */
+    async delivery(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+        try {
+            const { stdout, stderr } = await promisify(execFile)(join(ROOT, "scripts", "delivery"), ["-C", this.dir, ...args], {
+                env: { ...process.env, PULUMI_BACKEND_URL: this.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+                maxBuffer: 64 * 1024 * 1024,
+            });
+            return { code: 0, stdout, stderr };
+        } catch (e) {
+            const err = e as { code?: number; stdout?: string; stderr?: string };
+            return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+        }
     }
 
     cleanup(): void {
@@ -179,6 +194,8 @@ export interface ReleaseOutput {
     configHash: string;
     createdAt: string;
     origin: string;
+    number: number;
+    version: string;
 }
 
 /** GETs the app and returns its JSON answer, failing with the status otherwise. */

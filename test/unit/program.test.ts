@@ -276,7 +276,7 @@ describe("GitLab settings in a stack", () => {
             project: "group/app",
         });
         const withToken = DYNAMIC(rec).filter((d) => "gitlabToken" in d.inputs);
-        expect(withToken.map((r) => r.name).sort()).toEqual(["gitlab-deploy-token", "gitlab-environment"]);
+        expect(withToken.map((r) => r.name).sort()).toEqual(["gitlab-deploy-token", "gitlab-environment", "gitlab-resource-group"]);
         for (const r of withToken) {
             expect(isSecretValue(r.inputs.gitlabToken), r.name).toBe(true);
         }

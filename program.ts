@@ -180,9 +180,7 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
             : s.source.kind === "rollback"
               ? { imageRef: s.source.ref, commitSha: s.source.commitSha, origin: origins.rollback(s.source.of) }
               : upstream!;
-    // A rollback or pin keeps the pipeline's git tag where it is: it names the newest release.
-    const tag = s.source.kind === "promote" ? s.promotionTag : undefined;
-    const promotion = new Promotion("promotion", { release, registry, tag, tagMutable: s.promotionTagMutable });
+    const promotion = new Promotion("promotion", { release, registry, tag: s.promotionTag, tagMutable: s.promotionTagMutable });
     return {
         imageRef: promotion.imageRef,
         commitSha: promotion.commitSha,

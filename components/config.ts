@@ -438,7 +438,8 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         commitSha: commitSha!,
         refName: v.refName ?? ambient.refName ?? "local",
         source,
-        promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) ? ambient.tag : undefined),
+        // The pipeline's git tag names the newest release: a rollback never takes it (a tag set in the stack file still applies, and is refused if it names another digest).
+        promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) && rollback === undefined ? ambient.tag : undefined),
         promotionTagMutable: v.promotionTagMutable!,
         releasesShown: v.releasesShown!,
         build: {

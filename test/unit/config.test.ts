@@ -96,6 +96,11 @@ describe("parseSettings: valid settings", () => {
             commitSha: "abcdef1",
             of: 12,
         });
+        // The pipeline's git tag names the newest release: a rollback does not take it, a promotion does.
+        const inTagPipeline = (operation: object) =>
+            parseSettings("production", { ...base, promoteFrom: "staging" }, { tag: "v2.0.0", operation }).promotionTag;
+        expect(inTagPipeline({ rollbackTo: "v12", rollbackRef: ref, rollbackCommitSha: "abcdef1" })).toBeUndefined();
+        expect(inTagPipeline({})).toBe("v2.0.0");
         // A build stack rolled back builds nothing: the rollback is its source.
         expect(parseSettings("dev", base, { operation: { rollbackTo: "v1", rollbackRef: ref, rollbackCommitSha: "abcdef1" } }).source.kind).toBe("rollback");
     });

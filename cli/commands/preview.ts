@@ -16,6 +16,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { type LedgerEntry, type LedgerSettings, currentEntry } from "../../components/release/ledger";
+import { keyedHash } from "../../components/release/identity";
 import { commitRange } from "../git";
 import { io, Refusal } from "../io";
 import { CommonOptions, optionsOf, withCommonOptions } from "../options";
@@ -104,13 +105,64 @@ export function runningOf(entry: LedgerEntry | undefined, release: Record<string
 }
 
 /** What the stack runs now: its ledger's current entry, else its `release` output (a stack from before the ledger). */
-async function readRunning(stack: Stack): Promise<RunningRelease | undefined> {
-    const state = await stack.exportStack();
-    const ledger = ledgerFromState(stack.name, state.deployment ?? {}, { allowMissing: true });
+async function readRunning(stack: Stack, deployment: { resources?: StateResource[] }): Promise<RunningRelease | undefined> {
+    const ledger = ledgerFromState(stack.name, deployment, { allowMissing: true });
     const entry = currentEntry(ledger.entries);
     if (entry) return runningOf(entry, undefined);
     const outputs = await stack.outputs();
     return runningOf(undefined, outputs.release?.value as Record<string, unknown> | undefined);
+}
+
+interface StateResource {
+    type: string;
+    urn: string;
+    outputs?: Record<string, unknown>;
+}
+
+const RELEASE_KEY_TYPE = "pulumi-nodejs:dynamic/release:ReleaseKey";
+
+/** A string state value: plain, or a secret as `stack export --show-secrets` gives it (`{<sig>: …, plaintext: "\"…\""}`). */
+function plainSecret(v: unknown): string | undefined {
+    if (typeof v === "string") return v || undefined;
+    const plaintext = (v as { plaintext?: unknown } | undefined)?.plaintext;
+    if (typeof plaintext !== "string") return undefined;
+    try {
+        const parsed = JSON.parse(plaintext) as unknown;
+        return typeof parsed === "string" && parsed !== "" ? parsed : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The candidate's settings from the stack's config, for a preview whose ledger candidate is
+ * unknown (an image is built, so the whole candidate waits for its digest): `delivery:env` as
+ * is, `delivery:secretEnv` as the keyed hashes the ledger records (identity.ts keyedHash under
+ * the release key the state holds; the exported state shows it to a caller with the passphrase).
+ * Only hashes leave this function; undefined when the key is not in the state (a first release).
+ */
+export function settingsFromConfig(
+    config: Record<string, { value: string; secret?: boolean }>,
+    deployment: { resources?: StateResource[] },
+): LedgerSettings | undefined {
+    const parse = (key: string): Record<string, string> | undefined => {
+        const raw = config[key]?.value;
+        if (raw === undefined) return {};
+        try {
+            const v = JSON.parse(raw) as unknown;
+            return v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : undefined;
+        } catch {
+            return undefined;
+        }
+    };
+    const env = parse("delivery:env");
+    const secretEnv = parse("delivery:secretEnv");
+    if (!env || !secretEnv) return undefined;
+    const names = Object.keys(secretEnv);
+    if (names.length === 0) return { env, secrets: {} };
+    const key = plainSecret((deployment.resources ?? []).find((r) => r.type === RELEASE_KEY_TYPE)?.outputs?.key);
+    if (!key) return undefined;
+    return { env, secrets: Object.fromEntries(names.map((n) => [n, keyedHash(key, n, secretEnv[n])])) };
 }
 
 function headCommit(dir: string): string | undefined {
@@ -194,7 +246,8 @@ export function register(program: Command): void {
             write();
             throw e;
         }
-        const running = await readRunning(stack);
+        const deployment = ((await stack.exportStack()).deployment ?? {}) as { resources?: StateResource[] };
+        const running = await readRunning(stack, deployment);
         const facts = emptyFacts();
         let failure: string | undefined;
         try {
@@ -215,7 +268,11 @@ export function register(program: Command): void {
             show(tail);
         }
         write();
-        const candidate = candidateOf(facts, headCommit(dir));
+        let candidate = candidateOf(facts, headCommit(dir));
+        if (!candidate.settings) {
+            const settings = settingsFromConfig(await stack.getAllConfig(), deployment);
+            candidate = { ...candidate, settings };
+        }
         const summary = buildReleaseSummary(summaryInputOf({ stack: stack.name, running, candidate, dir, facts, failed: failure !== undefined }));
         if (opts.summaryOut) {
             writeFileSync(resolve(opts.summaryOut), `${summary}\n`);

@@ -1,6 +1,6 @@
 import { LedgerEntry, SettingsDiff, diffSettings, settingsDiffText } from "../components/release/ledger";
 import { CommitRange, commitRange } from "./git";
-import { settingsLines, shortDigest } from "./output";
+import { shortDigest } from "./output";
 
 /** How two releases differ: image, commits, settings keys. */
 export interface Comparison {
@@ -24,15 +24,23 @@ export function compare(dir: string, a: LedgerEntry, b: LedgerEntry): Comparison
 }
 
 export function comparisonText(c: Comparison): string {
-    const lines = [
-        c.digest.same ? `image: same digest ${shortDigest(c.digest.to)}` : `image: ${shortDigest(c.digest.from)} → ${shortDigest(c.digest.to)}`,
-        c.commits.log === null
-            ? `commits: ${c.commits.note}`
-            : c.commits.log.length === 0
-              ? `commits: none between ${c.commits.from.slice(0, 8)} and ${c.commits.to.slice(0, 8)}${c.commits.note ? ` (${c.commits.note})` : ""}`
-              : `commits (git log --oneline ${c.commits.from.slice(0, 8)}..${c.commits.to.slice(0, 8)}):\n${c.commits.log.map((l) => `  ${l}`).join("\n")}`,
-        `settings: ${c.settings.text}`,
-        ...settingsLines(c.settings),
-    ];
+    const a = c.commits.from.slice(0, 8);
+    const b = c.commits.to.slice(0, 8);
+    const list = (lines: readonly string[]) => lines.map((l) => `\n  ${l}`).join("");
+    const lines = [c.digest.same ? `image: the same digest ${shortDigest(c.digest.to)}` : `image: ${shortDigest(c.digest.from)} → ${shortDigest(c.digest.to)}`];
+    const { log, dropped } = c.commits;
+    if (log === null) {
+        lines.push(`commits: ${c.commits.note}`);
+    } else if (log.length === 0 && dropped.length === 0) {
+        lines.push(`commits: the same commit ${b}`);
+    } else {
+        if (log.length > 0) {
+            lines.push(`commits ${c.to} adds (git log --oneline ${a}..${b}):${list(log)}`);
+        }
+        if (dropped.length > 0) {
+            lines.push(`commits ${c.to} lacks (git log --oneline ${b}..${a}):${list(dropped)}`);
+        }
+    }
+    lines.push(`settings: ${c.settings.text}`);
     return lines.join("\n") + "\n";
 }

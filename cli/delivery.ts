@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { register as registerDiff } from "./commands/diff";
+import { register as registerPreview } from "./commands/preview";
 import { register as registerPromote } from "./commands/promote";
 import { register as registerReleases } from "./commands/releases";
 import { register as registerRollback } from "./commands/rollback";
@@ -29,20 +30,6 @@ Examples:
   npx delivery releases --stack production --pipeline "$CI_PIPELINE_ID" --json
 `;
 
-/** Commands that other files add (another helper's `preview`), registered when present. */
-function registerOptional(program: Command, path: string): void {
-    let mod: { register?: (p: Command) => void };
-    try {
-        mod = require(path);
-    } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && String((e as Error).message).includes(path)) {
-            return;
-        }
-        throw e;
-    }
-    mod.register?.(program);
-}
-
 export function buildProgram(): Command {
     const program = new Command("delivery")
         .description("the release ledger of a delivery stack: list, show and diff its releases, roll back, promote")
@@ -51,10 +38,9 @@ export function buildProgram(): Command {
         .addHelpText("after", HELP_AFTER)
         .exitOverride()
         .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-    for (const register of [registerReleases, registerShow, registerDiff, registerRollback, registerPromote]) {
+    for (const register of [registerReleases, registerShow, registerDiff, registerRollback, registerPromote, registerPreview]) {
         register(program);
     }
-    registerOptional(program, "./commands/preview");
     for (const cmd of program.commands) {
         cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
     }

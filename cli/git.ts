@@ -14,40 +14,32 @@ export function hasCommit(dir: string, sha: string): boolean {
 export interface CommitRange {
     readonly from: string;
     readonly to: string;
-    /** `git log --oneline from..to`, newest first; null when a commit is not in the clone. */
+    /** `git log --oneline from..to` (what `to` adds), newest first; null when a commit is not in the clone (`note` says which). */
     readonly log: string[] | null;
-    /** Why there is no log (which commit the clone lacks), or a remark on the range. */
+    /** `git log --oneline to..from`: what `from` has that `to` lacks (going back to an older release drops these). */
+    readonly dropped: string[];
     readonly note?: string;
 }
 
+const oneline = (dir: string, range: string): string[] => {
+    const out = execFileSync("git", ["log", "--oneline", range], { cwd: dir }).toString().trim();
+    return out ? out.split("\n") : [];
+};
+
 export function commitRange(dir: string, from: string, to: string): CommitRange {
     if (from === to) {
-        return { from, to, log: [], note: "same commit" };
+        return { from, to, log: [], dropped: [] };
     }
     const missing = [from, to].filter((sha) => !hasCommit(dir, sha));
     if (missing.length > 0) {
+        const many = missing.length > 1;
         return {
             from,
             to,
             log: null,
-            note: `commit${missing.length > 1 ? "s" : ""} ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not in this clone (${dir}); git fetch may bring ${missing.length > 1 ? "them" : "it"}`,
+            dropped: [],
+            note: `commit${many ? "s" : ""} ${missing.join(" and ")} ${many ? "are" : "is"} not in this clone (${dir}); git fetch may bring ${many ? "them" : "it"}`,
         };
     }
-    const out = execFileSync("git", ["log", "--oneline", `${from}..${to}`], { cwd: dir })
-        .toString()
-        .trim();
-    const log = out ? out.split("\n") : [];
-    if (log.length === 0) {
-        // `to` is older than `from` (a rollback): show what the later release had that this one lacks.
-        const back = execFileSync("git", ["log", "--oneline", `${to}..${from}`], { cwd: dir })
-            .toString()
-            .trim();
-        return {
-            from,
-            to,
-            log: [],
-            note: back ? `${to.slice(0, 8)} is older: it lacks ${back.split("\n").length} commit(s) of ${from.slice(0, 8)}` : undefined,
-        };
-    }
-    return { from, to, log };
+    return { from, to, log: oneline(dir, `${from}..${to}`), dropped: oneline(dir, `${to}..${from}`) };
 }

@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import { LedgerEntry, SettingsDiff, settingsDiffText } from "../components/release/ledger";
+import { LedgerEntry } from "../components/release/ledger";
 import { io } from "./io";
 
 /** `sha256:0123456789ab…` → `0123456789ab` (12 hex, as docker prints image ids). */
@@ -13,9 +13,12 @@ export const when = (iso: string): string => iso.replace("T", " ").replace(/\.\d
 
 /** A table without colours: the same bytes on a terminal, in a CI log and in a README. */
 export function table(head: string[], rows: string[][]): string {
-    const t = new Table({ head, style: { head: [], border: [], compact: false } });
+    const t = new Table({ head, style: { head: [], border: [] }, chars: NO_ROW_RULES });
     t.push(...rows);
-    return t.toString() + "\n";
+    // A rule under the head only (the head is one line).
+    const lines = t.toString().split("\n");
+    const rule = lines[0].replace("┌", "├").replace(/┬/g, "┼").replace("┐", "┤");
+    return [lines[0], lines[1], rule, ...lines.slice(2)].join("\n") + "\n";
 }
 
 export function printJson(value: unknown): void {
@@ -89,14 +92,10 @@ export function entryTable(e: LedgerEntry): string {
     const env = Object.keys(e.settings?.env ?? {}).sort();
     const secrets = Object.keys(e.settings?.secrets ?? {}).sort();
     rows.push(["settings", [...env.map((k) => `env.${k}`), ...secrets.map((k) => `secretEnv.${k} (secret)`)].join("\n") || "none"]);
-    const t = new Table({ style: { head: [], border: [] } });
+    const t = new Table({ style: { head: [], border: [] }, chars: NO_ROW_RULES });
     t.push(...rows.map(([k, v]) => ({ [k]: v })));
     return t.toString() + "\n";
 }
 
-/** The settings lines of a diff: one key per line, grouped; secrets by key only (their values are hashes, never shown). */
-export function settingsLines(d: SettingsDiff): string[] {
-    return [...d.changed.map((k) => `  ~ ${k}`), ...d.added.map((k) => `  + ${k}`), ...d.removed.map((k) => `  - ${k}`)];
-}
-
-export { settingsDiffText };
+/** The table chars without a rule between rows: a long ledger stays one line per release. */
+const NO_ROW_RULES = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Deploy jobs of stacks that build (staging, review-<slug>): `pulumi up`, then the release it
-# runs and its URL for the GitLab environment (deploy.env, a dotenv report).
+# runs and its URL for the GitLab environment (deploy.env, a dotenv report). A re-run of the job
+# in the same pipeline (GitLab's "Rollback environment" / "Re-deploy") runs the release the job
+# deployed the first time again, from the ledger, instead of building (lib.sh ci_rerun_guard).
 #   scripts/ci/deploy.sh <stack>
 set -euo pipefail
 # shellcheck source=scripts/ci/lib.sh
@@ -15,6 +17,7 @@ if [[ $stack == review-* ]]; then
     ci_review_stack_file "$stack"
 fi
 ci_select_stack "$stack" create
+ci_rerun_guard "$stack"
 
 if [[ $stack == review-* && -n ${REVIEW_APPS_DOMAIN-} ]]; then
     target=$(pulumi config get delivery:target --stack "$stack" 2>/dev/null || echo docker)

@@ -84,18 +84,93 @@ ci_output() {
 
 ci_digest_of() { printf '%s\n' "${1##*@}"; }
 
-# Logs what a stack runs now and hands its URL to GitLab (environment:url: $DYNAMIC_ENVIRONMENT_URL).
+# Logs what a stack runs now and hands GitLab the job's dotenv report (deploy.env):
+# DYNAMIC_ENVIRONMENT_URL (environment:url), and the release the job deployed,
+# DELIVERY_RELEASE_VERSION (v7) and DELIVERY_RELEASE_DIGEST (sha256:…). The report expires with
+# the job's artifacts; the ledger in the stack's state, which a re-run reads, does not.
 ci_finish_deploy() {
-    local stack=$1 ref sha url
+    local stack=$1 ref sha url version digest
     ref=$(ci_output "$stack" release imageRef) || ci_die "stack $stack exports no release.imageRef after the update"
     sha=$(ci_output "$stack" release commitSha) || sha="?"
-    ci_log "$stack runs $ref (commit $sha)"
+    version=$(ci_output "$stack" release version 2>/dev/null) || version=""
+    digest=$(ci_digest_of "$ref")
+    ci_log "$stack runs ${version:+$version, }$ref (commit $sha)"
     url=$(ci_output "$stack" url 2>/dev/null) || url=""
     : >"$DELIVERY_ROOT/deploy.env"
     if [[ $url =~ ^https?:// ]]; then
-        printf 'DYNAMIC_ENVIRONMENT_URL=%s\n' "$url" >"$DELIVERY_ROOT/deploy.env"
+        printf 'DYNAMIC_ENVIRONMENT_URL=%s\n' "$url" >>"$DELIVERY_ROOT/deploy.env"
         ci_log "$stack answers at $url"
     fi
+    if [[ $version =~ ^v[0-9]+$ ]]; then
+        printf 'DELIVERY_RELEASE_VERSION=%s\n' "$version" >>"$DELIVERY_ROOT/deploy.env"
+    fi
+    printf 'DELIVERY_RELEASE_DIGEST=%s\n' "$digest" >>"$DELIVERY_ROOT/deploy.env"
+}
+
+# The project's `delivery` command (cli/delivery.ts; also `npx delivery`), on this checkout.
+delivery() { "$DELIVERY_ROOT/scripts/delivery" "$@"; }
+
+# ci_entry_field <stack> <vN> <field>: one field of a ledger entry (delivery show --json).
+ci_entry_field() {
+    delivery show "$2" --stack "$1" --json | node -e '
+        let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+            const v = (JSON.parse(s).entry ?? {})[process.argv[1]];
+            if (v === undefined || v === null || v === "") process.exit(3);
+            process.stdout.write(String(v));
+        });' "$3"
+}
+
+# ci_rerun_release <stack>: prints the version this pipeline's job (CI_PIPELINE_ID, CI_JOB_NAME)
+# deployed to the stack the first time, when its ledger holds one; nothing otherwise. GitLab's
+# "Rollback environment" and "Re-deploy" run an old pipeline's deploy job again (same
+# CI_PIPELINE_ID, new CI_JOB_ID): that run must deploy what the job deployed then, not what the
+# branch or upstream stack holds now. A stack without a ledger yet (its first release) has none.
+ci_rerun_release() {
+    local stack=$1 json errors
+    [[ -n ${CI_PIPELINE_ID-} && -n ${CI_JOB_NAME-} ]] || return 0
+    errors=$(mktemp)
+    if ! json=$(delivery releases --stack "$stack" --pipeline "$CI_PIPELINE_ID" --json 2>"$errors"); then
+        if grep -q "has no release ledger in its state yet" "$errors"; then
+            rm -f "$errors"
+            return 0
+        fi
+        cat "$errors" >&2
+        rm -f "$errors"
+        ci_die "cannot read the release ledger of $stack (delivery releases, above), so whether this job ran before cannot be told; nothing was changed"
+    fi
+    rm -f "$errors"
+    printf '%s' "$json" | node -e '
+        let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+            const mine = (JSON.parse(s).releases ?? []).filter((e) => e.jobName === process.argv[1]);
+            if (mine.length === 0) return;
+            const first = mine.reduce((a, b) => (b.number < a.number ? b : a));
+            process.stdout.write(first.version);
+        });' "$CI_JOB_NAME"
+}
+
+# ci_redeploy <stack> <vN>: runs that release again (delivery rollback; nothing to do when it is
+# what runs), records the dotenv report and checks the stack runs its digest.
+ci_redeploy() {
+    local stack=$1 version=$2 want got
+    want=$(ci_entry_field "$stack" "$version" imageRef) || ci_die "the ledger of $stack has no image for $version"
+    # The pipeline's git tag names the release of that tag; a rollback never moves it.
+    env -u CI_COMMIT_TAG "$DELIVERY_ROOT/scripts/delivery" rollback "$version" --stack "$stack" --yes
+    ci_finish_deploy "$stack"
+    got=$(ci_output "$stack" release imageRef)
+    [[ $(ci_digest_of "$got") == "$(ci_digest_of "$want")" ]] ||
+        ci_die "$stack runs $got after the rollback, not $version's $want"
+    ci_log "$stack runs $version's image $(ci_digest_of "$want") again"
+}
+
+# ci_rerun_guard <stack>: when this job ran before in this pipeline (see ci_rerun_release), says
+# so, deploys what it deployed then, and ends the job.
+ci_rerun_guard() {
+    local stack=$1 first
+    first=$(ci_rerun_release "$stack")
+    [[ -n $first ]] || return 0
+    ci_log "re-run of job ${CI_JOB_NAME} in pipeline ${CI_PIPELINE_ID} (GitLab's rollback or re-deploy of an environment): it deployed $first to $stack the first time, so it deploys $first again (delivery rollback $first) instead of a new release"
+    ci_redeploy "$stack" "$first"
+    exit 0
 }
 
 # Review stacks have no stack file in the repo: every one starts from the same template.

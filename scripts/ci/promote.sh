@@ -3,6 +3,9 @@
 # staging) runs, without building. The git tag becomes a registry tag of that same digest.
 # Refuses when the upstream release is not the tagged commit, so a tag never labels a different
 # build; PROMOTE_ANY_COMMIT=true skips that check.
+# A re-run of the job (GitLab's "Rollback environment" / "Re-deploy" on an older deployment: the
+# same CI_PIPELINE_ID) deploys the release the job deployed the first time, found in the stack's
+# ledger by pipeline and job name, as a new entry `rollback to vN` (lib.sh ci_rerun_guard).
 #   scripts/ci/promote.sh <stack>
 set -euo pipefail
 # shellcheck source=scripts/ci/lib.sh
@@ -15,6 +18,7 @@ if [[ -n ${CI_COMMIT_TAG-} && ! $CI_COMMIT_TAG =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,
 fi
 
 ci_select_stack "$stack" create
+ci_rerun_guard "$stack"
 pin=$(pulumi config get delivery:releaseRef --stack "$stack" 2>/dev/null) || pin=""
 if [[ -n $pin ]]; then
     ci_log "$stack is pinned to $pin by delivery:releaseRef in Pulumi.$stack.yaml; deploying that pin (remove the setting to promote again)"

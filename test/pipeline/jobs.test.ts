@@ -97,6 +97,10 @@ function freshCheckout(ref: string): void {
 
 type JobRun = GclResult & ReturnType<typeof jobOutcome>;
 
+// gitlab-ci-local gives every single-job run the same pipeline id; GitLab gives each pipeline its
+// own, and the deploy jobs tell a re-run (same CI_PIPELINE_ID) from a new pipeline by it.
+let pipelineSeq = 4000 + Math.floor(Math.random() * 1000) * 10;
+
 async function runJob(job: string, ref: string, kind: PipelineKind, extra: Record<string, string> = {}): Promise<JobRun> {
     freshCheckout(ref);
     const variables = {
@@ -104,6 +108,7 @@ async function runJob(job: string, ref: string, kind: PipelineKind, extra: Recor
         CI_API_V4_URL: `${apiUrl}/api/v4`,
         CI_PROJECT_ID: String(project.id),
         DELIVERY_CACHE: engineCache,
+        CI_PIPELINE_ID: String(++pipelineSeq),
         ...extra,
     };
     const res = await gcl(repo, [job, "--shell-executor-no-image", ...pipelineArgs({ variables, unset: kind.unset })], { timeoutMs: 20 * 60_000 });
@@ -135,9 +140,21 @@ interface Release {
     commitSha: string;
     releaseId: string;
     origin: string;
+    version: string;
+}
+
+/** A ledger entry as the `releases` output lists it (newest first). */
+interface Entry extends Release {
+    number: number;
+    pipelineId?: string;
+    jobName?: string;
 }
 
 const release = (stack: string) => JSON.parse(pulumi(["stack", "output", "release", "--json", "--stack", stack], passphraseOf(stack))) as Release;
+const releases = (stack: string) => JSON.parse(pulumi(["stack", "output", "releases", "--json", "--stack", stack], passphraseOf(stack))) as Entry[];
+/** The dotenv report a deploy job hands GitLab: the URL and the release it deployed. */
+const report = (port: number, r: Pick<Release, "version" | "digest">) =>
+    `DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${port}\nDELIVERY_RELEASE_VERSION=${r.version}\nDELIVERY_RELEASE_DIGEST=${r.digest}\n`;
 const stacks = () => (JSON.parse(pulumi(["stack", "ls", "--json"])) as Array<{ name: string }>).map((s) => s.name.split("/").pop());
 
 async function registryDigest(tag: string): Promise<string | null> {
@@ -211,6 +228,9 @@ afterAll(async () => {
 describe("pipelines run with gitlab-ci-local's shell executor", () => {
     let noteId = 0;
     let staging1: Release;
+    let staging2: Release;
+    /** CI_PIPELINE_ID of the tag pipeline whose production job deployed production's v1. */
+    let v1Pipeline = "";
 
     it("every pipeline's checks run green: install restores node_modules and the engine, unit writes a JUnit report, typecheck", async () => {
         for (const job of ["install", "typecheck", "unit"]) {
@@ -246,12 +266,13 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(res.output).not.toContain("[mandatory]");
         expect(staging1.imageRef).toMatch(new RegExp(`^${REGISTRY}/${REPOSITORY}@sha256:[0-9a-f]{64}$`));
         expect(await registryDigest(commits.main1)).toBe(staging1.digest);
-        expect(dotenv()).toBe(`DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${ports.staging}\n`);
+        expect(staging1.version).toBe("v1");
+        expect(dotenv()).toBe(report(ports.staging, staging1));
         const answer = await appAnswer(ports.staging);
         expect(answer).toMatchObject({ release_id: staging1.releaseId, app_env: "staging" });
     });
 
-    it("merge request again: preview passes and the same note is edited, now with the diff against staging", async () => {
+    it("merge request again: preview passes and the same note is edited, starting with the release summary against staging, then the diff", async () => {
         const res = await runJob("preview", FEATURE, mr());
         expectSuccess(res);
         expect(res.output).toContain(`mr-note: updated note ${noteId}`);
@@ -259,6 +280,26 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         const [note] = notes();
         expect(note.id).toBe(noteId);
         expect(note.body).not.toContain("does not exist");
+        // What merging would release, against what staging runs (v1), before the preview.
+        const lines = note.body.split("\n");
+        expect(lines.slice(0, 4)).toEqual([
+            "<!-- delivery:preview:staging -->",
+            "#### Release preview for stack `staging`",
+            "",
+            "**Merging releases into `staging`** (against v1, what `staging` runs now):",
+        ]);
+        const summary = note.body.slice(0, note.body.indexOf("<details>"));
+        expect(summary).toContain(
+            `- **Image:** rebuild needed: this commit's image is built on merge, so its digest is not known yet (v1 runs \`${staging1.digest}\`)`,
+        );
+        expect(summary).toContain(
+            `- **Commits:** \`${commits.main1.slice(0, 8)}..${commits.feature.slice(0, 8)}\` (1 commit)\n  - \`${commits.feature.slice(0, 7)}`,
+        );
+        expect(summary).toContain("feature: login form");
+        expect(summary).toContain("- **Settings:** no setting changed (keys only, values are not shown)");
+        expect(summary).toMatch(/- \*\*Policy:\*\* passed/);
+        expect(note.body.indexOf("**Merging releases")).toBeLessThan(note.body.indexOf("```diff"));
+        expect(readFileSync(join(repo, "preview-staging.txt"), "utf8")).toContain("Previewing update (staging)");
         expect(note.body).toMatch(/\*\*Resources:\*\* .*to (update|replace)/);
         expect(note.body).toContain(commits.feature.slice(0, 8));
         expect(res.output).toContain("delivery@v0.1.0 [advisory]  images-pinned-by-digest");
@@ -289,7 +330,7 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         const review = release(REVIEW_STACK);
         expect(review.commitSha).toBe(commits.feature);
         expect(review.digest).not.toBe(staging1.digest);
-        expect(dotenv()).toBe(`DYNAMIC_ENVIRONMENT_URL=http://127.0.0.1:${ports.review}\n`);
+        expect(dotenv()).toBe(report(ports.review, review));
         expect(await appAnswer(ports.review)).toMatchObject({ release_id: review.releaseId, app_env: "review" });
     });
 
@@ -313,7 +354,13 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         const prod = release("production");
         expect(prod.imageRef).toBe(staging1.imageRef);
         expect(prod.commitSha).toBe(commits.main1);
-        expect(prod.origin).toBe("promote:staging");
+        expect(prod.origin).toBe("promote staging v1");
+        expect(prod.version).toBe("v1");
+        const [entry] = releases("production");
+        expect(entry).toMatchObject({ version: "v1", jobName: "production" });
+        expect(entry.pipelineId).toMatch(/^[0-9]+$/);
+        v1Pipeline = entry.pipelineId!;
+        expect(dotenv()).toBe(report(ports.production, prod));
         const builds = (stack: string) =>
             (JSON.parse(pulumi(["stack", "export", "--stack", stack], passphraseOf(stack))).deployment.resources as Array<{ type: string }>).some((r) =>
                 r.type.startsWith("docker-build:"),
@@ -333,29 +380,63 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(await registryDigest("v1.0.1")).toBeNull();
     });
 
-    it("tag: rollback runs an earlier release on production again, without moving the new git tag", async () => {
+    it("tag v2: production promotes the second release; re-running v1's production job (same CI_PIPELINE_ID) runs v1's digest again as `rollback to v1`", async () => {
         // A second release: the feature is merged, staging deploys it, v1.1.0 promotes it.
         git(repo, "checkout", "-q", "main");
         git(repo, "merge", "-q", "--ff-only", FEATURE);
         expectSuccess(await runJob("staging", "main", PIPELINES.defaultBranch()));
-        const staging2 = release("staging");
+        staging2 = release("staging");
         expect(staging2.digest).not.toBe(staging1.digest);
+        expect(staging2.version).toBe("v2");
         git(repo, "tag", "v1.1.0", "main");
-        expectSuccess(await runJob("production", "v1.1.0", PIPELINES.tag("v1.1.0")));
-        expect(release("production").digest).toBe(staging2.digest);
+        const v2 = await runJob("production", "v1.1.0", PIPELINES.tag("v1.1.0"));
+        expectSuccess(v2);
+        expect(v2.output).not.toContain("re-run of job");
+        expect(release("production")).toMatchObject({ digest: staging2.digest, version: "v2", origin: "promote staging v2" });
 
-        const res = await runJob("rollback", "v1.1.0", PIPELINES.tag("v1.1.0"), {
-            ROLLBACK_RELEASE_REF: staging1.imageRef,
-            ROLLBACK_COMMIT_SHA: commits.main1,
-        });
+        // GitLab's "Rollback environment" on v1's deployment: v1's pipeline runs its production job again.
+        const rerun = await runJob("production", "v1.0.0", PIPELINES.tag("v1.0.0"), { CI_PIPELINE_ID: v1Pipeline });
+        expectSuccess(rerun);
+        expect(rerun.output).toContain(`re-run of job production in pipeline ${v1Pipeline}`);
+        expect(rerun.output).toContain("it deployed v1 to production the first time, so it deploys v1 again (delivery rollback v1)");
+        const prod = release("production");
+        expect(prod).toMatchObject({ imageRef: staging1.imageRef, commitSha: commits.main1, version: "v3", origin: "rollback to v1" });
+        expect(releases("production").map((e) => [e.version, e.origin])).toEqual([
+            ["v3", "rollback to v1"],
+            ["v2", "promote staging v2"],
+            ["v1", "promote staging v1"],
+        ]);
+        expect(dotenv()).toBe(report(ports.production, prod));
+        expect(await appAnswer(ports.production)).toMatchObject({ release_id: prod.releaseId, app_env: "production" });
+        // No tag moved: each still names the digest it was made for.
+        expect(await registryDigest("v1.0.0")).toBe(staging1.digest);
+        expect(await registryDigest("v1.1.0")).toBe(staging2.digest);
+
+        // Re-run once more: v1's image runs already, so nothing new is recorded.
+        const again = await runJob("production", "v1.0.0", PIPELINES.tag("v1.0.0"), { CI_PIPELINE_ID: v1Pipeline });
+        expectSuccess(again);
+        expect(again.output).toContain("it deployed v1 to production the first time");
+        expect(again.output).toContain("already runs on production");
+        expect(releases("production")[0].version).toBe("v3");
+    });
+
+    it("tag: the rollback job runs the release ROLLBACK_TO names again, without moving the pipeline's git tag", async () => {
+        const res = await runJob("rollback", "v1.1.0", PIPELINES.tag("v1.1.0"), { ROLLBACK_TO: "v2" });
         expectSuccess(res);
         const prod = release("production");
-        expect(prod.imageRef).toBe(staging1.imageRef);
-        expect(prod.commitSha).toBe(commits.main1);
-        expect(prod.origin).toBe("pin");
+        expect(prod).toMatchObject({ imageRef: staging2.imageRef, commitSha: commits.feature, version: "v4", origin: "rollback to v2" });
+        expect(releases("production")[0]).toMatchObject({ version: "v4", jobName: "rollback" });
         expect(await registryDigest("v1.1.0")).toBe(staging2.digest);
+        expect(await registryDigest("v1.0.0")).toBe(staging1.digest);
         expect(await appAnswer(ports.production)).toMatchObject({ release_id: prod.releaseId });
-        expect(res.output).toContain(`pulumi config set delivery:releaseRef '${staging1.imageRef}' --stack production`);
+        expect(dotenv()).toBe(report(ports.production, prod));
+        expect(res.output).toContain("rolled back to v2");
+
+        // A number the ledger does not hold: refused, nothing changes.
+        const missing = await runJob("rollback", "v1.1.0", PIPELINES.tag("v1.1.0"), { ROLLBACK_TO: "v99" });
+        expect(missing.status, missing.output).toBe("failed");
+        expect(missing.output).toContain("has no v99");
+        expect(release("production").version).toBe("v4");
     });
 
     it("schedule: drift checks pass while nothing changed, and drift:staging fails once its container is removed behind Pulumi's back", async () => {

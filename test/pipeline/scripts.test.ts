@@ -57,13 +57,16 @@ describe("guards before any stack is touched", () => {
     });
 
     it.each([
-        [{}, "set ROLLBACK_RELEASE_REF"],
-        [{ ROLLBACK_RELEASE_REF: "registry.example.com/app:v1.0.0", ROLLBACK_COMMIT_SHA: "0123abc" }, "must be pinned by digest"],
-        [{ ROLLBACK_RELEASE_REF: `registry.example.com/app@sha256:${"a".repeat(64)}`, ROLLBACK_COMMIT_SHA: "main" }, "must be a git commit SHA"],
+        [{}, 'ROLLBACK_TO is not set: run this job from its "Run job" page'],
+        [{ ROLLBACK_TO: "12" }, "ROLLBACK_TO must be a release number of production's ledger such as v12 (got '12')"],
+        [{ ROLLBACK_TO: `registry.example.com/app@sha256:${"a".repeat(64)}` }, "A digest or a commit no longer names a release"],
+        [{ ROLLBACK_TO: "v0" }, "must be a release number"],
     ])("rollback refuses %j", (vars, message) => {
         const r = run("rollback.sh", ["production"], { ...OK_STATE, ...vars });
         expect(r.code).toBe(1);
         expect(r.output).toContain(message);
+        // Refused before any stack is touched: no state check ran.
+        expect(r.output).not.toContain("PULUMI_BACKEND_URL");
     });
 });
 

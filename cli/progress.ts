@@ -33,7 +33,8 @@ export class Progress {
 
     readonly onEvent = (event: EngineEvent): void => {
         const pre = event.resourcePreEvent;
-        if (pre && pre.metadata.op !== "same") {
+        // Providers and the stack itself are the engine's bookkeeping, not what a person waits for.
+        if (pre && pre.metadata.op !== "same" && !/^pulumi:(providers:|pulumi:Stack$)/.test(pre.metadata.type)) {
             this.current = `${pre.metadata.op} ${resourceName(pre.metadata.urn)}`;
             if (io.stderrIsTTY) {
                 this.draw();

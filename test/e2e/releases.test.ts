@@ -1,33 +1,15 @@
-import { execFile } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { ReleasesJson } from "../../cli/output";
 import type { ChangeJson } from "../../cli/change";
 import { LedgerEntry } from "../../components/release/ledger";
-import { PASSPHRASE, Project, ROOT, ReleaseOutput, getApp, localConfig, outputValue, registryDigest, slotContainers, useStacks } from "../support/workspace";
+import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, slotContainers, useStacks } from "../support/workspace";
 
 /**
  * `delivery` (scripts/delivery, as `npx delivery` runs it) on a project copy with two stacks on the
  * Docker host: the ledger a stack keeps of its releases, a rollback to an earlier one, a
  * promotion of an upstream release, and a rollback refused because its image left the registry.
  */
-const run = promisify(execFile);
-
-async function delivery(project: Project, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-        const { stdout, stderr } = await run(join(ROOT, "scripts", "delivery"), ["-C", project.dir, ...args], {
-            env: { ...process.env, PULUMI_BACKEND_URL: project.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
-            maxBuffer: 64 * 1024 * 1024,
-        });
-        return { code: 0, stdout, stderr };
-    } catch (e) {
-        const err = e as { code?: number; stdout?: string; stderr?: string };
-        return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-    }
-}
-
 /** The image the slot's one container runs, as Docker reports it. */
 function containerImage(slot: string): { id: string; image: string } {
     const [line] = slotContainers(slot);
@@ -56,7 +38,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         expect(r[1].digest).toBe(r[0].digest);
         expect(r[2].digest).not.toBe(r[0].digest);
 
-        const listed = await delivery(fx.project, "releases", "--stack", UP, "--json");
+        const listed = await fx.project.delivery("releases", "--stack", UP, "--json");
         expect(listed.code).toBe(0);
         const j = JSON.parse(listed.stdout) as ReleasesJson;
         expect(j.running).toBe("v3");
@@ -66,14 +48,14 @@ describe("delivery releases, rollback and promote on the real engine", () => {
             ["v1", r[0].digest, r[0].releaseId, "build"],
         ]);
 
-        const table = await delivery(fx.project, "releases", "--stack", UP);
+        const table = await fx.project.delivery("releases", "--stack", UP);
         expect(table.code).toBe(0);
         expect(table.stdout).toMatch(/│ \* v3 +│/);
         expect(table.stdout).toContain(`* runs now on ${UP} (3 releases)`);
     });
 
     it("rolls back to v1 with --yes: the container runs v1's digest and the ledger records v4 `rollback to v1`", async () => {
-        const rolled = await delivery(fx.project, "rollback", "v1", "--stack", UP, "--yes", "--json");
+        const rolled = await fx.project.delivery("rollback", "v1", "--stack", UP, "--yes", "--json");
         expect(rolled.stderr).toContain("settings that differ from v1's (the rollback keeps the current ones): env.GREETING");
         expect(rolled.code).toBe(0);
         const change = JSON.parse(rolled.stdout) as ChangeJson;
@@ -86,27 +68,27 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         expect(String(app.body.message)).not.toContain("r3");
         expect(app.body.release_id).toBe(change.entry.releaseId);
 
-        const j = JSON.parse((await delivery(fx.project, "releases", "--stack", UP, "--json")).stdout) as ReleasesJson;
+        const j = JSON.parse((await fx.project.delivery("releases", "--stack", UP, "--json")).stdout) as ReleasesJson;
         expect(j.running).toBe("v4");
         expect(j.releases.map((e) => e.version)).toEqual(["v4", "v3", "v2", "v1"]);
     });
 
     it("does nothing for a release whose image already runs, and refuses a number the ledger lacks, naming its range", async () => {
-        const same = await delivery(fx.project, "rollback", "v1", "--stack", UP, "--yes");
+        const same = await fx.project.delivery("rollback", "v1", "--stack", UP, "--yes");
         expect(same.code).toBe(0);
         expect(same.stdout).toContain(`v1's image already runs on ${UP} (as v4, rollback to v1); nothing to do`);
-        const missing = await delivery(fx.project, "rollback", "v9", "--stack", UP, "--yes");
+        const missing = await fx.project.delivery("rollback", "v9", "--stack", UP, "--yes");
         expect(missing.code).toBe(1);
         expect(missing.stderr).toContain(`stack ${UP} has no v9: its ledger holds v1..v4`);
     });
 
     it("promotes the upstream's running release, then a given one, recording `promote <stack> vN` downstream", async () => {
-        const first = await delivery(fx.project, "promote", "--stack", DOWN, "--yes", "--json");
+        const first = await fx.project.delivery("promote", "--stack", DOWN, "--yes", "--json");
         expect(first.code).toBe(0);
         const a = JSON.parse(first.stdout) as ChangeJson;
         expect([a.entry.version, a.entry.origin, a.entry.digest]).toEqual(["v1", `promote ${UP} v4`, r[0].digest]);
 
-        const second = await delivery(fx.project, "promote", "v3", "--stack", DOWN, "--yes", "--json");
+        const second = await fx.project.delivery("promote", "v3", "--stack", DOWN, "--yes", "--json");
         expect(second.code).toBe(0);
         const b = JSON.parse(second.stdout) as ChangeJson;
         expect([b.entry.version, b.entry.origin, b.entry.digest, b.entry.commitSha]).toEqual(["v2", `promote ${UP} v3`, r[2].digest, r[2].commitSha]);
@@ -123,7 +105,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
 
         const stateBefore = (await fx.upstream.exportStack()).deployment;
         const containerBefore = containerImage(SLOT_A);
-        const refused = await delivery(fx.project, "rollback", "v3", "--stack", UP, "--yes");
+        const refused = await fx.project.delivery("rollback", "v3", "--stack", UP, "--yes");
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain(`v3's image is gone from the registry: 127.0.0.1:5000 answers 404 for ${fx.project.repository}@${r[2].digest}`);
         expect(refused.stderr).toContain(`Nothing was changed. Rebuild commit ${r[2].commitSha}`);
@@ -131,7 +113,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
 
         expect((await fx.upstream.exportStack()).deployment).toEqual(stateBefore);
         expect(containerImage(SLOT_A)).toEqual(containerBefore);
-        const j = JSON.parse((await delivery(fx.project, "releases", "--stack", UP, "--json")).stdout) as ReleasesJson;
+        const j = JSON.parse((await fx.project.delivery("releases", "--stack", UP, "--json")).stdout) as ReleasesJson;
         expect(j.releases.map((e: LedgerEntry) => e.version)).toEqual(["v4", "v3", "v2", "v1"]);
     });
 });

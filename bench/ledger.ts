@@ -12,7 +12,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { LedgerEntry } from "../components/release/ledger";
-import { PASSPHRASE, Project, ensureEnvironment, localConfig } from "../test/support/workspace";
+import { PASSPHRASE, Project, ensureEnvironment, localConfig } from "../test/support/project";
 
 const GOAL = 1.25;
 const RUNS = 3;

@@ -39,7 +39,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         expect(r[2].digest).not.toBe(r[0].digest);
 
         const listed = await fx.project.delivery("releases", "--stack", UP, "--json");
-        expect(listed.code).toBe(0);
+        expect(`exit ${listed.code}: ${listed.stderr}`).toMatch(/^exit 0:/);
         const j = JSON.parse(listed.stdout) as ReleasesJson;
         expect(j.running).toBe("v3");
         expect(j.releases.map((e) => [e.version, e.digest, e.releaseId, e.origin])).toEqual([
@@ -49,7 +49,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         ]);
 
         const table = await fx.project.delivery("releases", "--stack", UP);
-        expect(table.code).toBe(0);
+        expect(`exit ${table.code}: ${table.stderr}`).toMatch(/^exit 0:/);
         expect(table.stdout).toMatch(/│ \* v3 +│/);
         expect(table.stdout).toContain(`* runs now on ${UP} (3 releases)`);
     });
@@ -57,7 +57,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
     it("rolls back to v1 with --yes: the container runs v1's digest and the ledger records v4 `rollback to v1`", async () => {
         const rolled = await fx.project.delivery("rollback", "v1", "--stack", UP, "--yes", "--json");
         expect(rolled.stderr).toContain("settings that differ from v1's (the rollback keeps the current ones): env.GREETING");
-        expect(rolled.code).toBe(0);
+        expect(`exit ${rolled.code}: ${rolled.stderr}`).toMatch(/^exit 0:/);
         const change = JSON.parse(rolled.stdout) as ChangeJson;
         expect(change.changed).toBe(true);
         expect(change.previous).toBe("v3");
@@ -75,21 +75,21 @@ describe("delivery releases, rollback and promote on the real engine", () => {
 
     it("does nothing for a release whose image already runs, and refuses a number the ledger lacks, naming its range", async () => {
         const same = await fx.project.delivery("rollback", "v1", "--stack", UP, "--yes");
-        expect(same.code).toBe(0);
+        expect(`exit ${same.code}: ${same.stderr}`).toMatch(/^exit 0:/);
         expect(same.stdout).toContain(`v1's image already runs on ${UP} (as v4, rollback to v1); nothing to do`);
         const missing = await fx.project.delivery("rollback", "v9", "--stack", UP, "--yes");
-        expect(missing.code).toBe(1);
+        expect(`exit ${missing.code}: ${missing.stderr}`).toMatch(/^exit 1:/);
         expect(missing.stderr).toContain(`stack ${UP} has no v9: its ledger holds v1..v4`);
     });
 
     it("promotes the upstream's running release, then a given one, recording `promote <stack> vN` downstream", async () => {
         const first = await fx.project.delivery("promote", "--stack", DOWN, "--yes", "--json");
-        expect(first.code).toBe(0);
+        expect(`exit ${first.code}: ${first.stderr}`).toMatch(/^exit 0:/);
         const a = JSON.parse(first.stdout) as ChangeJson;
         expect([a.entry.version, a.entry.origin, a.entry.digest]).toEqual(["v1", `promote ${UP} v4`, r[0].digest]);
 
         const second = await fx.project.delivery("promote", "v3", "--stack", DOWN, "--yes", "--json");
-        expect(second.code).toBe(0);
+        expect(`exit ${second.code}: ${second.stderr}`).toMatch(/^exit 0:/);
         const b = JSON.parse(second.stdout) as ChangeJson;
         expect([b.entry.version, b.entry.origin, b.entry.digest, b.entry.commitSha]).toEqual(["v2", `promote ${UP} v3`, r[2].digest, r[2].commitSha]);
         const app = await getApp(`http://127.0.0.1:${portB}/`);
@@ -106,7 +106,7 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         const stateBefore = (await fx.upstream.exportStack()).deployment;
         const containerBefore = containerImage(SLOT_A);
         const refused = await fx.project.delivery("rollback", "v3", "--stack", UP, "--yes");
-        expect(refused.code).toBe(1);
+        expect(`exit ${refused.code}: ${refused.stderr}`).toMatch(/^exit 1:/);
         expect(refused.stderr).toContain(`v3's image is gone from the registry: 127.0.0.1:5000 answers 404 for ${fx.project.repository}@${r[2].digest}`);
         expect(refused.stderr).toContain(`Nothing was changed. Rebuild commit ${r[2].commitSha}`);
         expect(refused.stderr).toContain(`pick another release from: delivery releases --stack ${UP}`);

@@ -22,12 +22,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-
-// test/support/workspace.ts imports vitest's hooks for useStacks (not used here), and vitest
-// refuses to be require()d outside its runner: give this script inert hooks in its place.
-require.cache[require.resolve("vitest")] = { exports: { beforeAll: () => undefined, afterAll: () => undefined } } as NodeJS.Module;
-const { PASSPHRASE, Project, ROOT, ensureEnvironment, envValue, localConfig } =
-    require("../test/support/workspace") as typeof import("../test/support/workspace");
+import { PASSPHRASE, Project, ROOT, ensureEnvironment, envValue, localConfig } from "../test/support/project";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const GOALS = { preview: 3, up: 4, startSeconds: 1, unitSeconds: 8 };

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } from "../argProblems";
 import { runtimeEnv } from "../release/runtimeEnv";
@@ -102,6 +102,14 @@ interface Scope {
     readonly selector: Record<string, string>;
 }
 
+/**
+ * @pulumi/kubernetes, loaded when the first KubernetesTarget is made, not with this module:
+ * components/config.ts reads this module's checks in every stack, Docker-target ones too, and
+ * a Docker-target run need not load the Kubernetes SDK (0.1–0.3 s of its start here).
+ */
+let k8sModule: typeof k8s | undefined;
+const kube = (): typeof k8s => (k8sModule ??= require("@pulumi/kubernetes") as typeof k8s);
+
 // The stack owns every object it applies: a hand edit (`kubectl edit`, `kubectl set image`,
 // `kubectl scale`) takes over the fields it touches, and a server-side apply without force
 // may stop at that field conflict instead of restoring what the stack says.
@@ -124,10 +132,11 @@ export class KubernetesTarget extends CheckedComponent {
 
     constructor(name: string, args: KubernetesTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:targets:KubernetesTarget", name, kubernetesTargetProblems(args), opts);
-        const provider = args.kubeconfig !== undefined ? new k8s.Provider(`${name}-provider`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined;
+        const provider =
+            args.kubeconfig !== undefined ? new (kube().Provider)(`${name}-provider`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined;
         const child = { parent: this, provider };
         const labels = standardLabels(args.appName, args.stack);
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels, annotations: OWNED } }, child);
+        const ns = new (kube().core.v1.Namespace)(`${name}-namespace`, { metadata: { name: args.namespace, labels, annotations: OWNED } }, child);
         const scope: Scope = { args, name, child, namespace: ns.metadata.name, labels, selector: selectorLabels(args.appName, args.stack) };
 
         const secrets = [createConfigSecret(scope), createPullSecret(scope)];
@@ -162,7 +171,7 @@ function createSecret(
     type: string,
     stringData: k8s.types.input.core.v1.Secret["stringData"],
 ): k8s.core.v1.Secret {
-    return new k8s.core.v1.Secret(`${scope.name}-${role}`, { metadata: ownedMetadata(scope, secretName), type, stringData }, scope.child);
+    return new (kube().core.v1.Secret)(`${scope.name}-${role}`, { metadata: ownedMetadata(scope, secretName), type, stringData }, scope.child);
 }
 
 function createConfigSecret(scope: Scope): k8s.core.v1.Secret {
@@ -180,7 +189,7 @@ function createPullSecret(scope: Scope): k8s.core.v1.Secret {
 function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1.Deployment {
     const { args, name, child, selector } = scope;
     const timeout = args.rolloutTimeoutSeconds ?? 300;
-    return new k8s.apps.v1.Deployment(
+    return new (kube().apps.v1.Deployment)(
         `${name}-deployment`,
         {
             // The provider waits for the rollout up to this long, then fails the update.
@@ -248,7 +257,7 @@ function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Conta
 
 function createService(scope: Scope): k8s.core.v1.Service {
     const { args, name, child, selector } = scope;
-    return new k8s.core.v1.Service(
+    return new (kube().core.v1.Service)(
         `${name}-service`,
         {
             metadata: ownedMetadata(scope, args.appName),
@@ -260,7 +269,7 @@ function createService(scope: Scope): k8s.core.v1.Service {
 
 function createIngress(scope: Scope, host: string, service: k8s.core.v1.Service, deployment: k8s.apps.v1.Deployment): k8s.networking.v1.Ingress {
     const { args, name, child } = scope;
-    return new k8s.networking.v1.Ingress(
+    return new (kube().networking.v1.Ingress)(
         `${name}-ingress`,
         {
             // Without an ingress controller no load balancer address ever appears; the
@@ -284,7 +293,7 @@ function createIngress(scope: Scope, host: string, service: k8s.core.v1.Service,
 
 function createDisruptionBudget(scope: Scope): k8s.policy.v1.PodDisruptionBudget {
     const { args, name, child, selector } = scope;
-    return new k8s.policy.v1.PodDisruptionBudget(
+    return new (kube().policy.v1.PodDisruptionBudget)(
         `${name}-pdb`,
         { metadata: ownedMetadata(scope, args.appName), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
         child,

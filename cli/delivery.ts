@@ -7,7 +7,7 @@ import { register as registerRollback } from "./commands/rollback";
 import { register as registerShow } from "./commands/show";
 import { CliIo, EXIT, io, NothingToDo, processIo, Refusal, setIo, UsageError } from "./io";
 import { DEFAULT_STACK } from "./options";
-import { CLONE } from "./stacks";
+import { CLONE, firstErrorLine } from "./stacks";
 
 const HELP_AFTER = `
 Every subcommand takes --stack <name> (default: ${DEFAULT_STACK}) and --json (JSON on stdout;
@@ -47,6 +47,18 @@ export function buildProgram(): Command {
     return program;
 }
 
+/** An error from the engine (an Automation API CommandError) as the lines that matter, with what to set when it is the passphrase. */
+export function engineErrorText(e: unknown): string {
+    const message = String((e as Error)?.message ?? e);
+    if (/passphrase must be set/.test(message)) {
+        return "the stack's secrets need its passphrase: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), as its deploy jobs do";
+    }
+    if (/incorrect passphrase/i.test(message)) {
+        return "PULUMI_CONFIG_PASSPHRASE is not this stack's passphrase (the engine says: incorrect passphrase)";
+    }
+    return (e as Error)?.constructor?.name === "CommandError" ? firstErrorLine(message) : ((e as Error)?.stack ?? message);
+}
+
 /** Runs one command line (without `node` and the script) and resolves with its exit code. */
 export async function main(args: string[], cliIo: CliIo = processIo()): Promise<number> {
     setIo(cliIo);
@@ -71,7 +83,7 @@ export async function main(args: string[], cliIo: CliIo = processIo()): Promise<
             io.err(`delivery: ${e.message}\n`);
             return EXIT.refused;
         }
-        io.err(`delivery: ${(e as Error).stack ?? String(e)}\n`);
+        io.err(`delivery: ${engineErrorText(e)}\n`);
         return EXIT.refused;
     }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { main } from "../../../cli/delivery";
+import { engineErrorText, main } from "../../../cli/delivery";
 import { recordingIo } from "./fixture";
 
 /** Command-line errors: exit 2 with what is wrong, before any stack is opened. */
@@ -54,5 +54,17 @@ describe("delivery command line", () => {
         const option = await run("releases", "--stak", "dev");
         expect(option.code).toBe(2);
         expect(option.stderr).toContain("unknown option '--stak'");
+    });
+
+    it("turns the engine's errors into the lines that matter, naming the passphrase variable", () => {
+        class CommandError extends Error {}
+        expect(
+            engineErrorText(
+                new CommandError(
+                    "code: -2\n stderr: Command failed\nerror: could not deserialize deployment: passphrase must be set with PULUMI_CONFIG_PASSPHRASE",
+                ),
+            ),
+        ).toBe("the stack's secrets need its passphrase: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), as its deploy jobs do");
+        expect(engineErrorText(new CommandError("code: 255\n stdout: \nerror: the stack is locked\n at x"))).toBe("error: the stack is locked");
     });
 });

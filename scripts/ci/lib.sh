@@ -112,7 +112,9 @@ delivery() { "$DELIVERY_ROOT/scripts/delivery" "$@"; }
 
 # ci_entry_field <stack> <vN> <field>: one field of a ledger entry (delivery show --json).
 ci_entry_field() {
-    delivery show "$2" --stack "$1" --json | node -e '
+    local json
+    json=$(delivery show "$2" --stack "$1" --json) || return 1
+    printf '%s' "$json" | node -e '
         let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
             const v = (JSON.parse(s).entry ?? {})[process.argv[1]];
             if (v === undefined || v === null || v === "") process.exit(3);
@@ -152,7 +154,8 @@ ci_rerun_release() {
 # what runs), records the dotenv report and checks the stack runs its digest.
 ci_redeploy() {
     local stack=$1 version=$2 want got
-    want=$(ci_entry_field "$stack" "$version" imageRef) || ci_die "the ledger of $stack has no image for $version"
+    want=$(ci_entry_field "$stack" "$version" imageRef) ||
+        ci_die "cannot read $version from $stack's ledger (see above); nothing was changed. npx delivery releases --stack $stack lists what it holds"
     # The pipeline's git tag names the release of that tag; a rollback never moves it.
     env -u CI_COMMIT_TAG "$DELIVERY_ROOT/scripts/delivery" rollback "$version" --stack "$stack" --yes
     ci_finish_deploy "$stack"

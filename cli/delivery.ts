@@ -61,6 +61,7 @@ export function engineErrorText(e: unknown): string {
 
 /** Runs one command line (without `node` and the script) and resolves with its exit code. */
 export async function main(args: string[], cliIo: CliIo = processIo()): Promise<number> {
+    const previous = io;
     setIo(cliIo);
     const program = buildProgram();
     try {
@@ -85,6 +86,8 @@ export async function main(args: string[], cliIo: CliIo = processIo()): Promise<
         }
         io.err(`delivery: ${engineErrorText(e)}\n`);
         return EXIT.refused;
+    } finally {
+        setIo(previous);
     }
 }
 

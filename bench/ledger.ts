@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { LedgerEntry } from "../components/release/ledger";
+import { entriesOf } from "../components/release/releaseLedger";
 import { PASSPHRASE, Project, ensureEnvironment, localConfig } from "../test/support/project";
 
 const GOAL = 1.25;
@@ -69,16 +69,17 @@ async function main(): Promise<void> {
 /** Writes `n` entries into the stack's ledger, the newest being the release that runs (so a no-op stays a no-op). */
 async function inflateLedger(stack: Awaited<ReturnType<Project["stack"]>>, n: number): Promise<void> {
     const state = await stack.exportStack();
-    const ledger = (state.deployment.resources as Array<{ type: string; outputs: { entries: LedgerEntry[] } }>).find(
+    const ledger = (state.deployment.resources as Array<{ type: string; outputs: { entriesJson: string } }>).find(
         (r) => r.type === "pulumi-nodejs:dynamic/release:ReleaseLedger",
     )!;
-    const current = ledger.outputs.entries.at(-1)!;
+    const entries = entriesOf(ledger.outputs);
+    const current = entries.at(-1)!;
     const settings = {
         env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`SETTING_${i}`, `value-${i}-`.padEnd(40, "x")])),
         secrets: { A: "f".repeat(64), B: "e".repeat(64) },
     };
-    const old = Array.from({ length: n - ledger.outputs.entries.length }, (_, i) => ({ ...current, releaseId: `r-${String(i).padStart(12, "0")}`, settings }));
-    ledger.outputs.entries = [...old, ...ledger.outputs.entries].map((e, i) => ({ ...e, number: i + 1, version: `v${i + 1}` }));
+    const old = Array.from({ length: n - entries.length }, (_, i) => ({ ...current, releaseId: `r-${String(i).padStart(12, "0")}`, settings }));
+    ledger.outputs.entriesJson = JSON.stringify([...old, ...entries].map((e, i) => ({ ...e, number: i + 1, version: `v${i + 1}` })));
     await stack.importStack(state);
 }
 

@@ -2,6 +2,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { join, resolve } from "node:path";
 import { ManifestLocation, manifestExists } from "../components/registry/registryTag";
 import { LedgerEntry, currentEntry, findEntry, rangeText } from "../components/release/ledger";
+import { entriesOf } from "../components/release/releaseLedger";
 import { parsePinnedRef } from "../components/refs";
 import { io, Refusal } from "./io";
 import { Progress } from "./progress";
@@ -71,15 +72,15 @@ export function ledgerFromState(stackName: string, deployment: { resources?: Sta
     if (!ledger) {
         throw new Refusal(`stack "${stackName}" has no release ledger in its state yet; its first release makes one: pulumi up --stack ${stackName}`);
     }
-    const entries = ledger.outputs?.entries;
-    if (isSecretValue(entries)) {
+    const outputs = ledger.outputs ?? {};
+    if (isSecretValue(outputs.entriesJson) || isSecretValue(outputs.entries)) {
         throw new Refusal(`stack "${stackName}" keeps its ledger entries encrypted in the state; they cannot be read without the stack's secrets`);
     }
-    if (!Array.isArray(entries)) {
+    if (typeof outputs.entriesJson !== "string" && !Array.isArray(outputs.entries)) {
         throw new Refusal(`stack "${stackName}" has a release ledger without entries in its state (${ledger.urn})`);
     }
-    const ledgerId = ledger.outputs?.ledgerId;
-    return { stack: stackName, entries: entries as LedgerEntry[], ledgerId: typeof ledgerId === "string" ? ledgerId : undefined };
+    const ledgerId = outputs.ledgerId;
+    return { stack: stackName, entries: entriesOf(outputs), ledgerId: typeof ledgerId === "string" ? ledgerId : undefined };
 }
 
 export async function readLedger(stack: Stack): Promise<Ledger> {

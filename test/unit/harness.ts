@@ -103,7 +103,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                             key: releaseKeyOf(opts.stack ?? "dev"),
                             // ReleaseLedger: its provider's create numbers the candidate v1.
                             ...(args.type === "pulumi-nodejs:dynamic/release:ReleaseLedger"
-                                ? { entries: appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z"), ledgerId: "1edge7" }
+                                ? { entriesJson: JSON.stringify(appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z")), ledgerId: "1edge7" }
                                 : {}),
                             ...opts.dynamicState?.(args.type, inputs),
                         },

@@ -69,6 +69,8 @@ describe("the ledger in a stack's state", () => {
     it("reads all entries and the ledger id from the ReleaseLedger resource's outputs", () => {
         const ledger = ledgerFromState("staging", { resources: [{ type: "pulumi:pulumi:Stack", urn: "x" }, resource({ entries: ENTRIES, ledgerId: "ab12" })] });
         expect(ledger).toEqual({ stack: "staging", entries: ENTRIES, ledgerId: "ab12" });
+        const asString = ledgerFromState("staging", { resources: [resource({ entriesJson: JSON.stringify(ENTRIES), ledgerId: "ab12" })] });
+        expect(asString).toEqual({ stack: "staging", entries: ENTRIES, ledgerId: "ab12" });
     });
 
     it("refuses a stack without a ledger, naming the command that makes the first release", () => {

@@ -174,7 +174,8 @@ export async function runUp(stack: Stack, opts: UpOptions): Promise<void> {
     workspace.envVars = { ...saved, ...opts.envVars };
     const progress = new Progress(opts.label);
     try {
-        await stack.up({ policyPacks: [join(opts.projectDir, "policy")], onEvent: progress.onEvent, color: "never" });
+        // --refresh, as the CI jobs run it: a hand edit (a stopped container, kubectl set image) is found and taken back.
+        await stack.up({ refresh: true, policyPacks: [join(opts.projectDir, "policy")], onEvent: progress.onEvent, color: "never" });
         progress.stop("done");
     } catch (e) {
         progress.stop("failed");

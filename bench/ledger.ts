@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { entriesOf } from "../components/release/releaseLedger";
+import { entriesOf, packEntries } from "../components/release/releaseLedger";
 import { PASSPHRASE, Project, ensureEnvironment, localConfig } from "../test/support/project";
 
 const GOAL = 1.25;
@@ -79,7 +79,7 @@ async function inflateLedger(stack: Awaited<ReturnType<Project["stack"]>>, n: nu
         secrets: { A: "f".repeat(64), B: "e".repeat(64) },
     };
     const old = Array.from({ length: n - entries.length }, (_, i) => ({ ...current, releaseId: `r-${String(i).padStart(12, "0")}`, settings }));
-    ledger.outputs.entriesJson = JSON.stringify([...old, ...entries].map((e, i) => ({ ...e, number: i + 1, version: `v${i + 1}` })));
+    ledger.outputs.entriesJson = packEntries([...old, ...entries].map((e, i) => ({ ...e, number: i + 1, version: `v${i + 1}` })));
     await stack.importStack(state);
 }
 

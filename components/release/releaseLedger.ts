@@ -20,10 +20,10 @@ export interface ReleaseLedgerInputs {
 
 export interface ReleaseLedgerOutputs extends ReleaseLedgerInputs {
     /**
-     * Every entry, oldest first, as one JSON string. As nested objects, 1,000 entries made every
-     * no-op preview and up about 1.5 s slower here (bench/ledger.ts: each crossing between engine,
-     * provider and program converts every field to a protobuf Struct and back); one string
-     * crosses whole.
+     * Every entry, oldest first, packed into one JSON string (packEntries). As nested objects,
+     * 1,000 entries made every no-op preview and up about 1.5 s slower here (bench/ledger.ts:
+     * each crossing between engine, provider and program converts every field to a protobuf
+     * Struct and back); one string crosses whole.
      */
     readonly entriesJson: string;
     /** Random hex made with the ledger; it keeps the release tags of a stack made again under the same name apart. */
@@ -32,6 +32,31 @@ export interface ReleaseLedgerOutputs extends ReleaseLedgerInputs {
 
 export type ReleaseLedgerArgs = ArgsOf<ReleaseLedgerInputs>;
 
+/** What entriesJson holds: the entries without their settings, and each distinct settings once, by config hash. */
+interface PackedLedger {
+    readonly entries: Array<Omit<LedgerEntry, "settings">>;
+    readonly settings: Record<string, LedgerEntry["settings"]>;
+}
+
+/**
+ * The entries as entriesJson stores them. Settings are stored once per config hash (the hash of
+ * exactly those settings), since most releases of a stack share its config: 1,000 releases of
+ * one config keep one copy.
+ */
+export function packEntries(entries: readonly LedgerEntry[]): string {
+    const packed: PackedLedger = { entries: [], settings: {} };
+    for (const { settings, ...entry } of entries) {
+        packed.settings[entry.configHash] ??= settings;
+        packed.entries.push(entry);
+    }
+    return JSON.stringify(packed);
+}
+
+export function unpackEntries(json: string): LedgerEntry[] {
+    const packed = JSON.parse(json) as PackedLedger;
+    return packed.entries.map((e) => ({ ...e, settings: packed.settings[e.configHash] ?? { env: {}, secrets: {} } }));
+}
+
 /**
  * The entries an old state holds. A state written before the ledger (a ReleaseRecord, found by
  * the alias) becomes v1, with its settings unknown.
@@ -39,7 +64,7 @@ export type ReleaseLedgerArgs = ArgsOf<ReleaseLedgerInputs>;
 export function entriesOf(state: Partial<ReleaseLedgerOutputs>): LedgerEntry[] {
     const olds = state as Partial<ReleaseLedgerOutputs> & Record<string, unknown>;
     if (typeof olds.entriesJson === "string") {
-        return JSON.parse(olds.entriesJson) as LedgerEntry[];
+        return unpackEntries(olds.entriesJson);
     }
     // The first ledgers of this change kept the entries as an array.
     if (Array.isArray(olds.entries)) {
@@ -85,7 +110,7 @@ export const releaseLedgerProvider: pulumi.dynamic.ResourceProvider = {
         const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
         const ledgerId = randomBytes(3).toString("hex");
         const entries = appendEntry([], inputs.candidate, new Date().toISOString());
-        return { id: ledgerId, outs: { ...inputs, entriesJson: JSON.stringify(entries), ledgerId } };
+        return { id: ledgerId, outs: { ...inputs, entriesJson: packEntries(entries), ledgerId } };
     },
     async diff(_id: string, olds: ReleaseLedgerOutputs, news: ReleaseLedgerInputs) {
         const entries = entriesOf(olds);
@@ -99,7 +124,7 @@ export const releaseLedgerProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: ReleaseLedgerOutputs, news: ReleaseLedgerInputs) {
         const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
         const entries = appendEntry(entriesOf(olds), news.candidate, new Date().toISOString());
-        return { outs: { ...news, entriesJson: JSON.stringify(entries), ledgerId: olds.ledgerId ?? randomBytes(3).toString("hex") } };
+        return { outs: { ...news, entriesJson: packEntries(entries), ledgerId: olds.ledgerId ?? randomBytes(3).toString("hex") } };
     },
     async read(id: string, props: ReleaseLedgerOutputs) {
         return { id, props };

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { appendEntry } from "../../components/release/ledger";
+import { packEntries } from "../../components/release/releaseLedger";
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach } from "vitest";
 
@@ -103,7 +104,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                             key: releaseKeyOf(opts.stack ?? "dev"),
                             // ReleaseLedger: its provider's create numbers the candidate v1.
                             ...(args.type === "pulumi-nodejs:dynamic/release:ReleaseLedger"
-                                ? { entriesJson: JSON.stringify(appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z")), ledgerId: "1edge7" }
+                                ? { entriesJson: packEntries(appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z")), ledgerId: "1edge7" }
                                 : {}),
                             ...opts.dynamicState?.(args.type, inputs),
                         },

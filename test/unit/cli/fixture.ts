@@ -38,6 +38,8 @@ export const ENTRIES: LedgerEntry[] = [
         pipelineId: "4711",
         jobName: "deploy:staging",
         at: "2026-12-01T11:00:00.000Z",
+        // Other settings, so another config hash (the hash of exactly these settings).
+        configHash: "d".repeat(64),
         settings: { env: { APP_ENV: "staging", GREETING: "hi" }, secrets: { SECRET_KEY: "hmac-2" } },
     },
     {

@@ -1,3 +1,4 @@
+import { packEntries } from "../../../components/release/releaseLedger";
 import { describe, expect, it } from "vitest";
 import { entryTable, releasesJson, releasesTable, selectReleases } from "../../../cli/output";
 import { ledgerFromState, LEDGER_TYPE } from "../../../cli/stacks";
@@ -69,7 +70,7 @@ describe("the ledger in a stack's state", () => {
     it("reads all entries and the ledger id from the ReleaseLedger resource's outputs", () => {
         const ledger = ledgerFromState("staging", { resources: [{ type: "pulumi:pulumi:Stack", urn: "x" }, resource({ entries: ENTRIES, ledgerId: "ab12" })] });
         expect(ledger).toEqual({ stack: "staging", entries: ENTRIES, ledgerId: "ab12" });
-        const asString = ledgerFromState("staging", { resources: [resource({ entriesJson: JSON.stringify(ENTRIES), ledgerId: "ab12" })] });
+        const asString = ledgerFromState("staging", { resources: [resource({ entriesJson: packEntries(ENTRIES), ledgerId: "ab12" })] });
         expect(asString).toEqual({ stack: "staging", entries: ENTRIES, ledgerId: "ab12" });
     });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { origins } from "../../../components/release/ledger";
-import { entriesOf, releaseLedgerProvider as provider } from "../../../components/release/releaseLedger";
+import { entriesOf, packEntries, releaseLedgerProvider as provider, unpackEntries } from "../../../components/release/releaseLedger";
 
 const ref = (c: string) => `127.0.0.1:5000/delivery/app@sha256:${c.repeat(64)}`;
 const candidate = (c: string, extra = {}) => ({
@@ -48,6 +48,20 @@ describe("ReleaseLedger provider", () => {
         const asArray = { ...made.outs, entriesJson: undefined, entries: entriesOf(made.outs) };
         expect(entriesOf(asArray)).toEqual(entriesOf(made.outs));
         expect((await provider.diff!(made.id, asArray, { candidate: candidate("a") })).changes).toBe(true);
+    });
+
+    it("stores each distinct settings once, by config hash, and unpacks every entry with its own", () => {
+        const entries = [1, 2, 3].map((n) => ({
+            ...candidate(String(n)),
+            number: n,
+            version: `v${n}`,
+            at: "t",
+            configHash: n === 2 ? "sha256:other" : "sha256:h",
+        }));
+        entries[1] = { ...entries[1], settings: { env: { A: "2" }, secrets: { S: "k" } } };
+        const packed = packEntries(entries);
+        expect(Object.keys(JSON.parse(packed).settings)).toEqual(["sha256:h", "sha256:other"]);
+        expect(unpackEntries(packed)).toEqual(entries);
     });
 
     it("makes an older stack's ReleaseRecord its v1, and writes the ledger even when the release is the same", async () => {

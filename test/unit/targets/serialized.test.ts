@@ -87,7 +87,7 @@ describe("serialized providers", () => {
                 const a = await provider.create({ candidate: ${JSON.stringify(candidate("r-1"))} });
                 const same = await provider.diff(a.id, a.outs, { candidate: ${JSON.stringify(candidate("r-1"))} });
                 const b = await provider.update(a.id, a.outs, { candidate: ${JSON.stringify(candidate("r-2"))} });
-                return { first: JSON.parse(a.outs.entriesJson).map((e) => e.version), same: same.changes, then: JSON.parse(b.outs.entriesJson).map((e) => e.version + " " + e.releaseId) };
+                return { first: JSON.parse(a.outs.entriesJson).entries.map((e) => e.version), same: same.changes, then: JSON.parse(b.outs.entriesJson).entries.map((e) => e.version + " " + e.releaseId) };
             }`,
         );
         expect(result).toEqual({ first: ["v1"], same: false, then: ["v1 r-1", "v2 r-2"] });

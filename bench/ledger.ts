@@ -3,7 +3,8 @@
  * measured side by side in one run on the real engine (file backend), three runs each:
  * a no-op `pulumi preview`, a no-op `pulumi up`, and an `up` that makes a new release (a
  * plain setting changes, so the ledger appends and the container swaps). The 1,000 entries are
- * written into the state with `pulumi stack import`, each as large as a real one (12 settings).
+ * written into the state with `pulumi stack import`, each as large as a real one (13 settings, a
+ * config change every 20 releases).
  * Prints a table and exits non-zero when the 1,000-entry median is more than GOAL × the 1-entry
  * median for any command. Run: npm run bench:ledger
  */
@@ -78,7 +79,13 @@ async function inflateLedger(stack: Awaited<ReturnType<Project["stack"]>>, n: nu
         env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`SETTING_${i}`, `value-${i}-`.padEnd(40, "x")])),
         secrets: { A: "f".repeat(64), B: "e".repeat(64) },
     };
-    const old = Array.from({ length: n - entries.length }, (_, i) => ({ ...current, releaseId: `r-${String(i).padStart(12, "0")}`, settings }));
+    // The config changes every 20 releases: 50 distinct settings in 1,000 entries.
+    const old = Array.from({ length: n - entries.length }, (_, i) => ({
+        ...current,
+        releaseId: `r-${String(i).padStart(12, "0")}`,
+        configHash: `sha256:${String(Math.floor(i / 20)).padStart(64, "0")}`,
+        settings: { ...settings, env: { ...settings.env, CONFIG_GENERATION: String(Math.floor(i / 20)) } },
+    }));
     ledger.outputs.entriesJson = packEntries([...old, ...entries].map((e, i) => ({ ...e, number: i + 1, version: `v${i + 1}` })));
     await stack.importStack(state);
 }

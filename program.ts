@@ -152,7 +152,12 @@ async function upstreamOrFail(s: DeliverySettings): Promise<PromotedRelease | un
         return undefined;
     }
     try {
-        return await readUpstreamRelease(s.source.fromStack, s.source.version);
+        return await readUpstreamRelease(s.source.fromStack, s.source.version, {
+            soakSeconds: s.soakSeconds,
+            override: s.promoteUnverified,
+            now: Date.now(),
+            promotingStack: s.stack,
+        });
     } catch (e) {
         if (e instanceof UnknownStackError) {
             throw userError(new ConfigError(s.stack, [unknownUpstreamProblem(s.stack, s.source.fromStack, e)]).message);
@@ -167,6 +172,8 @@ interface ReleaseSource {
     readonly commitSha: string;
     readonly origin: string;
     readonly rollbackOf?: number;
+    /** For a promotion: the promotion gate's decision, recorded in the ledger entry. */
+    readonly gate?: PromotedRelease["gate"];
 }
 
 function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined): ReleaseSource {
@@ -186,6 +193,7 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
         commitSha: promotion.commitSha,
         origin: release.origin,
         ...(s.source.kind === "rollback" ? { rollbackOf: s.source.of } : {}),
+        ...(release.gate !== undefined ? { gate: release.gate } : {}),
     };
 }
 

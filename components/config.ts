@@ -97,6 +97,10 @@ export interface DeliverySettings {
     readonly promotionTagMutable: boolean;
     /** How many ledger entries the `releases` output shows (the state keeps all). */
     readonly releasesShown: number;
+    /** How long (seconds) a promoted release's verification must have passed before it is promoted (the promotion gate, gate.ts). */
+    readonly soakSeconds: number;
+    /** Who lets a release the gate holds back through anyway: delivery:promoteUnverified, else PROMOTE_UNVERIFIED=true. */
+    readonly promoteUnverified?: "delivery:promoteUnverified" | "PROMOTE_UNVERIFIED";
     readonly build: BuildSettings;
     readonly registry: RegistrySettings;
     readonly containerPort: number;
@@ -119,6 +123,8 @@ export interface AmbientDefaults {
     readonly registryPassword?: string;
     /** What `delivery promote` and `delivery rollback` ask of one run (ambientDefaults reads them). */
     readonly operation?: ReleaseOperation;
+    /** PROMOTE_UNVERIFIED, the CI job's override of the promotion gate: "true" or "false". */
+    readonly promoteUnverified?: string;
 }
 
 /**
@@ -220,6 +226,8 @@ export const KEYS = {
     releasesShown: spec(intIn(1, 1000), "20"),
     promotionTag: spec(z.string().regex(TAG_PATTERN, "must be a valid image tag: letters, digits, _ . -, at most 128, not starting with . or -"), "v1.2.3"),
     promotionTagMutable: spec(bool, "true"),
+    soakSeconds: spec(intIn(0, 604800), "600"),
+    promoteUnverified: spec(bool, "true"),
     containerPort: spec(intIn(PORT_RANGE.min, PORT_RANGE.max), "8080"),
     healthPath: spec(z.string().regex(/^\/[^\s]*$/, "must be an absolute HTTP path such as /healthz"), "/healthz"),
     env: spec(envMap, "GREETING", { path: true }),
@@ -260,6 +268,8 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     registryInsecure: "false",
     promotionTagMutable: "false",
     releasesShown: "20",
+    soakSeconds: "0",
+    promoteUnverified: "false",
     containerPort: "8080",
     healthPath: "/healthz",
     dockerHost: "unix:///var/run/docker.sock",
@@ -304,6 +314,12 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         promoteRelease: ambient.operation?.promoteRelease || raw.promoteRelease,
     };
     const rollback = rollbackOf(ambient.operation, problems);
+    const promoteUnverifiedEnv = ambient.promoteUnverified || undefined;
+    if (promoteUnverifiedEnv !== undefined && promoteUnverifiedEnv !== "true" && promoteUnverifiedEnv !== "false") {
+        problems.push(
+            `PROMOTE_UNVERIFIED: must be true or false (got ${JSON.stringify(promoteUnverifiedEnv)}); it lets a promotion take a release that is not verified`,
+        );
+    }
     problems.push(...unknownKeyProblems(NAMESPACE, KEYS, raw, stack, "setting"));
 
     const v: Parsed = {};
@@ -442,6 +458,8 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         promotionTag: v.promotionTag ?? (ambient.tag && TAG_PATTERN.test(ambient.tag) && rollback === undefined ? ambient.tag : undefined),
         promotionTagMutable: v.promotionTagMutable!,
         releasesShown: v.releasesShown!,
+        soakSeconds: v.soakSeconds!,
+        promoteUnverified: v.promoteUnverified ? "delivery:promoteUnverified" : promoteUnverifiedEnv === "true" ? "PROMOTE_UNVERIFIED" : undefined,
         build: {
             context: appPath,
             dockerfile: v.dockerfile ?? `${appPath.replace(/\/+$/, "")}/Dockerfile`,
@@ -504,6 +522,7 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
         registryServer: env.CI_REGISTRY,
         registryUsername: env.CI_REGISTRY_USER,
         registryPassword: env.CI_REGISTRY_PASSWORD,
+        promoteUnverified: env.PROMOTE_UNVERIFIED,
         operation: {
             promoteFrom: env.DELIVERY_PROMOTE_FROM,
             promoteRelease: env.DELIVERY_PROMOTE_RELEASE,

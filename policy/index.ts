@@ -1,5 +1,5 @@
 import { PolicyPack, ResourceValidationPolicy } from "@pulumi/policy";
-import { buildInPromotionStack, hardeningProblems, unpinnedImages } from "./rules";
+import { buildInPromotionStack, hardeningProblems, ungatedRelease, unpinnedImages } from "./rules";
 
 /**
  * The delivery policy pack: what must hold for every stack, whatever program registered
@@ -38,6 +38,24 @@ const promotionOnly: ResourceValidationPolicy = {
     },
 };
 
+const promotionGated: ResourceValidationPolicy = {
+    name: "promotion-only-stacks-promote-verified-releases",
+    description:
+        "Stacks that promote a release (production by default) record only a release the promotion gate let through: verified upstream, or an explicit override.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            stacks: { type: "array", items: { type: "string" }, default: ["production"] },
+        },
+    },
+    validateResource: (args, reportViolation) => {
+        const stacks = args.getConfig<{ stacks?: string[] }>().stacks ?? ["production"];
+        for (const problem of ungatedRelease(args.type, args.urn, args.props, stacks)) {
+            reportViolation(problem);
+        }
+    },
+};
+
 new PolicyPack("delivery", {
     policies: [
         fromRule("images-pinned-by-digest", "Every container runs an image named by digest (repo@sha256:...), never by a mutable tag.", unpinnedImages),
@@ -47,5 +65,6 @@ new PolicyPack("delivery", {
             hardeningProblems,
         ),
         promotionOnly,
+        promotionGated,
     ],
 });

@@ -101,3 +101,45 @@ export function buildInPromotionStack(type: string, urn: string, promotionStacks
         ? [`stack "${stack}" builds an image; it must deploy the digest its upstream stack released (delivery:promoteFrom)`]
         : [];
 }
+
+/** The engine's type of the ReleaseLedger dynamic resource (components/release/releaseLedger.ts). */
+export const RELEASE_LEDGER_TYPE = "pulumi-nodejs:dynamic/release:ReleaseLedger";
+
+/** The overrides of the promotion gate (components/release/gate.ts GateOverride). */
+const GATE_OVERRIDES = ["delivery:promoteUnverified", "PROMOTE_UNVERIFIED"];
+
+/**
+ * A release recorded in a promotion-only stack without the promotion gate's consent: its ledger
+ * candidate must carry `gate` with decision `verified`, or `overridden` by an explicit override.
+ * A rollback (`rollbackOf`: an entry the stack's own ledger holds) and a pin by hand (`pin`,
+ * delivery:releaseRef) promote nothing, so they carry no gate. An unknown candidate (a preview
+ * before the release id is known) is checked by `up`.
+ */
+export function ungatedRelease(type: string, urn: string, props: Props, promotionStacks: readonly string[]): string[] {
+    if (type !== RELEASE_LEDGER_TYPE) {
+        return [];
+    }
+    const stack = stackOfUrn(urn);
+    const candidate = props.candidate;
+    if (!promotionStacks.includes(stack) || !candidate || typeof candidate !== "object") {
+        return [];
+    }
+    if (candidate.origin === "pin" || (typeof candidate.rollbackOf === "number" && String(candidate.origin).startsWith("rollback to "))) {
+        return [];
+    }
+    const what = `stack "${stack}" records release "${candidate.origin}"`;
+    const rule =
+        "a promotion-only stack takes only a release whose verification passed (the promotion gate, components/release/gate.ts), or one let through by delivery:promoteUnverified or PROMOTE_UNVERIFIED";
+    const gate = candidate.gate;
+    if (!gate || typeof gate !== "object") {
+        return [`${what} without a promotion gate decision; ${rule}`];
+    }
+    if (gate.decision === "verified") {
+        return [];
+    }
+    if (gate.decision === "overridden" && GATE_OVERRIDES.includes(gate.overriddenBy)) {
+        return [];
+    }
+    const by = gate.decision === "overridden" ? ` by ${JSON.stringify(gate.overriddenBy ?? null)}` : "";
+    return [`${what} with promotion gate decision ${JSON.stringify(gate.decision ?? null)}${by}; ${rule}`];
+}

@@ -4,6 +4,8 @@
  * command and the tests share one owner for numbering, lookup and the settings diff.
  */
 
+import type { GateRecord } from "./gate";
+
 /** What the stack's settings were for one release: plain values, and for secrets only a keyed hash. */
 export interface LedgerSettings {
     /** Plain settings (`delivery:env`), as given to the app. */
@@ -36,6 +38,8 @@ export interface LedgerCandidate extends LedgerActor {
     readonly settings: LedgerSettings;
     /** For a rollback: the entry it runs again; the ledger refuses one it does not hold with that image. */
     readonly rollbackOf?: number;
+    /** For a promotion: the promotion gate's decision (gate.ts), `verified` or an explicit override. */
+    readonly gate?: GateRecord;
 }
 
 /** One numbered release. */
@@ -62,7 +66,9 @@ export const versionOf = (n: number): string => `v${n}`;
 export const origins = {
     build: "build",
     pin: "pin",
-    promote: (stack: string, version?: string) => (version ? `promote ${stack} ${version}` : `promote ${stack}`),
+    /** `unverified`: what an override let through (gate.ts blockedText), `promote staging v7 (unverified: soaking 4m10s of 10m)`. */
+    promote: (stack: string, version?: string, unverified?: string) =>
+        `${version ? `promote ${stack} ${version}` : `promote ${stack}`}${unverified ? ` (unverified: ${unverified})` : ""}`,
     rollback: (n: number) => `rollback to ${versionOf(n)}`,
 } as const;
 

@@ -4,6 +4,7 @@ import { ArgName, ArgProblem, CheckedComponent, argPath } from "../argProblems";
 import { TAG_PATTERN, parsePinnedRef } from "../refs";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
+import { GateOptions, GateRecord, blockedText, gate } from "./gate";
 import { origins, parseVersion } from "./ledger";
 
 /** The part of an upstream release a promotion needs. */
@@ -16,6 +17,10 @@ export interface PromotedRelease {
     readonly version?: string;
     /** How it came here (ledger.ts `origins`): `promote staging v7`, `pin`, `rollback to v3`. */
     readonly origin: string;
+    /** The upstream's `release.verification`, unchecked (gate.ts reads it); absent: never verified. */
+    readonly verification?: unknown;
+    /** What the promotion gate decided (readUpstreamRelease with a gate), recorded in the ledger entry. */
+    readonly gate?: GateRecord;
 }
 
 /** `staging` → `organization/delivery/staging`; fully qualified names pass through. */
@@ -32,7 +37,7 @@ export function qualifiedStackName(stack: string, org = pulumi.getOrganization()
 
 /** Checks a release that crosses a stack boundary. Throws a message that names its origin. */
 export function validatePromotedRelease(value: unknown, origin: string): PromotedRelease {
-    const r = value as (Partial<PromotedRelease> & { version?: unknown }) | undefined;
+    const r = value as (Partial<PromotedRelease> & { version?: unknown; verification?: unknown }) | undefined;
     if (!r || typeof r !== "object" || typeof r.imageRef !== "string") {
         throw new Error(`${origin} exports no release (stack output "release.imageRef" is missing); run \`pulumi up\` there first`);
     }
@@ -43,7 +48,14 @@ export function validatePromotedRelease(value: unknown, origin: string): Promote
         throw new Error(`${origin} exports release commit "${String(r.commitSha)}", which is not a commit SHA`);
     }
     const version = typeof r.version === "string" && parseVersion(r.version) !== undefined ? r.version : undefined;
-    return { imageRef: r.imageRef, commitSha: r.commitSha, releaseId: r.releaseId, version, origin: r.origin ?? "" };
+    return {
+        imageRef: r.imageRef,
+        commitSha: r.commitSha,
+        releaseId: r.releaseId,
+        version,
+        origin: r.origin ?? "",
+        ...(r.verification !== undefined && r.verification !== null ? { verification: r.verification } : {}),
+    };
 }
 
 /** The entry `version` of an upstream's `releases` output (newest first), or a message saying which it has. */
@@ -103,11 +115,18 @@ async function listBackendStacks(): Promise<string[]> {
     return (JSON.parse(out || "[]") as Array<{ name: string }>).map((s) => s.name.split("/").pop()!).sort();
 }
 
+/** The promotion gate readUpstreamRelease applies: its options, and the stack that promotes (for the fix command). */
+export interface UpstreamGate extends GateOptions {
+    readonly promotingStack: string;
+}
+
 /**
  * Reads the upstream stack's exported release before anything is registered, so that a
- * missing stack, or a missing or unpinned release, stops the update with no resource changed.
+ * missing stack, a missing or unpinned release, or (with `gateWith`) one the promotion gate
+ * holds back (gate.ts: not verified, failed, still soaking) stops the update with no resource
+ * changed. An override the gate lets through is named in the origin and recorded as `gate`.
  */
-export async function readUpstreamRelease(stack: string, version?: string): Promise<PromotedRelease> {
+export async function readUpstreamRelease(stack: string, version?: string, gateWith?: UpstreamGate): Promise<PromotedRelease> {
     const qualified = qualifiedStackName(stack);
     await requireStack(qualified);
     const ref = new pulumi.StackReference(`upstream-${stack.replace(/\//g, "-")}`, { name: qualified });
@@ -120,7 +139,17 @@ export async function readUpstreamRelease(stack: string, version?: string): Prom
         version === undefined ? await value("release") : pickUpstreamRelease(await value("releases"), version, origin),
         origin,
     );
-    return { ...release, origin: origins.promote(stack.split("/").pop()!, release.version) };
+    const short = stack.split("/").pop()!;
+    if (gateWith === undefined) {
+        return { ...release, origin: origins.promote(short, release.version) };
+    }
+    const { decision, record } = gate(
+        { stack: short, version: release.version, releaseId: release.releaseId, verification: release.verification },
+        gateWith,
+        gateWith.promotingStack,
+    );
+    const unverified = decision.decision === "overridden" ? blockedText(decision.blocked) : undefined;
+    return { ...release, origin: origins.promote(short, release.version, unverified), gate: record };
 }
 
 export interface PromotionArgs {

@@ -4,6 +4,7 @@ import { releaseActor } from "./actor";
 import { configHash, keyedHash, releaseId } from "./identity";
 import { Registry } from "../registry/registry";
 import { RegistryTag } from "../registry/registryTag";
+import type { GateRecord } from "./gate";
 import { LedgerActor, LedgerCandidate, LedgerEntry, currentEntry, releaseTag } from "./ledger";
 import { ReleaseKey } from "./releaseKey";
 import { ReleaseLedger } from "./releaseLedger";
@@ -41,6 +42,8 @@ export interface ReleaseArgs {
     readonly origin: string;
     /** For a rollback: the ledger entry run again (the ledger checks it holds this image). */
     readonly rollbackOf?: number;
+    /** For a promotion: what the promotion gate decided (gate.ts), recorded in the ledger entry. */
+    readonly gate?: GateRecord;
     /**
      * Where the release's immutable tag (ledger.ts releaseTag) is added, when its image lives
      * there. @default undefined (no tag)
@@ -112,6 +115,7 @@ export class Release extends pulumi.ComponentResource {
                 origin: args.origin,
                 settings: { env: { ...args.env }, secrets },
                 ...(args.rollbackOf !== undefined ? { rollbackOf: args.rollbackOf } : {}),
+                ...(args.gate !== undefined ? { gate: args.gate } : {}),
             }));
         // The ledger took over from ReleaseRecord (one entry, replaced on every release): the
         // alias makes an older stack's record its first entry instead of deleting it.

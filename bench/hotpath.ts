@@ -7,7 +7,8 @@
  *
  * - no-op `pulumi preview --diff` without and with `--policy-pack policy`;
  * - no-op `pulumi up --diff --refresh --policy-pack policy`, with its preview pass (as CI runs
- *   it today) and with `--skip-preview` (the policy pack still runs on the update itself);
+ *   it today) and with `--skip-preview` (the policy pack still runs on the update itself: a
+ *   mandatory violation stops `up --skip-preview` on this engine), and without `--refresh`;
  * - a promotion `up` of the downstream stack (delivery:promoteFrom) with a new promotion tag
  *   per run, as a tag pipeline does: the registry gets a manifest, never a blob.
  *
@@ -168,6 +169,13 @@ async function main(): Promise<void> {
             ["no-op preview --policy-pack (MR job)", f(previewArgs), p(upstream, [...previewArgs, ...policy]), GOALS.preview],
             ["no-op up --policy-pack, with preview pass (deploy job today)", f(upArgs), p(upstream, [...upArgs, ...policy]), undefined],
             ["no-op up --policy-pack --skip-preview", f([...upArgs, "--skip-preview"]), p(upstream, [...upArgs, "--skip-preview", ...policy]), GOALS.up],
+            // What --refresh costs (CI refreshes to find hand edits): the same update without it.
+            [
+                "no-op up --policy-pack --skip-preview, without --refresh",
+                f(["up", "--yes", "--diff", "--skip-preview"]),
+                p(upstream, ["up", "--yes", "--diff", "--skip-preview", ...policy]),
+                undefined,
+            ],
             ["promotion up --policy-pack --skip-preview, new tag", f([...upArgs, "--skip-preview"]), promote, GOALS.up],
         ];
         const times: Array<{ floor: number[]; ours: number[] }> = [];

@@ -128,6 +128,19 @@ describe("parseSettings: valid settings", () => {
         );
     });
 
+    it("reads the promotion gate's soak and override: the setting, else PROMOTE_UNVERIFIED=true from the job's environment", () => {
+        const promote = { ...base, promoteFrom: "staging" };
+        expect(parseSettings("production", promote)).toMatchObject({ soakSeconds: 0, promoteUnverified: undefined });
+        expect(parseSettings("production", { ...promote, soakSeconds: "600" }).soakSeconds).toBe(600);
+        expect(parseSettings("production", { ...promote, promoteUnverified: "true" }).promoteUnverified).toBe("delivery:promoteUnverified");
+        expect(parseSettings("production", promote, { promoteUnverified: "true" }).promoteUnverified).toBe("PROMOTE_UNVERIFIED");
+        expect(parseSettings("production", { ...promote, promoteUnverified: "true" }, { promoteUnverified: "true" }).promoteUnverified).toBe(
+            "delivery:promoteUnverified",
+        );
+        expect(parseSettings("production", promote, { promoteUnverified: "false" }).promoteUnverified).toBeUndefined();
+        expect(parseSettings("production", promote, { promoteUnverified: "" }).promoteUnverified).toBeUndefined();
+    });
+
     it("names a review stack's namespace after the stack", () => {
         const s = parseSettings("review-feature-x", { ...base, target: "kubernetes" });
         expect(s.target).toMatchObject({ namespace: "review-feature-x" });
@@ -288,6 +301,24 @@ describe("parseSettings: each bad setting has its own clear error", () => {
             ).toBe(true);
         });
     }
+
+    it("checks the promotion gate's settings and PROMOTE_UNVERIFIED", () => {
+        const promote = { ...base, promoteFrom: "staging" };
+        expect(problemsOf("production", { ...promote, soakSeconds: "10m" })).toEqual([
+            'delivery:soakSeconds: must be a whole number from 0 to 604800 (got "10m"). Fix: pulumi config set delivery:soakSeconds 600 --stack production',
+        ]);
+        expect(problemsOf("production", { ...promote, promoteUnverified: "yes" })).toEqual([
+            'delivery:promoteUnverified: must be true or false (got "yes"). Fix: pulumi config set delivery:promoteUnverified true --stack production',
+        ]);
+        try {
+            parseSettings("production", promote, { promoteUnverified: "yes" });
+            throw new Error("no error");
+        } catch (e) {
+            expect((e as ConfigError).problems).toEqual([
+                'PROMOTE_UNVERIFIED: must be true or false (got "yes"); it lets a promotion take a release that is not verified',
+            ]);
+        }
+    });
 
     it("reports every problem at once, and says nothing was changed", () => {
         try {

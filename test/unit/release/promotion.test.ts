@@ -51,6 +51,12 @@ describe("validatePromotedRelease", () => {
         expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, version: "7" }, "stack staging").version).toBeUndefined();
     });
 
+    it("carries the upstream's verification to the promotion gate unread, and none when it is absent", () => {
+        const verification = { status: "failed", at: "2026-12-01T12:00:00.000Z", checks: [], durationMs: 3 };
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, verification }, "stack staging").verification).toBe(verification);
+        expect(validatePromotedRelease({ imageRef: REF, commitSha: SHA, verification: null }, "stack staging")).not.toHaveProperty("verification");
+    });
+
     it("rejects a missing release", () => {
         expect(() => validatePromotedRelease(undefined, 'stack "o/delivery/staging"')).toThrow(
             'stack "o/delivery/staging" exports no release (stack output "release.imageRef" is missing); run `pulumi up` there first',

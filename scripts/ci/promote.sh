@@ -3,6 +3,10 @@
 # staging) runs, without building. The git tag becomes a registry tag of that same digest.
 # Refuses when the upstream release is not the tagged commit, so a tag never labels a different
 # build; PROMOTE_ANY_COMMIT=true skips that check.
+# The program's promotion gate refuses, before any change, an upstream release that is not verified,
+# failed its verification, or passed it less than delivery:soakSeconds ago (production: 600 s).
+# PROMOTE_UNVERIFIED=true (a pipeline variable; the environment reaches pulumi up as is) lets it
+# through; the ledger entry records the override (gate.overriddenBy) and the origin says so.
 # A re-run of the job (GitLab's "Rollback environment" / "Re-deploy" on an older deployment: the
 # same CI_PIPELINE_ID) deploys the release the job deployed the first time, found in the stack's
 # ledger by pipeline and job name, as a new entry `rollback to vN` (lib.sh ci_rerun_guard).

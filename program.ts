@@ -8,13 +8,16 @@ import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } fr
 import { releaseActor } from "./components/release/actor";
 import { LedgerEntry, newest, origins } from "./components/release/ledger";
 import { Release, ReleaseInfo } from "./components/release/release";
+import { verificationGate } from "./components/release/verification";
+import { VerificationResult } from "./components/release/verificationResult";
 import { DockerHostTarget, DockerHostTargetArgs } from "./components/targets/dockerHostTarget";
 import { KubernetesTarget, KubernetesTargetArgs } from "./components/targets/kubernetesTarget";
 import { ReleaseTargetArgs } from "./components/targets/targetArgs";
 
 /** What a stack exports: the release a downstream stack can promote, and where the app answers. */
 export interface StackOutputs {
-    readonly release: pulumi.Output<ReleaseInfo>;
+    /** With the recorded `verification` of the release (absent: not verified). */
+    readonly release: pulumi.Output<ReleaseInfo & { verification?: VerificationResult }>;
     /** The newest `delivery:releasesShown` ledger entries, newest first (the state keeps all). */
     readonly releases: pulumi.Output<LedgerEntry[]>;
     readonly url: string;
@@ -36,7 +39,10 @@ export async function deliver(): Promise<StackOutputs> {
         s.target.kind === "docker"
             ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
             : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
-    return { release: release.info, releases: release.entries.apply((entries) => newest(entries, s.releasesShown)), url: s.url ?? target.url };
+    // A failed verification is exported with the release and fails the update (verificationGate).
+    const verification = verificationGate(release.releaseId, target.verification, target);
+    const info = pulumi.all([release.info, verification]).apply(([i, v]) => (v ? { ...i, verification: v } : i));
+    return { release: info, releases: release.entries.apply((entries) => newest(entries, s.releasesShown)), url: s.url ?? target.url };
 }
 
 /**
@@ -71,7 +77,17 @@ interface TargetSources {
 
 /** What either target is told about the app and the release. */
 function releaseTargetArgs({ s, release, commitSha }: TargetSources): ReleaseTargetArgs {
-    return { appName: s.appName, stack: s.stack, image: release.imageRef, releaseId: release.releaseId, commitSha, env: s.env };
+    return {
+        appName: s.appName,
+        stack: s.stack,
+        image: release.imageRef,
+        releaseId: release.releaseId,
+        commitSha,
+        env: s.env,
+        verifyCommand: s.commands.verifyCommand,
+        releaseCommand: s.commands.releaseCommand,
+        commandTimeoutSeconds: s.commands.timeoutSeconds,
+    };
 }
 
 function dockerTargetArgs(t: DockerTargetSettings, from: TargetSources): DockerHostTargetArgs {

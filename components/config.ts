@@ -110,6 +110,18 @@ export interface DeliverySettings {
     readonly secretEnv: Readonly<Record<string, string>>;
     readonly url?: string;
     readonly target: DockerTargetSettings | KubernetesTargetSettings;
+    /** Verification and release phase of every release (components/release/verification.ts). */
+    readonly commands: ReleaseCommands;
+}
+
+/** The one-off commands a release runs from its own image with its own config. */
+export interface ReleaseCommands {
+    /** Run after the release serves; a non-zero exit marks it failed. */
+    readonly verifyCommand?: string;
+    /** Run once before the release takes traffic (a migration); a non-zero exit fails the update. */
+    readonly releaseCommand?: string;
+    /** How long each of them may run. */
+    readonly timeoutSeconds: number;
 }
 
 /** Values that come from the environment (CI variables, git) when the stack does not set them. */
@@ -251,6 +263,9 @@ export const KEYS = {
     cpuLimit: spec(quantity, "500m"),
     memoryRequest: spec(quantity, "64Mi"),
     memoryLimit: spec(quantity, "256Mi"),
+    verifyCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 -m unittest discover -s /app/tests'"),
+    releaseCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 migrate.py'"),
+    verifyTimeoutSeconds: spec(intIn(5, 3600), "120"),
 } as const;
 
 export type Key = keyof typeof KEYS;
@@ -282,6 +297,7 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     cpuLimit: "500m",
     memoryRequest: "64Mi",
     memoryLimit: "256Mi",
+    verifyTimeoutSeconds: "120",
 };
 
 /** The `pulumi config set` command that fixes `key` in `stack`, with `value` or the key's example. */
@@ -479,6 +495,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         secretEnv: v.secretEnv ?? {},
         url: v.url,
         target,
+        commands: { verifyCommand: v.verifyCommand, releaseCommand: v.releaseCommand, timeoutSeconds: v.verifyTimeoutSeconds! },
     };
 }
 

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
 import { isDigestPinned } from "../refs";
 import { runtimeEnv } from "../release/runtimeEnv";
+import { outputTail } from "../release/verificationResult";
+import { runOneOff } from "./oneOffContainer";
 
 /**
  * A dynamic provider that runs one release as one container on a Docker host, over the
@@ -54,11 +56,60 @@ export interface DockerContainerInputs {
     readonly labels: Record<string, string>;
     /** Secret; for pulling from a private registry. */
     readonly registryAuth?: { serveraddress: string; username: string; password: string };
+    /**
+     * The release phase: a shell command run once per release from the new image with the new
+     * config, in a one-off container, before the release takes traffic; a non-zero exit fails the
+     * update and the old container keeps serving. @default undefined (no release phase)
+     */
+    readonly releaseCommand?: string;
+    /** How long the release command may run. @default 120 */
+    readonly commandTimeoutSeconds?: number;
+}
+
+/** What the release phase of the running release did (secret values masked). */
+export interface ReleasePhaseRecord {
+    readonly releaseId: string;
+    readonly command: string;
+    readonly exitCode: number;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly outputTail: string;
 }
 
 export interface DockerContainerOutputs extends DockerContainerInputs {
     readonly containerId: string;
     readonly containerName: string;
+    /** The release phase that ran for this release, if any. */
+    readonly releasePhase?: ReleasePhaseRecord;
+}
+
+/**
+ * Runs the release command for a release that does not serve yet; throws (the update fails, what
+ * serves keeps serving) on a non-zero exit or a timeout. Undefined when there is none to run.
+ */
+async function releasePhase(docker: import("dockerode"), inputs: DockerContainerInputs): Promise<ReleasePhaseRecord | undefined> {
+    const command = inputs.releaseCommand;
+    if (!command) {
+        return undefined;
+    }
+    const timeoutSeconds = inputs.commandTimeoutSeconds ?? 120;
+    const run = await runOneOff(docker, {
+        name: `${inputs.name}-${inputs.releaseId}-release`,
+        image: inputs.image,
+        env: { ...inputs.env, ...inputs.secretEnv, ...runtimeEnv(inputs.releaseId, inputs.containerPort) },
+        command,
+        timeoutSeconds,
+        labels: { ...inputs.labels, "delivery.slot-of": inputs.name, "delivery.release": inputs.releaseId, "delivery.role": "release-phase" },
+    });
+    const tail = outputTail(run.output, inputs.secretEnv);
+    await testStep("release-phase-done");
+    if (run.exitCode !== 0) {
+        const why = run.exitCode === undefined ? `did not finish within ${timeoutSeconds}s` : `exited ${run.exitCode}`;
+        throw new Error(
+            `release ${inputs.releaseId}: the release command (delivery:releaseCommand) ${why}; the release does not take traffic and what runs keeps serving${tail ? `\nlast output lines:\n${tail}` : ""}`,
+        );
+    }
+    return { releaseId: inputs.releaseId, command, exitCode: run.exitCode, startedAt: run.startedAt, finishedAt: run.finishedAt, outputTail: tail };
 }
 
 function connect(dockerHost: string): import("dockerode") {
@@ -250,8 +301,17 @@ async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerO
     const done = live.find((c) => c.releaseId === inputs.releaseId && c.image === inputs.image && c.published === `${inputs.bindAddress}:${inputs.hostPort}`);
     if (done) {
         await removeAll(docker, slot, done.id);
-        return { ...inputs, containerId: done.id, containerName: done.name };
+        return {
+            ...inputs,
+            containerId: done.id,
+            containerName: done.name,
+            ...(previous?.releasePhase?.releaseId === inputs.releaseId ? { releasePhase: previous.releasePhase } : {}),
+        };
     }
+    // The release phase runs once per release, before the release takes traffic.
+    const samePhase = previous?.releasePhase?.releaseId === inputs.releaseId && previous?.releasePhase?.command === inputs.releaseCommand;
+    const phase = samePhase ? previous!.releasePhase : await releasePhase(docker, inputs);
+    const recorded = phase ? { releasePhase: phase } : {};
     // Candidates and stopped containers serve nothing; left from an interrupted swap.
     await removeAll(
         docker,
@@ -261,7 +321,7 @@ async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerO
     const serving = live.find((c) => c.id === previous?.containerId) ?? live[0];
     if (!serving) {
         const started = await startHealthy(docker, inputs, inputs.hostPort, "live");
-        return { ...inputs, containerId: started.id, containerName: started.name };
+        return { ...inputs, containerId: started.id, containerName: started.name, ...recorded };
     }
     // Prove the release first while the old container keeps serving.
     const candidate = await startHealthy(docker, inputs, 0, "candidate");
@@ -276,7 +336,7 @@ async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerO
     try {
         const started = await startHealthy(docker, inputs, inputs.hostPort, "live");
         await removeAll(docker, live);
-        return { ...inputs, containerId: started.id, containerName: started.name };
+        return { ...inputs, containerId: started.id, containerName: started.name, ...recorded };
     } catch (e) {
         await docker
             .getContainer(serving.id)
@@ -350,7 +410,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     },
     async update(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
         try {
-            return { outs: await deploy(news, olds.containerId ? olds : undefined) };
+            return { outs: await deploy(news, olds.containerId ? olds : { ...olds, containerId: "" }) };
         } finally {
             await testStep("end");
         }
@@ -375,6 +435,7 @@ export type DockerContainerArgs = ArgsOf<DockerContainerInputs>;
 export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly containerName: pulumi.Output<string>;
+    declare readonly releasePhase: pulumi.Output<ReleasePhaseRecord | undefined>;
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -386,6 +447,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
                 registryAuth: pulumi.secret(args.registryAuth),
                 containerId: undefined,
                 containerName: undefined,
+                releasePhase: undefined,
             },
             {
                 ...opts,

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } from "../argProblems";
 import { RegistryCredentials } from "../registry/registry";
+import { ReleaseVerification } from "../release/verification";
+import { VerificationResult } from "../release/verificationResult";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
 import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
@@ -46,6 +48,8 @@ export class DockerHostTarget extends CheckedComponent {
     readonly url: string;
     readonly containerName: pulumi.Output<string>;
     readonly containerId: pulumi.Output<string>;
+    /** The recorded verification of the release that runs (failed or passed). */
+    readonly verification: pulumi.Output<VerificationResult>;
 
     constructor(name: string, args: DockerHostTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:targets:DockerHostTarget", name, dockerHostTargetProblems(args), opts);
@@ -53,7 +57,32 @@ export class DockerHostTarget extends CheckedComponent {
         this.url = targetUrl(args);
         this.containerName = container.containerName;
         this.containerId = container.containerId;
-        this.registerOutputs({ url: this.url, containerName: this.containerName });
+        // The release phase's output in the update log (masked by the provider).
+        container.releasePhase.apply((p) => {
+            if (p) {
+                pulumi.log.info(`release phase of ${p.releaseId} (${p.command}) exited ${p.exitCode} at ${p.finishedAt}:\n${p.outputTail}`, container);
+            }
+        });
+        const labels = pulumi.output(args.commitSha).apply((sha) => standardLabels(args.appName, args.stack, sha));
+        const verification = new ReleaseVerification(
+            `${name}-verification`,
+            {
+                releaseId: args.releaseId,
+                image: args.image,
+                url: this.url,
+                healthPath: args.healthPath,
+                verifyCommand: args.verifyCommand,
+                dockerHost: args.dockerHost ?? "unix:///var/run/docker.sock",
+                env: { ...args.env },
+                secretEnv: pulumi.output(args.secretEnv).apply((s) => ({ ...s })),
+                containerPort: args.containerPort,
+                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+                labels,
+            },
+            { parent: this, dependsOn: [container] },
+        );
+        this.verification = verification.result;
+        this.registerOutputs({ url: this.url, containerName: this.containerName, verification: this.verification });
     }
 }
 
@@ -84,5 +113,7 @@ function containerArgs(args: DockerHostTargetArgs): DockerContainerArgs {
         registryAuth: pulumi
             .output(args.pullCredentials)
             .apply((c) => (c ? { serveraddress: args.registryServer, username: c.username, password: c.password } : undefined)),
+        releaseCommand: args.releaseCommand,
+        commandTimeoutSeconds: args.commandTimeoutSeconds ?? 120,
     };
 }

@@ -2,6 +2,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ArgName, ArgProblem, argPath, CheckedComponent, wholeNumberProblem } from "../argProblems";
 import { runtimeEnv } from "../release/runtimeEnv";
+import { ReleaseVerification } from "../release/verification";
+import { VerificationCheck, VerificationResult } from "../release/verificationResult";
 import { selectorLabels, standardLabels } from "./labels";
 import { quantityValue } from "./quantity";
 import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
@@ -129,6 +131,8 @@ export class KubernetesTarget extends CheckedComponent {
     readonly url: string;
     readonly namespace: pulumi.Output<string>;
     readonly deploymentName: pulumi.Output<string>;
+    /** The recorded verification of the release that runs (rollout, verify Job). */
+    readonly verification: pulumi.Output<VerificationResult>;
 
     constructor(name: string, args: KubernetesTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:targets:KubernetesTarget", name, kubernetesTargetProblems(args), opts);
@@ -140,7 +144,9 @@ export class KubernetesTarget extends CheckedComponent {
         const scope: Scope = { args, name, child, namespace: ns.metadata.name, labels, selector: selectorLabels(args.appName, args.stack) };
 
         const secrets = [createConfigSecret(scope), createPullSecret(scope)];
-        const deployment = createDeployment(scope, secrets);
+        // The release phase: a Job of the new image and config that must complete before the Deployment rolls.
+        const releaseJob = args.releaseCommand ? createCommandJob(scope, "release", args.releaseCommand, secrets) : undefined;
+        const deployment = createDeployment(scope, releaseJob ? [...secrets, releaseJob] : secrets);
         const service = createService(scope);
         if (args.ingressHost !== undefined) {
             createIngress(scope, args.ingressHost, service, deployment);
@@ -149,10 +155,28 @@ export class KubernetesTarget extends CheckedComponent {
             createDisruptionBudget(scope);
         }
 
+        const verifyJob = args.verifyCommand ? createCommandJob(scope, "verify", args.verifyCommand, [...secrets, deployment]) : undefined;
+        const verification = new ReleaseVerification(
+            `${name}-verification`,
+            {
+                releaseId: args.releaseId,
+                image: args.image,
+                healthPath: args.healthPath,
+                verifyCommand: args.verifyCommand,
+                env: { ...args.env },
+                secretEnv: {},
+                containerPort: args.containerPort,
+                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+                observed: observedChecks(args, deployment, verifyJob),
+            },
+            { parent: this, dependsOn: verifyJob ? [deployment, verifyJob] : [deployment] },
+        );
+        this.verification = verification.result;
+
         this.namespace = scope.namespace;
         this.deploymentName = deployment.metadata.name;
         this.url = args.url ?? (args.ingressHost !== undefined ? `http://${args.ingressHost}` : `http://${args.appName}.${args.namespace}.svc.cluster.local`);
-        this.registerOutputs({ url: this.url, namespace: this.namespace, deployment: this.deploymentName });
+        this.registerOutputs({ url: this.url, namespace: this.namespace, deployment: this.deploymentName, verification: this.verification });
     }
 }
 
@@ -298,4 +322,96 @@ function createDisruptionBudget(scope: Scope): k8s.policy.v1.PodDisruptionBudget
         { metadata: ownedMetadata(scope, args.appName), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
         child,
     );
+}
+
+/** A Job's name for a release: `<app>-<role>-<release id>`, at most 63 characters. */
+export function commandJobName(appName: string, role: string, releaseId: string): string {
+    return `${appName}-${role}-${releaseId}`.slice(0, 63).replace(/-+$/, "");
+}
+
+/**
+ * A one-off Job of the release's image with the release's config (env, the config Secret,
+ * RELEASE_ID, PORT) that runs `command` with /bin/sh -c, once (no retries), within the command
+ * timeout. Its name comes from the release id, so each release gets a new Job; the provider waits
+ * until it completes and fails the update when it fails.
+ */
+function createCommandJob(scope: Scope, role: "release" | "verify", command: string, dependsOn: pulumi.Resource[]): k8s.batch.v1.Job {
+    const { args, name, child } = scope;
+    const timeout = args.commandTimeoutSeconds ?? 120;
+    const uid = args.runAsUser ?? 10001;
+    const app = appContainer(args);
+    return new (kube().batch.v1.Job)(
+        `${name}-${role}-job`,
+        {
+            metadata: {
+                ...ownedMetadata(scope, pulumi.output(args.releaseId).apply((id) => commandJobName(args.appName, role, id)) as unknown as string, {
+                    "pulumi.com/timeoutSeconds": String(timeout + 30),
+                }),
+                labels: { ...scope.labels, "app.kubernetes.io/component": role === "release" ? "release-phase" : "verify" },
+            },
+            spec: {
+                backoffLimit: 0,
+                activeDeadlineSeconds: timeout,
+                template: {
+                    metadata: {
+                        labels: { "app.kubernetes.io/name": args.appName, "delivery.dev/role": role },
+                        annotations: { "delivery.dev/release-id": args.releaseId },
+                    },
+                    spec: {
+                        restartPolicy: "Never",
+                        imagePullSecrets: [{ name: pullSecretName(args) }],
+                        automountServiceAccountToken: false,
+                        securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid },
+                        containers: [
+                            {
+                                name: role,
+                                image: args.image,
+                                imagePullPolicy: "IfNotPresent",
+                                command: ["/bin/sh", "-c", command],
+                                env: app.env,
+                                envFrom: app.envFrom,
+                                resources: app.resources,
+                                securityContext: app.securityContext,
+                            },
+                        ],
+                    },
+                },
+            },
+        },
+        { ...child, dependsOn, customTimeouts: { create: `${timeout + 30}s`, update: `${timeout + 30}s` }, deleteBeforeReplace: false },
+    );
+}
+
+/**
+ * The checks the Kubernetes target can make here: its pods are not reachable from the program
+ * (a ClusterIP Service; on kwok the pods run no process at all), so instead of HTTP it records the
+ * rollout the provider awaited (ready replicas of the Deployment whose pods carry this release id)
+ * and, with a verify command, the verify Job's completion.
+ */
+function observedChecks(
+    args: KubernetesTargetArgs,
+    deployment: k8s.apps.v1.Deployment,
+    verifyJob: k8s.batch.v1.Job | undefined,
+): pulumi.Output<VerificationCheck[]> {
+    const job = verifyJob ? pulumi.all([verifyJob.metadata.name, verifyJob.status]) : pulumi.output(undefined);
+    return pulumi.all([args.releaseId, deployment.status, job]).apply(([id, status, j]) => {
+        const ready = status?.readyReplicas ?? 0;
+        const checks: VerificationCheck[] = [
+            {
+                name: "rollout",
+                passed: ready >= args.replicas,
+                detail: `Deployment ${args.appName}: ${ready}/${args.replicas} pods of release ${id} ready`,
+            },
+        ];
+        if (j) {
+            const [jobName, js] = j;
+            const succeeded = (js?.succeeded ?? 0) > 0;
+            checks.push({
+                name: "verify-command",
+                passed: succeeded,
+                detail: `Job ${jobName}: ${succeeded ? "completed" : `not completed (succeeded ${js?.succeeded ?? 0}, failed ${js?.failed ?? 0})`}`,
+            });
+        }
+        return checks;
+    });
 }

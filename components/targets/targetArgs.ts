@@ -17,4 +17,10 @@ export interface ReleaseTargetArgs {
     readonly commitSha: pulumi.Input<string>;
     /** Plain settings, as environment variables (visible in diffs). @default {} when there are none */
     readonly env: Readonly<Record<string, string>>;
+    /** Run from the release's image, with its config, after it serves; a non-zero exit marks it failed. @default undefined */
+    readonly verifyCommand?: string;
+    /** Run once from the new image with the new config before it takes traffic (a migration). @default undefined */
+    readonly releaseCommand?: string;
+    /** How long each of those commands may run. @default 120 */
+    readonly commandTimeoutSeconds?: number;
 }

@@ -141,6 +141,12 @@ describe("parseSettings: valid settings", () => {
         expect(parseSettings("production", promote, { promoteUnverified: "" }).promoteUnverified).toBeUndefined();
     });
 
+    it("reads the release's commands and their timeout (default 120 s)", () => {
+        expect(parseSettings("dev", base).commands).toEqual({ verifyCommand: undefined, releaseCommand: undefined, timeoutSeconds: 120 });
+        const s = parseSettings("dev", { ...base, verifyCommand: "python3 -m unittest", releaseCommand: "echo migrate", verifyTimeoutSeconds: "30" });
+        expect(s.commands).toEqual({ verifyCommand: "python3 -m unittest", releaseCommand: "echo migrate", timeoutSeconds: 30 });
+    });
+
     it("names a review stack's namespace after the stack", () => {
         const s = parseSettings("review-feature-x", { ...base, target: "kubernetes" });
         expect(s.target).toMatchObject({ namespace: "review-feature-x" });
@@ -149,6 +155,18 @@ describe("parseSettings: valid settings", () => {
 
 describe("parseSettings: each bad setting has its own clear error", () => {
     const cases: Array<[string, string, Record<string, string | undefined>, string]> = [
+        [
+            "verify timeout out of range",
+            "dev",
+            { ...base, verifyTimeoutSeconds: "1" },
+            'delivery:verifyTimeoutSeconds: must be a whole number from 5 to 3600 (got "1"). Fix: pulumi config set delivery:verifyTimeoutSeconds 120 --stack dev',
+        ],
+        [
+            "verify command of blanks",
+            "dev",
+            { ...base, verifyCommand: "   " },
+            "delivery:verifyCommand: must be a shell command line (got \"   \"). Fix: pulumi config set delivery:verifyCommand 'python3 -m unittest discover -s /app/tests' --stack dev",
+        ],
         [
             "replicas not a number",
             "dev",

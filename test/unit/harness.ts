@@ -38,6 +38,14 @@ export function plain(v: any): any {
     return v;
 }
 
+/** The result the mocks give a ReleaseVerification: passed when every check passed, at a fixed time. */
+export const mockVerification = (checks: Array<{ name: string; passed: boolean; detail: string }>) => ({
+    status: checks.every((c) => c.passed) ? "passed" : "failed",
+    at: "2026-11-26T00:00:01.000Z",
+    checks,
+    durationMs: 5,
+});
+
 /** The release key the mocks give a stack's ReleaseKey. */
 export const releaseKeyOf = (stack: string) => createHash("sha256").update(`release-key:${stack}`).digest("hex");
 
@@ -105,6 +113,14 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                             // ReleaseLedger: its provider's create numbers the candidate v1.
                             ...(args.type === "pulumi-nodejs:dynamic/release:ReleaseLedger"
                                 ? { entriesJson: packEntries(appendEntry([], inputs.candidate, "2026-11-26T00:00:00.000Z")), ledgerId: "1edge7" }
+                                : {}),
+                            // ReleaseVerification: its provider's create records a passed result of the checks it was given.
+                            ...(args.type === "pulumi-nodejs:dynamic/release:ReleaseVerification"
+                                ? {
+                                      result: mockVerification(
+                                          inputs.observed ?? [{ name: "health", passed: true, detail: `GET ${inputs.healthPath} answered 200` }],
+                                      ),
+                                  }
                                 : {}),
                             ...opts.dynamicState?.(args.type, inputs),
                         },

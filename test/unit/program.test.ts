@@ -25,6 +25,13 @@ const STAGING_RELEASE = {
     createdAt: "2026-11-25T00:00:00.000Z",
     stack: "staging",
     origin: "build",
+    // Staging verified it (ReleaseVerification): a promotion gate lets it through.
+    verification: {
+        status: "passed",
+        at: "2026-11-25T00:05:00.000Z",
+        checks: [{ name: "health", passed: true, detail: "GET /healthz answered 200" }],
+        durationMs: 120,
+    },
 };
 
 /** The engine hands the program every key as a string, objects as JSON, secrets decrypted. */

@@ -19,9 +19,11 @@ const work = mkdtempSync(join(tmpdir(), "provider-serialize-"));
 const PROVIDERS = {
     releaseLedgerProvider: "components/release/releaseLedger",
     dockerContainerProvider: "components/targets/dockerContainer",
+    releaseVerificationProvider: "components/release/verification",
 } as const;
 /** Measured when the helpers were first shared: DockerContainer 18.3 kB (15.5 kB with the checks inlined); the ledger with its numbering 9.6 kB. */
-const MAX_CHARS = { releaseLedgerProvider: 14_000, dockerContainerProvider: 22_000 } as const;
+/** With the release phase and the one-off runner (oneOffContainer.ts, masking): DockerContainer 24.1 kB. */
+const MAX_CHARS = { releaseLedgerProvider: 14_000, dockerContainerProvider: 27_000, releaseVerificationProvider: 14_000 } as const;
 
 let texts: Record<keyof typeof PROVIDERS, string>;
 
@@ -58,12 +60,59 @@ describe("serialized providers", () => {
         expect(text.length).toBeLessThan(MAX_CHARS[name]);
         // The engine's sentinel comes from the SDK (a require), never inlined.
         expect(text).not.toContain(unknown);
+        if (name === "releaseVerificationProvider") {
+            // The pure decisions and the one-off runner it calls, not the program-side gate.
+            expect(text).toContain("releaseIdCheck");
+            expect(text).toContain("runOneOff");
+            expect(text).not.toContain("failureMessage");
+            return;
+        }
         expect(text).toContain('require("@pulumi/pulumi/runtime/index.js")');
         // From the refs module only the pinned-ref check and what it calls, not every export.
         expect(text).toContain("isDigestPinned");
         expect(text).not.toContain("imageTags");
         expect(text).not.toContain("refSlug");
     });
+
+    it("ReleaseVerification verifies from its text: a server serving another release fails the release-id check; no change for the same release", async () => {
+        const http = await import("node:http");
+        const server = http.createServer((req, res) => {
+            res.writeHead(200, { "content-type": req.url === "/" ? "application/json" : "text/plain" });
+            res.end(req.url === "/" ? JSON.stringify({ release_id: "r-old" }) : "ok");
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const port = (server.address() as { port: number }).port;
+        try {
+            const inputs = {
+                releaseId: "r-new",
+                image: pinned,
+                url: `http://127.0.0.1:${port}`,
+                healthPath: "/healthz",
+                env: {},
+                secretEnv: {},
+                containerPort: 8080,
+                timeoutSeconds: 5,
+            };
+            const result = (await inFreshProcess(
+                "releaseVerificationProvider",
+                `async (provider) => {
+                    const a = await provider.create(${JSON.stringify(inputs)});
+                    const same = await provider.diff(a.id, a.outs, ${JSON.stringify(inputs)});
+                    const next = await provider.diff(a.id, a.outs, ${JSON.stringify({ ...inputs, releaseId: "r-next" })});
+                    return { result: a.outs.result, same: same.changes, next: next.changes };
+                }`,
+            )) as { result: { status: string; checks: Array<{ name: string; passed: boolean; detail: string }> }; same: boolean; next: boolean };
+            expect(result.result.status).toBe("failed");
+            expect(result.result.checks).toEqual([
+                { name: "health", passed: true, detail: "GET /healthz answered 200" },
+                { name: "release-id", passed: false, detail: 'GET / serves release "r-old", not r-new' },
+            ]);
+            expect(result.same).toBe(false);
+            expect(result.next).toBe(true);
+        } finally {
+            server.close();
+        }
+    }, 30_000);
 
     it("ReleaseLedger's check runs from its text: pinned and unknown pass, a tag fails", async () => {
         const inputs = [pinned, unknown, "127.0.0.1:5000/delivery/app:main"].map((imageRef) => ({ candidate: { imageRef } }));

@@ -1,17 +1,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import {
     type CiDoc,
     type ListedJob,
     PIPELINES,
     type PipelineKind,
     ROOT,
+    expandedJobNames,
     gcl,
     jobNames,
     listJobs,
     makeRepo,
+    matrixJobNames,
     pipelineArgs,
     readCiYaml,
     removeDir,
@@ -28,14 +30,15 @@ let repo: string;
 const doc: CiDoc = readCiYaml();
 
 beforeAll(() => {
-    repo = makeRepo({ files: [".gitlab-ci.yml"] });
+    repo = makeRepo({ files: [".gitlab-ci.yml", ".gitlab/ci/image.yml", "app/ci-image.yml"] });
     const probe = { stages: ["test"], "workflow-probe": { stage: "test", script: ["true"], rules: doc.workflow.rules } };
     writeFile(repo, "workflow-probe.yml", stringify(probe));
 });
 
 afterAll(() => removeDir(repo));
 
-const ALL = jobNames(doc);
+// parallel:matrix jobs by the names GitLab gives them (`test:app: [3.11]`, ...).
+const ALL = expandedJobNames(doc);
 
 /** What a pipeline must hold: every other job must be absent (when: never). */
 interface Expected {
@@ -56,17 +59,20 @@ async function expectGraph(kind: PipelineKind, expected: Expected) {
         expect(whenOf(name), name).toBe("manual");
         expect(jobs.get(name)!.allow_failure, `${name} allow_failure`).toBe(allowFailure);
     }
-    // GitLab refuses a pipeline whose active job needs a job that is not in it.
+    // GitLab refuses a pipeline whose active job needs a job that is not in it. A need naming a
+    // parallel:matrix job means all of its jobs.
     for (const name of active) {
         for (const need of (jobs.get(name) as ListedJob).needs ?? []) {
-            expect(active, `${name} needs ${need.job}`).toContain(need.job);
+            const needed = matrixJobNames(doc, need.job);
+            expect(active, `${name} needs ${need.job}`).toEqual(expect.arrayContaining(needed));
         }
     }
     const chain = await gcl(repo, ["--validate-dependency-chain", ...pipelineArgs(kind)], { timeoutMs: 120_000 });
     expect(chain.code, chain.output).toBe(0);
 }
 
-const CHECKS = ["install", "unit", "typecheck"];
+const APP_TESTS = matrixJobNames(doc, "test:app");
+const CHECKS = ["install", "unit", "typecheck", ...APP_TESTS];
 
 describe("job graph per pipeline", () => {
     it("merge request: checks, preview of staging, review stack with a manual stop", async () => {
@@ -98,6 +104,59 @@ describe("job graph per pipeline", () => {
     it("preview's only allowed failure is exit 3 (note not posted); a failed preview fails the job", async () => {
         const jobs = await listJobs(repo, PIPELINES.mergeRequest());
         expect(jobs.get("preview")!.allow_failure).toEqual({ exit_codes: [3] });
+    });
+});
+
+describe("the app's tests run before any build", () => {
+    it("test:app is one job per Python version (parallel:matrix), in the test stage, needing nothing, in every pipeline", async () => {
+        expect(APP_TESTS).toEqual(["test:app: [3.11]", "test:app: [3.12]"]);
+        for (const kind of [PIPELINES.mergeRequest(), PIPELINES.defaultBranch(), PIPELINES.tag(), PIPELINES.schedule(), PIPELINES.otherBranch()]) {
+            const jobs = await listJobs(repo, kind);
+            for (const name of APP_TESTS) {
+                expect(jobs.get(name), `${name} in ${JSON.stringify(kind.variables)}`).toMatchObject({ stage: "test", when: "on_success", needs: [] });
+            }
+        }
+        expect(doc["test:app"]).toMatchObject({ needs: [], before_script: [], cache: [], script: ["scripts/ci/app-test.sh"] });
+    });
+
+    it("the build jobs, staging and review, need test:app (all of its jobs), so a failing app test stops the build", async () => {
+        const needsOf = async (kind: PipelineKind, job: string) => ((await listJobs(repo, kind)).get(job)!.needs ?? []).map((n) => n.job);
+        expect(await needsOf(PIPELINES.defaultBranch(), "staging")).toEqual(["install", "unit", "typecheck", "test:app"]);
+        expect(await needsOf(PIPELINES.mergeRequest(), "review")).toEqual(["install", "unit", "typecheck", "test:app"]);
+        // Production builds nothing: it promotes what staging (which needed the app tests) runs.
+        expect(await needsOf(PIPELINES.tag(), "production")).not.toContain("test:app");
+    });
+
+    it("reports coverage: GitLab's regex for coverage.py's TOTAL line, a Cobertura coverage_report and a JUnit report", () => {
+        const job = doc["test:app"];
+        expect(job.artifacts).toMatchObject({
+            when: "always",
+            reports: { coverage_report: { coverage_format: "cobertura", path: "coverage.xml" }, junit: "junit-app.xml" },
+        });
+        const source = /^\/(.*)\/$/.exec(job.coverage)![1];
+        const regex = new RegExp(source, "m");
+        const percent = (log: string) => regex.exec(log)?.[1];
+        expect(percent("TOTAL       33      0      6      0   100%")).toBe("100%");
+        expect(percent("TOTAL       35      1      8      1    95%")).toBe("95%");
+        expect(percent("TOTAL      120      7   94.17%")).toBe("94.17%");
+        // A file's row is not the total.
+        expect(percent("app.py      33      3      6      0    90%")).toBeUndefined();
+    });
+
+    it("runs test:app in python:<version>-slim only when DELIVERY_CI_IMAGE is set; otherwise writes no image", async () => {
+        const preview = async (variables: string[]) => {
+            const res = await gcl(repo, ["--preview", ...variables], { timeoutMs: 120_000 });
+            expect(res.code, res.output).toBe(0);
+            return parse(res.stdout.slice(res.stdout.indexOf("---"))) as CiDoc;
+        };
+        const withImage = await preview(["--variable", "DELIVERY_CI_IMAGE=pulumi/pulumi-nodejs:3.274.1"]);
+        expect(withImage["test:app"].image).toEqual({ name: "python:${PYTHON_VERSION}-slim" });
+        expect(withImage["test:app"].variables).toEqual({ APP_TEST_PIP_INSTALL: "true" });
+        // The other jobs keep the deploy jobs' image (.gitlab/ci/image.yml), expanded when the job runs.
+        expect(withImage.staging.image).toEqual({ name: "$DELIVERY_CI_IMAGE" });
+        const without = await preview([]);
+        expect(without["test:app"].image).toBeUndefined();
+        expect(without.staging.image).toBeUndefined();
     });
 });
 

@@ -41,6 +41,28 @@ export function jobNames(doc: CiDoc): string[] {
 }
 
 /**
+ * The jobs GitLab makes of one job: with `parallel: matrix:` one per combination of the matrix's
+ * values, named `job: [v1, v2]` (as gitlab-ci-local names them too); otherwise the job itself.
+ */
+export function matrixJobNames(doc: CiDoc, name: string): string[] {
+    const matrix = doc[name]?.parallel?.matrix as Array<Record<string, string | string[]>> | undefined;
+    if (!matrix) return [name];
+    return matrix.flatMap((entry) => {
+        let combos: string[][] = [[]];
+        for (const values of Object.values(entry)) {
+            const list = Array.isArray(values) ? values : [values];
+            combos = combos.flatMap((c) => list.map((v) => [...c, String(v)]));
+        }
+        return combos.map((c) => `${name}: [${c.join(", ")}]`);
+    });
+}
+
+/** Every job a pipeline can hold, parallel:matrix jobs expanded. */
+export function expandedJobNames(doc: CiDoc): string[] {
+    return jobNames(doc).flatMap((name) => matrixJobNames(doc, name));
+}
+
+/**
  * GitLab's CI schema (gitlab-org/gitlab, app/assets/javascripts/editor/schema/ci.json, MIT
  * licensed) as gitlab-ci-local bundles it: read from the pinned package at test time, so that
  * nothing is vendored and a version bump brings the newer schema. The bundle inlines the JSON as
@@ -142,19 +164,38 @@ export function gcl(cwd: string, args: readonly string[], options: { env?: NodeJ
  * rsync when it is missing (CI runs as root on a fresh machine); throws when that is impossible.
  */
 export function ensureRsync(): void {
-    const has = () => spawnSync("sh", ["-c", "command -v rsync"], { stdio: "ignore" }).status === 0;
+    ensureDebianPackages(["rsync"], () => spawnSync("sh", ["-c", "command -v rsync"], { stdio: "ignore" }).status === 0, "gitlab-ci-local needs rsync to run jobs");
+}
+
+/**
+ * The test:app job on a shell runner tests with the host's Python: Debian's python3 with Flask
+ * (python3-flask, the package the app's base image is made with) and coverage.py
+ * (python3-coverage). Installs them when /usr/bin/python3 cannot import both.
+ */
+export const APP_TEST_PACKAGES = ["python3-flask", "python3-coverage"] as const;
+export const HOST_PYTHON = "/usr/bin/python3";
+export function ensureAppTestPython(): void {
+    ensureDebianPackages(
+        APP_TEST_PACKAGES,
+        () => spawnSync(HOST_PYTHON, ["-c", "import flask, coverage"], { stdio: "ignore" }).status === 0,
+        "the test:app job needs Python 3 with Flask and coverage.py",
+    );
+}
+
+/** Installs Debian packages when `has()` says they are missing (as root); throws when impossible. */
+function ensureDebianPackages(packages: readonly string[], has: () => boolean, why: string): void {
     if (has()) return;
     if (process.getuid?.() !== 0) {
-        throw new Error("gitlab-ci-local needs rsync to run jobs: install it (Debian: apt-get install rsync)");
+        throw new Error(`${why}: install ${packages.length > 1 ? "them" : "it"} (Debian: apt-get install ${packages.join(" ")})`);
     }
     const apt = (...args: string[]) =>
         spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
-    if (!apt("install", "-y", "-qq", "--no-install-recommends", "rsync")) {
+    if (!apt("install", "-y", "-qq", "--no-install-recommends", ...packages)) {
         apt("update", "-qq");
-        apt("install", "-y", "-qq", "--no-install-recommends", "rsync");
+        apt("install", "-y", "-qq", "--no-install-recommends", ...packages);
     }
     if (!has()) {
-        throw new Error("could not install rsync with apt-get; gitlab-ci-local needs it to run jobs");
+        throw new Error(`could not install ${packages.join(" ")} with apt-get; ${why}`);
     }
 }
 

@@ -125,9 +125,12 @@ class Result(unittest.TextTestResult):
         self._started[test.id()] = time.perf_counter()
         super().startTest(test)
 
-    def _record(self, test, kind, text=""):
+    def _record(self, test, kind, text="", err=None):
         began = self._started.pop(test.id(), None)
-        self.cases.append((test.id(), 0.0 if began is None else time.perf_counter() - began, kind, text))
+        # The message: the exception's type and first line ('AssertionError: 'OK' != 'ok''), or the text's.
+        first = (str(err[1]).strip().splitlines() or [""])[0] if err else ""
+        message = "%s: %s" % (err[0].__name__, first) if err else (text.strip().splitlines() or [kind])[0]
+        self.cases.append((test.id(), 0.0 if began is None else time.perf_counter() - began, kind, text, message))
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -135,11 +138,11 @@ class Result(unittest.TextTestResult):
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
-        self._record(test, "failure", self.failures[-1][1])
+        self._record(test, "failure", self.failures[-1][1], err)
 
     def addError(self, test, err):
         super().addError(test, err)
-        self._record(test, "error", self.errors[-1][1])
+        self._record(test, "error", self.errors[-1][1], err)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
@@ -157,7 +160,7 @@ class Result(unittest.TextTestResult):
         super().addSubTest(test, subtest, err)
         if err is not None:
             kind = "failure" if issubclass(err[0], test.failureException) else "error"
-            self._record(subtest, kind, (self.failures if kind == "failure" else self.errors)[-1][1])
+            self._record(subtest, kind, (self.failures if kind == "failure" else self.errors)[-1][1], err)
 
 
 suite = unittest.TestLoader().discover(start_dir, top_level_dir=".")
@@ -175,11 +178,11 @@ totals = {
 }
 root = ET.Element("testsuites", totals)
 suite_el = ET.SubElement(root, "testsuite", totals)
-for test_id, seconds, kind, text in result.cases:
+for test_id, seconds, kind, text, message in result.cases:
     classname, _, method = test_id.rpartition(".")
     case = ET.SubElement(suite_el, "testcase", {"classname": classname, "name": method, "time": "%.3f" % seconds})
     if kind in ("failure", "error", "skipped"):
-        child = ET.SubElement(case, kind, {"message": text.strip().splitlines()[-1] if text.strip() else kind})
+        child = ET.SubElement(case, kind, {"message": message})
         if kind != "skipped":
             child.text = text
 ET.ElementTree(root).write(junit_path, encoding="utf-8", xml_declaration=True)

@@ -164,7 +164,11 @@ export function gcl(cwd: string, args: readonly string[], options: { env?: NodeJ
  * rsync when it is missing (CI runs as root on a fresh machine); throws when that is impossible.
  */
 export function ensureRsync(): void {
-    ensureDebianPackages(["rsync"], () => spawnSync("sh", ["-c", "command -v rsync"], { stdio: "ignore" }).status === 0, "gitlab-ci-local needs rsync to run jobs");
+    ensureDebianPackages(
+        ["rsync"],
+        () => spawnSync("sh", ["-c", "command -v rsync"], { stdio: "ignore" }).status === 0,
+        "gitlab-ci-local needs rsync to run jobs",
+    );
 }
 
 /**

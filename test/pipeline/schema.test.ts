@@ -23,7 +23,18 @@ describe(".gitlab-ci.yml against GitLab's CI JSON schema", () => {
         const schema = gitlabCiSchema();
         expect(schema.$id).toBe("https://gitlab.com/.gitlab-ci.yml");
         const job = schema.definitions.job_template.properties;
-        for (const keyword of ["rules", "needs", "environment", "resource_group", "interruptible", "cache", "artifacts", "allow_failure"]) {
+        for (const keyword of [
+            "rules",
+            "needs",
+            "environment",
+            "resource_group",
+            "interruptible",
+            "cache",
+            "artifacts",
+            "allow_failure",
+            "parallel",
+            "coverage",
+        ]) {
             expect(job, keyword).toHaveProperty(keyword);
         }
         expect(schema.properties.workflow.properties).toHaveProperty("auto_cancel");
@@ -41,6 +52,9 @@ describe(".gitlab-ci.yml against GitLab's CI JSON schema", () => {
         ["allow_failure exit codes as text", (d: CiDoc) => (d.preview.allow_failure = { exit_codes: "three" })],
         ["an unknown job keyword", (d: CiDoc) => (d.staging.deploy_to = "staging")],
         ["auto_cancel with an unknown mode", (d: CiDoc) => (d.workflow.auto_cancel.on_new_commit = "always")],
+        ["a coverage report in a format GitLab does not read", (d: CiDoc) => (d["test:app"].artifacts.reports.coverage_report.coverage_format = "lcov")],
+        ["a coverage pattern that is not a /regex/", (d: CiDoc) => (d["test:app"].coverage = "TOTAL.*%")],
+        ["a matrix of more than one value per entry as text", (d: CiDoc) => (d["test:app"].parallel.matrix = "3.11 3.12")],
     ])("rejects a copy with %s", (_what, mutate) => {
         const broken = structuredClone(doc);
         mutate(broken);

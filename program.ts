@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage, AppImageArgs } from "./components/image/appImage";
-import { ConfigError, DeliverySettings, DockerTargetSettings, KubernetesTargetSettings, fixCommand, loadSettings } from "./components/config";
+import { ConfigError, DeliverySettings, DockerTargetSettings, HerokuTargetSettings, KubernetesTargetSettings, fixCommand, loadSettings } from "./components/config";
 import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./components/gitlab/gitlabConfig";
 import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
+import { HerokuTarget, HerokuTargetArgs } from "./components/heroku/herokuTarget";
 import { Registry, RegistryArgs } from "./components/registry/registry";
 import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
 import { releaseActor } from "./components/release/actor";
@@ -20,7 +21,8 @@ export interface StackOutputs {
     readonly release: pulumi.Output<ReleaseInfo & { verification?: VerificationResult }>;
     /** The newest `delivery:releasesShown` ledger entries, newest first (the state keeps all). */
     readonly releases: pulumi.Output<LedgerEntry[]>;
-    readonly url: string;
+    /** A string, or the Heroku app's web_url (known once the release ran). */
+    readonly url: pulumi.Input<string>;
 }
 
 /**
@@ -36,7 +38,9 @@ export async function deliver(): Promise<StackOutputs> {
     const secretEnv = pulumi.secret({ ...s.secretEnv });
     const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack, actor: releaseActor(), registry });
     const target =
-        s.target.kind === "docker"
+        s.target.kind === "heroku"
+            ? new HerokuTarget("app", herokuTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
+            : s.target.kind === "docker"
             ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
             : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
     // A failed verification is exported with the release and fails the update (verificationGate).
@@ -103,6 +107,22 @@ function dockerTargetArgs(t: DockerTargetSettings, from: TargetSources): DockerH
         healthTimeoutSeconds: t.healthTimeoutSeconds,
         registryServer: registry.server,
         pullCredentials: registry.pullCredentials,
+    };
+}
+
+/** The heroku target: the app, its API key (secret), and where the image is copied from. */
+function herokuTargetArgs(t: HerokuTargetSettings, from: TargetSources): HerokuTargetArgs {
+    const { registry, secretEnv } = from;
+    return {
+        ...releaseTargetArgs(from),
+        secretEnv,
+        app: t.app,
+        apiKey: pulumi.secret(t.apiKey),
+        apiUrl: t.apiUrl,
+        registry: t.registry,
+        registryInsecure: t.registryInsecure,
+        sourceInsecure: registry.insecure,
+        sourceCredentials: registry.pullCredentials,
     };
 }
 

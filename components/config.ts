@@ -67,6 +67,21 @@ export interface DockerTargetSettings {
     readonly healthTimeoutSeconds: number;
 }
 
+/** The heroku target: one Heroku app per stack (components/heroku/herokuTarget.ts). */
+export interface HerokuTargetSettings {
+    readonly kind: "heroku";
+    /** The stack's Heroku app. */
+    readonly app: string;
+    /** Plain text only inside this process; components wrap it with `pulumi.secret`. */
+    readonly apiKey: string;
+    /** Platform API base URL, without a trailing `/`. */
+    readonly apiUrl: string;
+    /** Heroku's container registry `host[:port]`. */
+    readonly registry: string;
+    /** Plain HTTP to the registry: only for a registry on the loopback interface (tests). */
+    readonly registryInsecure: boolean;
+}
+
 export interface KubernetesTargetSettings {
     readonly kind: "kubernetes";
     readonly namespace: string;
@@ -109,7 +124,7 @@ export interface DeliverySettings {
     /** Plain text only inside this process; components wrap it with `pulumi.secret`. */
     readonly secretEnv: Readonly<Record<string, string>>;
     readonly url?: string;
-    readonly target: DockerTargetSettings | KubernetesTargetSettings;
+    readonly target: DockerTargetSettings | KubernetesTargetSettings | HerokuTargetSettings;
     /** Verification and release phase of every release (components/release/verification.ts). */
     readonly commands: ReleaseCommands;
 }
@@ -133,6 +148,8 @@ export interface AmbientDefaults {
     readonly registryServer?: string;
     readonly registryUsername?: string;
     readonly registryPassword?: string;
+    /** HEROKU_API_KEY, the heroku target's API key when delivery:herokuApiKey is not set. */
+    readonly herokuApiKey?: string;
     /** What `delivery promote` and `delivery rollback` ask of one run (ambientDefaults reads them). */
     readonly operation?: ReleaseOperation;
     /** PROMOTE_UNVERIFIED, the CI job's override of the promotion gate: "true" or "false". */
@@ -213,10 +230,14 @@ const labelMap = jsonMap("label: value", (key, v) =>
           : undefined,
 );
 
+/** Heroku's app name rule: lowercase letters, digits and dashes, starting with a letter, 3 to 30 characters. */
+const HEROKU_APP_PATTERN = /^[a-z][a-z0-9-]{2,29}$/;
+const HEROKU_APP_REASON = "must be a Heroku app name: 3 to 30 lowercase letters, digits and dashes, starting with a letter";
+
 /** Every key this program reads, with its schema. Pulumi.yaml declares the same keys. */
 export const KEYS = {
     appName: spec(dnsLabel, "web"),
-    target: spec(z.enum(["docker", "kubernetes"], "must be docker or kubernetes"), "kubernetes"),
+    target: spec(z.enum(["docker", "kubernetes", "heroku"], "must be docker, kubernetes or heroku"), "kubernetes"),
     appPath: spec(z.string().min(1, "must not be empty"), "app"),
     dockerfile: spec(z.string().min(1, "must not be empty"), "app/Dockerfile"),
     baseImage: spec(z.string().regex(/^[^\s]+$/, "must be an image reference without spaces"), "127.0.0.1:5000/delivery/python-base:bookworm"),
@@ -266,6 +287,10 @@ export const KEYS = {
     verifyCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 -m unittest discover -s /app/tests'"),
     releaseCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 migrate.py'"),
     verifyTimeoutSeconds: spec(intIn(5, 3600), "120"),
+    herokuApp: spec(z.string().regex(HEROKU_APP_PATTERN, HEROKU_APP_REASON), "my-app-staging"),
+    herokuApiKey: spec(z.string().min(1, "must not be empty"), "<api key>", { secret: true }),
+    herokuApiUrl: spec(httpUrl, "https://api.heroku.com"),
+    herokuRegistry: spec(hostPort, "registry.heroku.com"),
 } as const;
 
 export type Key = keyof typeof KEYS;
@@ -298,6 +323,8 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     memoryRequest: "64Mi",
     memoryLimit: "256Mi",
     verifyTimeoutSeconds: "120",
+    herokuApiUrl: "https://api.heroku.com",
+    herokuRegistry: "registry.heroku.com",
 };
 
 /** The `pulumi config set` command that fixes `key` in `stack`, with `value` or the key's example. */
@@ -328,6 +355,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         registryPassword: raw.registryPassword ?? (raw.registryUsername === undefined ? ambient.registryPassword : undefined),
         promoteFrom: ambient.operation?.promoteFrom || raw.promoteFrom,
         promoteRelease: ambient.operation?.promoteRelease || raw.promoteRelease,
+        herokuApiKey: raw.herokuApiKey ?? (raw.target === "heroku" ? ambient.herokuApiKey || undefined : undefined),
     };
     const rollback = rollbackOf(ambient.operation, problems);
     const promoteUnverifiedEnv = ambient.promoteUnverified || undefined;
@@ -399,6 +427,22 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
             `${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`,
         );
     }
+    if (v.target === "heroku") {
+        need("herokuApp", "with the heroku target (the stack's Heroku app)");
+        for (const key of ["verifyCommand", "releaseCommand"]) {
+            if (raw[key] !== undefined) {
+                problems.push(
+                    `${NAMESPACE}:${key}: is not run by the heroku target (Heroku runs a release command itself, from the app's release phase). Fix: pulumi config rm ${NAMESPACE}:${key} --stack ${stack}`,
+                );
+            }
+        }
+        if (v.herokuApiKey === undefined && raw.herokuApiKey === undefined) {
+            problems.push(
+                `${NAMESPACE}:herokuApiKey: is required with the heroku target and HEROKU_API_KEY is unset. Fix: export HEROKU_API_KEY=$(heroku auth:token), or ${fixCommand(stack, "herokuApiKey")}`,
+            );
+        }
+    }
+    problems.push(...herokuTargetProblems(stack, v, raw));
     // The components' own invariants (targets, registry), each named by the key it came from.
     const keyOfArg = (arg: string) => (arg === "server" ? "registryServer" : arg.replace(/^resources\./, "")) as Key;
     const named = (arg: string) => `${NAMESPACE}:${keyOfArg(arg)}`;
@@ -443,8 +487,17 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                 ? { kind: "promote", fromStack: v.promoteFrom, version: v.promoteRelease }
                 : { kind: "build" };
 
-    const target: DockerTargetSettings | KubernetesTargetSettings =
-        v.target === "kubernetes"
+    const target: DockerTargetSettings | KubernetesTargetSettings | HerokuTargetSettings =
+        v.target === "heroku"
+            ? {
+                  kind: "heroku",
+                  app: v.herokuApp!,
+                  apiKey: v.herokuApiKey!,
+                  apiUrl: v.herokuApiUrl!.replace(/\/+$/, ""),
+                  registry: v.herokuRegistry!,
+                  registryInsecure: isLoopback(v.herokuRegistry!),
+              }
+            : v.target === "kubernetes"
             ? {
                   kind: "kubernetes",
                   namespace: v.namespace ?? defaultNamespace(stack),
@@ -522,6 +575,32 @@ function rollbackOf(op: ReleaseOperation | undefined, problems: string[]): Extra
     return problems.length > before ? undefined : { kind: "rollback", ref: ref!, commitSha: sha!, of: parseVersion(to!)! };
 }
 
+/** `127.0.0.1[:port]`, `localhost[:port]`, `[::1][:port]`: the only hosts spoken to in plain HTTP. */
+export function isLoopback(hostPortOrUrl: string): boolean {
+    const host = hostPortOrUrl.replace(/^[a-z]+:\/\//, "").replace(/[/].*$/, "");
+    return /^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$/.test(host);
+}
+
+/** The heroku keys with another target, and a plain-HTTP Platform API off the loopback interface. */
+function herokuTargetProblems(stack: string, v: Parsed, raw: Raw): string[] {
+    const problems: string[] = [];
+    if (v.target !== "heroku") {
+        for (const key of ["herokuApp", "herokuApiUrl", "herokuRegistry"] as const) {
+            if (raw[key] !== undefined && raw[key] !== DEFAULTS[key]) {
+                problems.push(
+                    `${NAMESPACE}:${key}: only applies to the heroku target, but ${NAMESPACE}:target is ${v.target ?? raw.target}. Fix: pulumi config set ${NAMESPACE}:target heroku --stack ${stack}, or pulumi config rm ${NAMESPACE}:${key} --stack ${stack}`,
+                );
+            }
+        }
+    }
+    if (v.herokuApiUrl !== undefined && v.herokuApiUrl.startsWith("http:") && !isLoopback(v.herokuApiUrl)) {
+        problems.push(
+            `${NAMESPACE}:herokuApiUrl: must be https (plain http only on the loopback interface, for a test double; the API key travels in every request) (got "${v.herokuApiUrl}"). Fix: ${fixCommand(stack, "herokuApiUrl")}`,
+        );
+    }
+    return problems;
+}
+
 /** A stack name made into a namespace: review stacks keep their `review-<slug>` name. */
 export function defaultNamespace(stack: string): string {
     return refSlug(stack) || "default";
@@ -539,6 +618,7 @@ export function ambientDefaults(env: NodeJS.ProcessEnv = process.env, cwd = proc
         registryServer: env.CI_REGISTRY,
         registryUsername: env.CI_REGISTRY_USER,
         registryPassword: env.CI_REGISTRY_PASSWORD,
+        herokuApiKey: env.HEROKU_API_KEY,
         promoteUnverified: env.PROMOTE_UNVERIFIED,
         operation: {
             promoteFrom: env.DELIVERY_PROMOTE_FROM,

@@ -38,7 +38,7 @@ export type RegistryTagArgs = Omit<ArgsOf<RegistryTagInputs>, "username" | "pass
     readonly credentials?: pulumi.Input<{ username: string; password: string } | undefined>;
 };
 
-const MANIFEST_TYPES = [
+export const MANIFEST_TYPES = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -50,7 +50,7 @@ const MANIFEST_TYPES = [
  * token from the realm it names (GitLab's and Docker Hub's token flow). The answer is kept in
  * `session`, so the later requests of one copy send it at once instead of being challenged again.
  */
-async function authorizedFetch(
+export async function authorizedFetch(
     url: string,
     init: RequestInit,
     creds: { username?: string; password?: string },

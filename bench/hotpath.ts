@@ -23,6 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { PASSPHRASE, Project, ROOT, ensureEnvironment, envValue, localConfig } from "../test/support/project";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -125,10 +126,14 @@ async function manifestBytes(uri: string): Promise<number> {
     return Number(res.headers.get("content-length") ?? 0);
 }
 
-async function unitSuite(): Promise<number> {
+/** The unit suite's wall time, and whether it passed (a failing suite is reported, not thrown). */
+async function unitSuite(): Promise<{ seconds: number; passed: boolean }> {
     const started = process.hrtime.bigint();
-    await run("npm", ["run", "--silent", "test:unit"], { cwd: ROOT, env: process.env, maxBuffer: 64 * 1024 * 1024 });
-    return Number(process.hrtime.bigint() - started) / 1e9;
+    const passed = await run("npm", ["run", "--silent", "test:unit"], { cwd: ROOT, env: process.env, maxBuffer: 64 * 1024 * 1024 }).then(
+        () => true,
+        () => false,
+    );
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, passed };
 }
 
 async function main(): Promise<void> {
@@ -141,14 +146,17 @@ async function main(): Promise<void> {
     const upstream = "bench-hot";
     const downstream = "bench-hot-promoted";
     const registryLog = join(envValue("DELIVERY_RUN_DIR"), "registry.log");
+    const made: Stack[] = [];
     try {
         await run("pulumi", ["stack", "init", "floor", "--non-interactive"], {
             cwd: floor.dir,
             env: { ...process.env, PULUMI_BACKEND_URL: floor.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
         });
         const up = await project.stack(upstream, localConfig(project, 18095));
+        made.push(up);
         await up.up({ policyPacks: [policy[1]] });
         const down = await project.stack(downstream, localConfig(project, 18096, { promoteFrom: upstream }));
+        made.push(down);
         await down.up({ policyPacks: [policy[1]] });
 
         const f = (args: string[]) => () => pulumi(floor.dir, floor.backend, ["--stack", "floor", ...args]);
@@ -202,7 +210,8 @@ async function main(): Promise<void> {
             .trim()
             .split("\n")
             .map((ms) => Number(ms) / 1000);
-        const unit = [await unitSuite()];
+        const unitRun = await unitSuite();
+        const unit = [unitRun.seconds];
 
         let failed = false;
         const lines = [
@@ -218,12 +227,14 @@ async function main(): Promise<void> {
             );
         });
         const startMissed = median(starts) > GOALS.startSeconds;
-        const unitMissed = median(unit) > GOALS.unitSeconds;
+        const unitMissed = median(unit) > GOALS.unitSeconds || !unitRun.passed;
         failed ||= startMissed || unitMissed;
         lines.push(
             `| program start (node start → first resource registered), dev preview | | ${span(starts)} | | ≤ ${GOALS.startSeconds} s${startMissed ? " MISSED" : ""} |`,
         );
-        lines.push(`| unit suite (npm run test:unit, wall) | | ${span(unit)} | | ≤ ${GOALS.unitSeconds} s${unitMissed ? " MISSED" : ""} |`);
+        lines.push(
+            `| unit suite (npm run test:unit, wall${unitRun.passed ? "" : ", FAILED"}) | | ${span(unit)} | | ≤ ${GOALS.unitSeconds} s${unitMissed ? " MISSED" : ""} |`,
+        );
         const manifestOnly = traffic.blobWrites === 0 && traffic.manifestPuts.length === RUNS;
         failed ||= !manifestOnly;
         lines.push(
@@ -231,9 +242,10 @@ async function main(): Promise<void> {
         );
         console.log(lines.join("\n"));
         process.exitCode = failed ? 1 : 0;
-        await down.destroy().catch(() => undefined);
-        await up.destroy().catch(() => undefined);
     } finally {
+        for (const stack of made.reverse()) {
+            await stack.destroy().catch(() => undefined);
+        }
         project.cleanup();
         rmSync(floor.dir, { recursive: true, force: true });
         rmSync(probeDir, { recursive: true, force: true });

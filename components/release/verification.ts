@@ -147,19 +147,29 @@ export class ReleaseVerification extends pulumi.dynamic.Resource {
     }
 }
 
+/** @pulumi/pulumi's cmd/run exit code for "failed, and the error is already logged": the language host reports no generic error. */
+export const EXIT_ERROR_LOGGED = 32;
+
 /**
- * Fails the update when the recorded verification failed: an error diagnostic in an apply makes
- * `pulumi up` exit non-zero after the program has registered everything (so the failed result is
- * still recorded and exported). Returns the result unchanged.
+ * Fails the update when the recorded verification failed, after the program has registered
+ * everything: the failed result is recorded and exported (the stack's outputs are registered
+ * before the process ends), the message is logged as an error, and the program exits with
+ * EXIT_ERROR_LOGGED so that `pulumi up` fails. Measured on this engine: `pulumi.log.error` alone
+ * shows the error and "1 errored" but `pulumi up` still exits 0 (@pulumi/pulumi's cmd/run does not
+ * look at logged errors; only its Automation API server does). Returns the result unchanged.
  */
 export function verificationGate(
     releaseId: pulumi.Input<string>,
     result: pulumi.Output<VerificationResult>,
     resource?: pulumi.Resource,
+    fail: () => void = () => {
+        process.exitCode = EXIT_ERROR_LOGGED;
+    },
 ): pulumi.Output<VerificationResult> {
     return pulumi.all([releaseId, result]).apply(([id, r]) => {
         if (r && r.status !== "passed") {
             pulumi.log.error(failureMessage(id, r), resource);
+            fail();
         }
         return r;
     });

@@ -288,7 +288,7 @@ export const KEYS = {
     releaseCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 migrate.py'"),
     verifyTimeoutSeconds: spec(intIn(5, 3600), "120"),
     herokuApp: spec(z.string().regex(HEROKU_APP_PATTERN, HEROKU_APP_REASON), "my-app-staging"),
-    herokuApiKey: spec(z.string().min(1, "must not be empty"), "<api key>", { secret: true }),
+    herokuApiKey: spec(z.string().min(1, "must not be empty"), '"$(heroku auth:token)"', { secret: true }),
     herokuApiUrl: spec(httpUrl, "https://api.heroku.com"),
     herokuRegistry: spec(hostPort, "registry.heroku.com"),
 } as const;
@@ -438,7 +438,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         }
         if (v.herokuApiKey === undefined && raw.herokuApiKey === undefined) {
             problems.push(
-                `${NAMESPACE}:herokuApiKey: is required with the heroku target and HEROKU_API_KEY is unset. Fix: export HEROKU_API_KEY=$(heroku auth:token), or ${fixCommand(stack, "herokuApiKey")}`,
+                `${NAMESPACE}:herokuApiKey: is required with the heroku target and HEROKU_API_KEY is unset. Fix: export HEROKU_API_KEY="$(heroku auth:token)", or ${fixCommand(stack, "herokuApiKey")}`,
             );
         }
     }

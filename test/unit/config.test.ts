@@ -177,8 +177,8 @@ describe("parseSettings: each bad setting has its own clear error", () => {
         [
             "unknown target",
             "dev",
-            { ...base, target: "heroku" },
-            'delivery:target: must be docker or kubernetes (got "heroku"). Fix: pulumi config set delivery:target kubernetes --stack dev',
+            { ...base, target: "nomad" },
+            'delivery:target: must be docker, kubernetes or heroku (got "nomad"). Fix: pulumi config set delivery:target kubernetes --stack dev',
         ],
         [
             "app name not a DNS label",
@@ -443,5 +443,46 @@ describe("quantityValue", () => {
         expect(quantityValue("128Mi")).toBe(128 * 1024 * 1024);
         expect(quantityValue("1Gi")).toBeGreaterThan(quantityValue("512Mi"));
         expect(quantityValue("bad")).toBeNaN();
+    });
+});
+
+describe("parseSettings: the heroku target", () => {
+    const heroku = { ...base, target: "heroku", herokuApp: "app-staging", herokuApiKey: "k-123" };
+
+    it("reads the app, the key and the defaults (api.heroku.com, registry.heroku.com over HTTPS)", () => {
+        const s = parseSettings("staging", heroku, {}, new Set(["herokuApiKey"]));
+        expect(s.target).toEqual({ kind: "heroku", app: "app-staging", apiKey: "k-123", apiUrl: "https://api.heroku.com", registry: "registry.heroku.com", registryInsecure: false });
+    });
+
+    it("takes HEROKU_API_KEY when the stack sets no key, and plain HTTP only for a loopback double", () => {
+        const s = parseSettings("staging", { ...heroku, herokuApiKey: undefined, herokuApiUrl: "http://127.0.0.1:4010/", herokuRegistry: "127.0.0.1:5002" }, {
+            herokuApiKey: "from-env",
+        });
+        expect(s.target).toMatchObject({ apiKey: "from-env", apiUrl: "http://127.0.0.1:4010", registryInsecure: true });
+    });
+
+    it("lists every problem at once, each with its fix, and never prints the key", () => {
+        const problems = problemsOf(
+            "staging",
+            { ...base, target: "heroku", herokuApp: "App_Staging", herokuApiKey: "plain-key-456", herokuApiUrl: "http://api.example.com", verifyCommand: "true" },
+            new Set(),
+        );
+        expect(problems).toEqual([
+            `delivery:herokuApiKey: is stored in plain text in the stack file; it must be encrypted. Fix: pulumi config set --secret delivery:herokuApiKey "$(heroku auth:token)" --stack staging`,
+            expect.stringMatching(/^delivery:herokuApp: must be a Heroku app name: 3 to 30 lowercase letters, digits and dashes, starting with a letter \(got "App_Staging"\)\. Fix: pulumi config set delivery:herokuApp my-app-staging --stack staging$/),
+            "delivery:verifyCommand: is not run by the heroku target (Heroku runs a release command itself, from the app's release phase). Fix: pulumi config rm delivery:verifyCommand --stack staging",
+            'delivery:herokuApiUrl: must be https (plain http only on the loopback interface, for a test double; the API key travels in every request) (got "http://api.example.com"). Fix: pulumi config set delivery:herokuApiUrl https://api.heroku.com --stack staging',
+        ]);
+        expect(problems.join("\n")).not.toContain("plain-key-456");
+    });
+
+    it("requires the app and a key, and refuses heroku keys with another target", () => {
+        expect(problemsOf("staging", { ...base, target: "heroku" })).toEqual([
+            "delivery:herokuApp: is required with the heroku target (the stack's Heroku app). Fix: pulumi config set delivery:herokuApp my-app-staging --stack staging",
+            `delivery:herokuApiKey: is required with the heroku target and HEROKU_API_KEY is unset. Fix: export HEROKU_API_KEY="$(heroku auth:token)", or pulumi config set --secret delivery:herokuApiKey "$(heroku auth:token)" --stack staging`,
+        ]);
+        expect(problemsOf("dev", { ...base, herokuApp: "app-dev", herokuApiUrl: "https://api.heroku.com" })).toEqual([
+            "delivery:herokuApp: only applies to the heroku target, but delivery:target is docker. Fix: pulumi config set delivery:target heroku --stack dev, or pulumi config rm delivery:herokuApp --stack dev",
+        ]);
     });
 });

@@ -35,6 +35,8 @@ export class HerokuDouble {
     private tokens = 4500;
     private server?: http.Server;
     private failures: string[][] = [];
+    /** For a double without a registry (unit tests): image ids taken as pushed, by repository. */
+    readonly pushedWithoutRegistry = new Map<string, string[]>();
     /** Release Info reads a new release stays pending for. */
     pendingReads = 1;
 
@@ -49,7 +51,7 @@ export class HerokuDouble {
         return app;
     }
 
-    /** The next release made fails, its release phase having printed `lines`. */
+    /** The next release an image deploy (formation update) makes fails, its release phase having printed `lines`. */
     failNextRelease(lines: string[]): void {
         this.failures.push(lines);
     }
@@ -70,8 +72,8 @@ export class HerokuDouble {
         await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     }
 
-    private makeRelease(app: DoubleApp, description: string): DoubleRelease {
-        const failure = this.failures.shift();
+    private makeRelease(app: DoubleApp, description: string, deploy = false): DoubleRelease {
+        const failure = deploy ? this.failures.shift() : undefined;
         const now = new Date().toISOString();
         const r: DoubleRelease = {
             id: randomUUID(),
@@ -95,7 +97,7 @@ export class HerokuDouble {
     /** [registry] The image ids (config digests) the registry repository holds, by its tags. */
     private async imageIdsOf(repository: string): Promise<string[]> {
         if (!this.registry) {
-            return [];
+            return this.pushedWithoutRegistry.get(repository) ?? [];
         }
         const auth = { authorization: "Basic " + Buffer.from(`${this.registry.username}:${this.registry.password}`).toString("base64") };
         const tags = await fetch(`${this.registry.url}/v2/${repository}/tags/list`, { headers: auth });
@@ -183,7 +185,7 @@ export class HerokuDouble {
                 case "PATCH /formation": {
                     const { updated, entities } = await updateFormation(app, body, (repo) => this.imageIdsOf(repo));
                     if (updated.length > 0) {
-                        this.makeRelease(app, `Deployed ${updated.join(", ")} (${app.formation[updated[0]].docker_image.slice(7, 19)})`);
+                        this.makeRelease(app, `Deployed ${updated.join(", ")} (${app.formation[updated[0]].docker_image.slice(7, 19)})`, true);
                     }
                     return send(200, entities);
                 }

@@ -54,10 +54,11 @@ describe("followRelease", () => {
 
     it("fails a failed release with the last lines of its output stream", async () => {
         double.failNextRelease(["Running release command...", "migrate: relation users already exists", "exit status 1"]);
-        await herokuRequest(conn(), "PATCH", "/apps/app-staging/config-vars", { A: "2" });
+        double.pushedWithoutRegistry.set("app-staging/web", ["sha256:" + "b".repeat(64)]);
+        await herokuRequest(conn(), "PATCH", "/apps/app-staging/formation", { updates: [{ type: "web", docker_image: "sha256:" + "b".repeat(64) }] });
         const r = await newestRelease(conn(), "app-staging");
         await expect(followRelease(conn(), "app-staging", r!, 10, 10)).rejects.toThrow(
-            /Heroku release v1 of app-staging failed \(Set A config vars\); last lines of its output:\n {2}Running release command...\n {2}migrate: relation users already exists\n {2}exit status 1/,
+            /Heroku release v1 of app-staging failed \(Deployed web \(bbbbbbbbbbbb\)\); last lines of its output:\n {2}Running release command...\n {2}migrate: relation users already exists\n {2}exit status 1/,
         );
     });
 });

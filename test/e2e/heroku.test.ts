@@ -1,0 +1,168 @@
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HerokuDouble, HerokuRegistry, startHerokuDouble, startHerokuRegistry } from "../support/heroku";
+import { PASSPHRASE, ReleaseOutput, ensureEnvironment, localConfig, outputValue, resourceTypes, useStacks } from "../support/workspace";
+
+/**
+ * The heroku target on the real engine against the Heroku double (test/support/heroku): a
+ * Platform API in this process, and a docker-registry on a loopback port of its own with
+ * Heroku's login (user `_`, the API key) playing registry.heroku.com. Staging builds and
+ * releases; production promotes staging's digest into its own app's repository with no build.
+ */
+const API_KEY = "heroku-e2e-key-0123456789";
+const STAGING_APP = "e2e-hk-staging";
+const PRODUCTION_APP = "e2e-hk-production";
+const DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+
+let double: HerokuDouble;
+let registry: HerokuRegistry;
+
+beforeAll(async () => {
+    ensureEnvironment();
+    registry = await startHerokuRegistry(API_KEY);
+    double = await startHerokuDouble(API_KEY, { url: registry.url, username: "_", password: API_KEY });
+    double.addApp(STAGING_APP);
+    double.addApp(PRODUCTION_APP);
+});
+afterAll(async () => {
+    await double?.stop();
+    await registry?.stop();
+});
+
+/** The manifest bytes Heroku's registry holds for `<app>/web` at `reference`, read as Heroku's user. */
+async function herokuManifest(app: string, reference: string): Promise<{ digest: string; configDigest: string; mediaType: string } | undefined> {
+    const res = await fetch(`${registry.url}/v2/${app}/web/manifests/${reference}`, {
+        headers: { accept: DOCKER_V2, authorization: "Basic " + Buffer.from(`_:${API_KEY}`).toString("base64") },
+    });
+    if (!res.ok) return undefined;
+    const bytes = Buffer.from(await res.arrayBuffer());
+    return {
+        digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+        configDigest: (JSON.parse(bytes.toString()) as { config: { digest: string } }).config.digest,
+        mediaType: res.headers.get("content-type") ?? "",
+    };
+}
+
+/** The same manifest in the project's registry (the build's). */
+async function sourceManifest(repository: string, digest: string): Promise<Buffer> {
+    const res = await fetch(`http://127.0.0.1:5000/v2/${repository}/manifests/${digest}`, { headers: { accept: DOCKER_V2 } });
+    return Buffer.from(await res.arrayBuffer());
+}
+
+const heroku = (app: string) => ({
+    target: "heroku",
+    herokuApp: app,
+    herokuApiKey: { value: API_KEY, secret: true as const },
+    herokuApiUrl: double.url,
+    herokuRegistry: registry.server,
+});
+
+describe("heroku target", () => {
+    const fx = useStacks(
+        (project) => ({
+            staging: [
+                "e2e-hk-staging",
+                {
+                    ...localConfig(project, 18061, heroku(STAGING_APP)),
+                    env: '{"APP_ENV":"staging","EXTRA":"x"}',
+                    secretEnv: { value: '{"SECRET_KEY":"hk-secret-value-42"}', secret: true },
+                },
+            ],
+            // The heroku target records no verification (it runs no health or verify check of its own), so promoting needs promoteUnverified.
+            production: ["e2e-hk-production", { ...localConfig(project, 18062, heroku(PRODUCTION_APP)), promoteFrom: "e2e-hk-staging", env: '{"APP_ENV":"production"}', promoteUnverified: "true" }],
+        }),
+        { setup: () => undefined },
+    );
+
+    let r1: ReleaseOutput;
+    let p1: ReleaseOutput;
+
+    it("builds, copies the digest into <registry>/<app>/web and releases it: the formation names its image id, the config vars hold the settings and RELEASE_ID", async () => {
+        const up = await fx.staging.up();
+        r1 = outputValue<ReleaseOutput>(up.outputs, "release");
+        const app = double.apps.get(STAGING_APP)!;
+        const held = await herokuManifest(STAGING_APP, r1.digest);
+        expect(held?.digest).toBe(r1.digest);
+        expect(held?.mediaType).toBe(DOCKER_V2);
+        expect((await herokuManifest(STAGING_APP, "latest"))?.digest).toBe(r1.digest);
+        expect(app.formation.web.docker_image).toBe(held!.configDigest);
+        expect(double.current(STAGING_APP)?.images.web).toBe(held!.configDigest);
+        expect(app.configVars).toEqual({ APP_ENV: "staging", EXTRA: "x", SECRET_KEY: "hk-secret-value-42", RELEASE_ID: r1.releaseId });
+        expect(app.configVars).not.toHaveProperty("PORT");
+        expect(outputValue<string>(up.outputs, "url")).toBe(app.web_url);
+        expect(app.releases.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    });
+
+    it("promotes: production's app repository gets the same digest byte for byte, released with no build", async () => {
+        const up = await fx.production.up();
+        p1 = outputValue<ReleaseOutput>(up.outputs, "release");
+        expect(p1.digest).toBe(r1.digest);
+        expect(p1.origin).toBe("promote e2e-hk-staging v1");
+        const held = await herokuManifest(PRODUCTION_APP, r1.digest);
+        expect(held?.digest).toBe(r1.digest);
+        const bytes = await sourceManifest(fx.project.repository, r1.digest);
+        expect("sha256:" + createHash("sha256").update(bytes).digest("hex")).toBe(held!.digest);
+        expect(double.apps.get(PRODUCTION_APP)!.formation.web.docker_image).toBe(held!.configDigest);
+        expect(double.apps.get(PRODUCTION_APP)!.configVars).toEqual({ APP_ENV: "production", RELEASE_ID: p1.releaseId });
+        expect(await resourceTypes(fx.production)).not.toContain("docker-build:index:Image");
+        expect(outputValue<string>(up.outputs, "url")).toBe(double.apps.get(PRODUCTION_APP)!.web_url);
+    });
+
+    it("a config change is one new Heroku release; a var dropped from the settings is removed", async () => {
+        const app = double.apps.get(STAGING_APP)!;
+        const before = app.releases.length;
+        const image = app.formation.web.docker_image;
+        await fx.staging.setConfig("delivery:env", { value: '{"APP_ENV":"staging-2"}' });
+        const r = outputValue<ReleaseOutput>((await fx.staging.up()).outputs, "release");
+        expect(app.releases.length).toBe(before + 1);
+        expect(app.formation.web.docker_image).toBe(image);
+        expect(app.configVars).toEqual({ APP_ENV: "staging-2", SECRET_KEY: "hk-secret-value-42", RELEASE_ID: r.releaseId });
+        expect(double.requests.filter((q) => q.method === "PATCH" && q.path.endsWith("/formation"))).toHaveLength(2);
+    });
+
+    it("keeps the API key and the secret settings out of the state in plain text", async () => {
+        const exported = execFileSync("pulumi", ["stack", "export", "--stack", "e2e-hk-staging"], {
+            cwd: fx.project.dir,
+            env: { ...process.env, PULUMI_BACKEND_URL: fx.project.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+        }).toString();
+        expect(exported).toContain("HerokuConfigVars");
+        expect(exported).not.toContain(API_KEY);
+        expect(exported).not.toContain("hk-secret-value-42");
+    });
+
+    it("a failed Heroku release fails up with the last lines of its output stream", async () => {
+        double.failNextRelease(["=== Release phase", "Running migrations", "ERROR: relation users already exists", "exit status 1"]);
+        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, r2"));
+        const failed = await fx.staging.up().then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        expect(String(failed?.message)).toMatch(/Heroku release v\d+ of e2e-hk-staging failed \(Deployed web \([0-9a-f]{12}\)\); last lines of its output:/);
+        expect(String(failed?.message)).toContain("ERROR: relation users already exists");
+        expect(String(failed?.message)).toContain("exit status 1");
+        expect(double.apps.get(STAGING_APP)!.releases.at(-1)!.status).toBe("failed");
+        // The next up releases it again, and it succeeds.
+        const r2 = outputValue<ReleaseOutput>((await fx.staging.up()).outputs, "release");
+        expect(r2.digest).not.toBe(r1.digest);
+        expect(double.apps.get(STAGING_APP)!.releases.at(-1)!.status).toBe("succeeded");
+        expect((await herokuManifest(STAGING_APP, "latest"))?.digest).toBe(r2.digest);
+    });
+
+    it("delivery rollback v1 releases v1's digest on production again", async () => {
+        const p2 = outputValue<ReleaseOutput>((await fx.production.up()).outputs, "release");
+        expect(p2.digest).not.toBe(r1.digest);
+        const prod = double.apps.get(PRODUCTION_APP)!;
+        const imageV2 = prod.formation.web.docker_image;
+        const rolled = await fx.project.delivery("rollback", "v1", "--stack", "e2e-hk-production", "--yes");
+        expect(rolled.code, rolled.stderr + rolled.stdout).toBe(0);
+        const after = outputValue<ReleaseOutput>(await fx.production.outputs(), "release");
+        expect(after.digest).toBe(r1.digest);
+        expect(after.origin).toBe("rollback v1");
+        const v1 = await herokuManifest(PRODUCTION_APP, r1.digest);
+        expect(prod.formation.web.docker_image).toBe(v1!.configDigest);
+        expect(prod.formation.web.docker_image).not.toBe(imageV2);
+        expect(double.current(PRODUCTION_APP)!.images.web).toBe(v1!.configDigest);
+        expect(prod.configVars.RELEASE_ID).toBe(after.releaseId);
+    });
+});

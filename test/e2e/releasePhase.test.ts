@@ -1,4 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, slotContainers, useStacks } from "../support/workspace";
 
@@ -53,9 +56,33 @@ describe("release phase on the Docker host", () => {
         expect(liveStartedNs(SLOT)).toBe(startedAt);
     });
 
+    it("on a swap, runs the release command while the old release serves, before the candidate starts", async () => {
+        const before = outputValue<ReleaseOutput>(await fx.stack.outputs(), "release");
+        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the swapped release"), "swap");
+        // The provider's test hook (dockerContainer.ts testStep) logs its steps in order; it pauses at no step.
+        const dir = mkdtempSync(join(tmpdir(), "release-phase-steps-"));
+        const ws = fx.stack.workspace;
+        Object.assign(ws.envVars, { DELIVERY_TEST_PAUSE_AT: "never", DELIVERY_TEST_PAUSE_DIR: dir });
+        try {
+            const up = await fx.stack.up();
+            const release = outputValue<ReleaseOutput>(up.outputs, "release");
+            expect(release.releaseId).not.toBe(before.releaseId);
+            const steps = readFileSync(join(dir, "steps.log"), "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => l.split(" ")[0]);
+            expect(steps).toEqual(["pulled", "release-phase-done", "candidate-started", "old-stopped", "live-started", "end"]);
+            expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).toBe(release.releaseId);
+        } finally {
+            delete ws.envVars.DELIVERY_TEST_PAUSE_AT;
+            delete ws.envVars.DELIVERY_TEST_PAUSE_DIR;
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("a release command that fails fails the update, and the old release keeps answering", async () => {
         const before = outputValue<ReleaseOutput>(await fx.stack.outputs(), "release");
-        fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the next release"));
+        fx.project.changeApp((src) => src.replace("from the swapped release", "from the next release"));
         await fx.stack.setConfig("delivery:releaseCommand", { value: 'echo "migration 0042 failed near $SECRET_KEY" >&2; exit 3' });
         const failed = await fx.stack.up().then(
             () => undefined,
@@ -70,7 +97,7 @@ describe("release phase on the Docker host", () => {
         const app = await getApp(`http://127.0.0.1:${port}/`);
         expect(app.status).toBe(200);
         expect(app.body.release_id).toBe(before.releaseId);
-        expect(String(app.body.message)).toContain("from the delivery sample app");
+        expect(String(app.body.message)).toContain("from the swapped release");
         expect(slotContainers(SLOT)).toHaveLength(1);
         // No one-off container is left behind.
         expect(

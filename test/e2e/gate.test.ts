@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, useStacks } from "../support/workspace";
 
@@ -103,5 +105,35 @@ describe("the promotion gate", () => {
         expect(entry.origin).toBe(promoted.origin);
         expect(entry.gate).toEqual({ decision: "overridden", blocked: "soaking", overriddenBy: "delivery:promoteUnverified", verifiedAt: r3.verification!.at });
         expect((await getApp(`http://127.0.0.1:${portB}/`)).body.release_id).toBe(promoted.releaseId);
+    });
+
+    it("the policy pack passes the gated promotion, and stops a program edited to skip the gate before any change", async () => {
+        const policyPack = join(fx.project.dir, "policy");
+        const config = join(fx.project.dir, "policy-gate.json");
+        writeFileSync(config, JSON.stringify({ "promotion-only-stacks-promote-verified-releases": { stacks: ["production", "e2e-gate-production"] } }));
+        const ok = await fx.downstream.up({ policyPacks: [policyPack], policyPackConfigs: [config] });
+        expect(ok.summary.result).toBe("succeeded");
+
+        // A hand edit that drops the gate's record from the ledger candidate.
+        const releaseTs = join(fx.project.dir, "components", "release", "release.ts");
+        const source = readFileSync(releaseTs, "utf8");
+        const edited = source.replace("...(args.gate !== undefined ? { gate: args.gate } : {}),", "");
+        expect(edited).not.toBe(source);
+        writeFileSync(releaseTs, edited);
+        const before = await downstreamState();
+        const error = await fx.downstream.up({ policyPacks: [policyPack], policyPackConfigs: [config] }).then(
+            () => undefined,
+            (e: Error) => String(e.message),
+        );
+        expect(error).toContain("promotion-only-stacks-promote-verified-releases");
+        expect(error).toContain("mandatory");
+        // The origin is this run's: the override's soak time is measured again.
+        expect(error).toMatch(
+            new RegExp(
+                `stack "e2e-gate-production" records release "promote ${UP} v3 \\(unverified: soaking [0-9ms]+ of 1h\\)" without a promotion gate decision`,
+            ),
+        );
+        expect(await downstreamState()).toEqual(before);
+        writeFileSync(releaseTs, source);
     });
 });

@@ -115,6 +115,20 @@ async function listBackendStacks(): Promise<string[]> {
     return (JSON.parse(out || "[]") as Array<{ name: string }>).map((s) => s.name.split("/").pop()!).sort();
 }
 
+/**
+ * A `releases` entry with the upstream's verification when it is the release the upstream runs
+ * (the same release id): only the running release exports one, so an older entry has none and
+ * the promotion gate holds it back as not verified.
+ */
+export function withVerification(entry: unknown, current: unknown): unknown {
+    const e = entry as { releaseId?: unknown } | undefined;
+    const c = current as { releaseId?: unknown; verification?: unknown } | undefined;
+    if (!e || typeof e !== "object" || !c || typeof c !== "object" || c.verification === undefined || e.releaseId !== c.releaseId) {
+        return entry;
+    }
+    return { ...e, verification: c.verification };
+}
+
 /** The promotion gate readUpstreamRelease applies: its options, and the stack that promotes (for the fix command). */
 export interface UpstreamGate extends GateOptions {
     readonly promotingStack: string;
@@ -136,7 +150,9 @@ export async function readUpstreamRelease(stack: string, version?: string, gateW
         return details.value ?? details.secretValue;
     };
     const release = validatePromotedRelease(
-        version === undefined ? await value("release") : pickUpstreamRelease(await value("releases"), version, origin),
+        version === undefined
+            ? await value("release")
+            : withVerification(pickUpstreamRelease(await value("releases"), version, origin), await value("release")),
         origin,
     );
     const short = stack.split("/").pop()!;

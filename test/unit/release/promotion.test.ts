@@ -6,6 +6,7 @@ import {
     qualifiedStackName,
     requireStack,
     validatePromotedRelease,
+    withVerification,
 } from "../../../components/release/promotion";
 import { unknownUpstreamProblem } from "../../../program";
 import { Registry } from "../../../components/registry/registry";
@@ -35,6 +36,17 @@ describe("pickUpstreamRelease", () => {
             'stack "o/delivery/staging" has no release v1 to promote (its releases output holds v3, v2); pick one with `delivery releases --stack <upstream>`, or raise delivery:releasesShown there to list older ones',
         );
         expect(() => pickUpstreamRelease(undefined, "v1", 'stack "s"')).toThrow("(it exports no releases output)");
+    });
+});
+
+describe("withVerification", () => {
+    const verification = { status: "passed", at: "2026-12-01T12:00:00.000Z", checks: [], durationMs: 3 };
+    it("gives a releases entry the upstream's verification only when it is the release the upstream runs", () => {
+        const entry = { version: "v3", releaseId: "r-3", imageRef: REF, commitSha: SHA };
+        expect(withVerification(entry, { releaseId: "r-3", verification })).toEqual({ ...entry, verification });
+        expect(withVerification(entry, { releaseId: "r-4", verification })).toBe(entry);
+        expect(withVerification(entry, { releaseId: "r-3" })).toBe(entry);
+        expect(withVerification(undefined, { releaseId: "r-3", verification })).toBeUndefined();
     });
 });
 

@@ -98,7 +98,7 @@ describe("heroku target", () => {
         const up = await fx.production.up();
         p1 = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(p1.digest).toBe(r1.digest);
-        expect(p1.origin).toBe("promote e2e-hk-staging v1");
+        expect(p1.origin).toBe("promote e2e-hk-staging v1 (unverified: not verified)");
         const held = await herokuManifest(PRODUCTION_APP, r1.digest);
         expect(held?.digest).toBe(r1.digest);
         const bytes = await sourceManifest(fx.project.repository, r1.digest);
@@ -158,7 +158,7 @@ describe("heroku target", () => {
         expect(rolled.code, rolled.stderr + rolled.stdout).toBe(0);
         const after = outputValue<ReleaseOutput>(await fx.production.outputs(), "release");
         expect(after.digest).toBe(r1.digest);
-        expect(after.origin).toBe("rollback v1");
+        expect(after.origin).toBe("rollback to v1");
         const v1 = await herokuManifest(PRODUCTION_APP, r1.digest);
         expect(prod.formation.web.docker_image).toBe(v1!.configDigest);
         expect(prod.formation.web.docker_image).not.toBe(imageV2);

@@ -1,6 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage, AppImageArgs } from "./components/image/appImage";
-import { ConfigError, DeliverySettings, DockerTargetSettings, HerokuTargetSettings, KubernetesTargetSettings, fixCommand, loadSettings } from "./components/config";
+import {
+    ConfigError,
+    DeliverySettings,
+    DockerTargetSettings,
+    HerokuTargetSettings,
+    KubernetesTargetSettings,
+    fixCommand,
+    loadSettings,
+} from "./components/config";
 import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./components/gitlab/gitlabConfig";
 import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
 import { HerokuTarget, HerokuTargetArgs } from "./components/heroku/herokuTarget";
@@ -41,8 +49,8 @@ export async function deliver(): Promise<StackOutputs> {
         s.target.kind === "heroku"
             ? new HerokuTarget("app", herokuTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
             : s.target.kind === "docker"
-            ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
-            : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
+              ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
+              : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
     // A failed verification is exported with the release and fails the update (verificationGate).
     const verification = verificationGate(release.releaseId, target.verification, target);
     const info = pulumi.all([release.info, verification]).apply(([i, v]) => (v ? { ...i, verification: v } : i));

@@ -498,24 +498,24 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                   registryInsecure: isLoopback(v.herokuRegistry!),
               }
             : v.target === "kubernetes"
-            ? {
-                  kind: "kubernetes",
-                  namespace: v.namespace ?? defaultNamespace(stack),
-                  replicas: v.replicas!,
-                  kubeconfig: v.kubeconfig,
-                  ingressHost: v.ingressHost,
-                  ingressClassName: v.ingressClassName,
-                  rolloutTimeoutSeconds: v.rolloutTimeoutSeconds!,
-                  podLabels: v.podLabels ?? {},
-                  resources: { cpuRequest: v.cpuRequest!, cpuLimit: v.cpuLimit!, memoryRequest: v.memoryRequest!, memoryLimit: v.memoryLimit! },
-              }
-            : {
-                  kind: "docker",
-                  host: v.dockerHost!,
-                  hostPort: v.hostPort!,
-                  bindAddress: v.bindAddress!,
-                  healthTimeoutSeconds: v.healthTimeoutSeconds!,
-              };
+              ? {
+                    kind: "kubernetes",
+                    namespace: v.namespace ?? defaultNamespace(stack),
+                    replicas: v.replicas!,
+                    kubeconfig: v.kubeconfig,
+                    ingressHost: v.ingressHost,
+                    ingressClassName: v.ingressClassName,
+                    rolloutTimeoutSeconds: v.rolloutTimeoutSeconds!,
+                    podLabels: v.podLabels ?? {},
+                    resources: { cpuRequest: v.cpuRequest!, cpuLimit: v.cpuLimit!, memoryRequest: v.memoryRequest!, memoryLimit: v.memoryLimit! },
+                }
+              : {
+                    kind: "docker",
+                    host: v.dockerHost!,
+                    hostPort: v.hostPort!,
+                    bindAddress: v.bindAddress!,
+                    healthTimeoutSeconds: v.healthTimeoutSeconds!,
+                };
 
     return {
         stack,

@@ -69,7 +69,11 @@ export async function herokuRequest<T>(
         }
         if (res.status === 429 && attempt < RATE_LIMIT_RETRIES) {
             const retryAfter = Number(res.headers.get("retry-after"));
-            await sleep(Number.isFinite(retryAfter) && retryAfter >= 0 && res.headers.has("retry-after") ? Math.min(retryAfter, 60) * 1000 : FIRST_WAIT_MS * 2 ** attempt);
+            await sleep(
+                Number.isFinite(retryAfter) && retryAfter >= 0 && res.headers.has("retry-after")
+                    ? Math.min(retryAfter, 60) * 1000
+                    : FIRST_WAIT_MS * 2 ** attempt,
+            );
             continue;
         }
         throw herokuError(method, path, res.status, parsed);
@@ -115,7 +119,13 @@ export async function outputTail(url: string | null | undefined, count = 20): Pr
  * `pending`: returns it when `succeeded`; when `failed`, throws with the last lines of its
  * `output_stream_url` (the release phase's output).
  */
-export async function followRelease(conn: HerokuConnection, app: string, release: HerokuRelease, timeoutSeconds: number, pollMs = 1000): Promise<HerokuRelease> {
+export async function followRelease(
+    conn: HerokuConnection,
+    app: string,
+    release: HerokuRelease,
+    timeoutSeconds: number,
+    pollMs = 1000,
+): Promise<HerokuRelease> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     let current = release;
     while (current.status === "pending") {

@@ -65,7 +65,12 @@ export const herokuConfigVarsProvider: pulumi.dynamic.ResourceProvider = {
             return { outs: { ...news, releaseVersion: olds.releaseVersion } };
         }
         // Only the names that are gone are sent as null; the rest is overwritten.
-        const gone = (o: Record<string, string>) => Object.fromEntries(Object.keys(o).filter((k) => !(k in news.vars) && !(k in news.secretVars)).map((k) => [k, ""]));
+        const gone = (o: Record<string, string>) =>
+            Object.fromEntries(
+                Object.keys(o)
+                    .filter((k) => !(k in news.vars) && !(k in news.secretVars))
+                    .map((k) => [k, ""]),
+            );
         const releaseVersion = await applyVars(news, { ...olds, vars: gone(olds.vars), secretVars: gone(olds.secretVars) });
         return { outs: { ...news, releaseVersion } };
     },

@@ -72,7 +72,13 @@ async function release(inputs: HerokuReleaseInputs): Promise<HerokuReleaseOutput
             username: inputs.sourceUsername,
             password: inputs.sourcePassword,
         },
-        target: { server: inputs.registry, repository: `${inputs.app}/${inputs.processType}`, insecure: inputs.registryInsecure, username: "_", password: inputs.apiKey },
+        target: {
+            server: inputs.registry,
+            repository: `${inputs.app}/${inputs.processType}`,
+            insecure: inputs.registryInsecure,
+            username: "_",
+            password: inputs.apiKey,
+        },
         digest,
         tag: "latest",
         acceptedMediaTypes: HEROKU_MANIFEST_TYPES,
@@ -95,7 +101,10 @@ export const herokuReleaseProvider: pulumi.dynamic.ResourceProvider = {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const unknown = news.imageRef === pulumi.runtime.unknownValue;
         if (!unknown && !/^[^@\s]+\/[^@\s]+@sha256:[a-f0-9]{64}$/.test(news.imageRef ?? "")) {
-            failures.push({ property: "imageRef", reason: `"${news.imageRef}" is not a registry image pinned by digest; Heroku is given only repo@sha256:... images` });
+            failures.push({
+                property: "imageRef",
+                reason: `"${news.imageRef}" is not a registry image pinned by digest; Heroku is given only repo@sha256:... images`,
+            });
         }
         return { inputs: news, failures };
     },
@@ -103,7 +112,9 @@ export const herokuReleaseProvider: pulumi.dynamic.ResourceProvider = {
         return { id: `${inputs.app}/${inputs.processType}`, outs: await release(inputs) };
     },
     async diff(_id: string, olds: HerokuReleaseOutputs, news: HerokuReleaseInputs) {
-        const keys = Object.keys({ ...olds, ...news }).filter((k) => !["digest", "imageId", "releaseVersion", "webUrl"].includes(k)) as Array<keyof HerokuReleaseInputs>;
+        const keys = Object.keys({ ...olds, ...news }).filter((k) => !["digest", "imageId", "releaseVersion", "webUrl"].includes(k)) as Array<
+            keyof HerokuReleaseInputs
+        >;
         return { changes: keys.some((k) => olds[k] !== news[k]), replaces: [], deleteBeforeReplace: false };
     },
     async update(_id: string, olds: HerokuReleaseOutputs, news: HerokuReleaseInputs) {

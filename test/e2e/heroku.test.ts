@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyImage } from "../../components/registry/blobCopy";
 import { HerokuDouble, HerokuRegistry, startHerokuDouble, startHerokuRegistry } from "../support/heroku";
 import { PASSPHRASE, ReleaseOutput, ensureEnvironment, localConfig, outputValue, resourceTypes, useStacks } from "../support/workspace";
 
@@ -70,7 +71,15 @@ describe("heroku target", () => {
                 },
             ],
             // The heroku target records no verification (it runs no health or verify check of its own), so promoting needs promoteUnverified.
-            production: ["e2e-hk-production", { ...localConfig(project, 18062, heroku(PRODUCTION_APP)), promoteFrom: "e2e-hk-staging", env: '{"APP_ENV":"production"}', promoteUnverified: "true" }],
+            production: [
+                "e2e-hk-production",
+                {
+                    ...localConfig(project, 18062, heroku(PRODUCTION_APP)),
+                    promoteFrom: "e2e-hk-staging",
+                    env: '{"APP_ENV":"production"}',
+                    promoteUnverified: "true",
+                },
+            ],
         }),
         { setup: () => undefined },
     );
@@ -92,6 +101,23 @@ describe("heroku target", () => {
         expect(app.configVars).not.toHaveProperty("PORT");
         expect(outputValue<string>(up.outputs, "url")).toBe(app.web_url);
         expect(app.releases.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    });
+
+    it("copies within one registry by blob mounts, and a second copy finds every blob present", async () => {
+        const side = (repository: string) => ({ server: registry.server, repository, insecure: true, username: "_", password: API_KEY });
+        const first = await copyImage({ source: side(`${STAGING_APP}/web`), target: side("e2e-hk-mounts/web"), digest: r1.digest });
+        expect(first.blobs.uploaded).toBe(0);
+        expect(first.blobs.mounted).toBeGreaterThan(1);
+        const again = await copyImage({ source: side(`${STAGING_APP}/web`), target: side("e2e-hk-mounts/web"), digest: r1.digest });
+        expect(again.blobs).toEqual({ present: first.blobs.mounted, mounted: 0, uploaded: 0 });
+        expect(
+            (
+                await fetch(`${registry.url}/v2/e2e-hk-mounts/web/manifests/${r1.digest}`, {
+                    method: "HEAD",
+                    headers: { accept: DOCKER_V2, authorization: "Basic " + Buffer.from(`_:${API_KEY}`).toString("base64") },
+                })
+            ).headers.get("docker-content-digest"),
+        ).toBe(r1.digest);
     });
 
     it("promotes: production's app repository gets the same digest byte for byte, released with no build", async () => {

@@ -451,25 +451,45 @@ describe("parseSettings: the heroku target", () => {
 
     it("reads the app, the key and the defaults (api.heroku.com, registry.heroku.com over HTTPS)", () => {
         const s = parseSettings("staging", heroku, {}, new Set(["herokuApiKey"]));
-        expect(s.target).toEqual({ kind: "heroku", app: "app-staging", apiKey: "k-123", apiUrl: "https://api.heroku.com", registry: "registry.heroku.com", registryInsecure: false });
+        expect(s.target).toEqual({
+            kind: "heroku",
+            app: "app-staging",
+            apiKey: "k-123",
+            apiUrl: "https://api.heroku.com",
+            registry: "registry.heroku.com",
+            registryInsecure: false,
+        });
     });
 
     it("takes HEROKU_API_KEY when the stack sets no key, and plain HTTP only for a loopback double", () => {
-        const s = parseSettings("staging", { ...heroku, herokuApiKey: undefined, herokuApiUrl: "http://127.0.0.1:4010/", herokuRegistry: "127.0.0.1:5002" }, {
-            herokuApiKey: "from-env",
-        });
+        const s = parseSettings(
+            "staging",
+            { ...heroku, herokuApiKey: undefined, herokuApiUrl: "http://127.0.0.1:4010/", herokuRegistry: "127.0.0.1:5002" },
+            {
+                herokuApiKey: "from-env",
+            },
+        );
         expect(s.target).toMatchObject({ apiKey: "from-env", apiUrl: "http://127.0.0.1:4010", registryInsecure: true });
     });
 
     it("lists every problem at once, each with its fix, and never prints the key", () => {
         const problems = problemsOf(
             "staging",
-            { ...base, target: "heroku", herokuApp: "App_Staging", herokuApiKey: "plain-key-456", herokuApiUrl: "http://api.example.com", verifyCommand: "true" },
+            {
+                ...base,
+                target: "heroku",
+                herokuApp: "App_Staging",
+                herokuApiKey: "plain-key-456",
+                herokuApiUrl: "http://api.example.com",
+                verifyCommand: "true",
+            },
             new Set(),
         );
         expect(problems).toEqual([
             `delivery:herokuApiKey: is stored in plain text in the stack file; it must be encrypted. Fix: pulumi config set --secret delivery:herokuApiKey "$(heroku auth:token)" --stack staging`,
-            expect.stringMatching(/^delivery:herokuApp: must be a Heroku app name: 3 to 30 lowercase letters, digits and dashes, starting with a letter \(got "App_Staging"\)\. Fix: pulumi config set delivery:herokuApp my-app-staging --stack staging$/),
+            expect.stringMatching(
+                /^delivery:herokuApp: must be a Heroku app name: 3 to 30 lowercase letters, digits and dashes, starting with a letter \(got "App_Staging"\)\. Fix: pulumi config set delivery:herokuApp my-app-staging --stack staging$/,
+            ),
             "delivery:verifyCommand: is not run by the heroku target (Heroku runs a release command itself, from the app's release phase). Fix: pulumi config rm delivery:verifyCommand --stack staging",
             'delivery:herokuApiUrl: must be https (plain http only on the loopback interface, for a test double; the API key travels in every request) (got "http://api.example.com"). Fix: pulumi config set delivery:herokuApiUrl https://api.heroku.com --stack staging',
         ]);

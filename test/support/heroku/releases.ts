@@ -49,7 +49,12 @@ export function listReleases(app: DoubleApp, range: string | undefined): { statu
         throw new HerokuHttpError(400, "bad_request", "Invalid Range header.");
     }
     const field = m[1] as "id" | "version";
-    const opts = Object.fromEntries((m[3] ?? "").split(",").map((kv) => kv.trim().split("=") as [string, string]).filter(([k]) => k));
+    const opts = Object.fromEntries(
+        (m[3] ?? "")
+            .split(",")
+            .map((kv) => kv.trim().split("=") as [string, string])
+            .filter(([k]) => k),
+    );
     const max = Math.min(1000, Number(opts.max ?? 200));
     const sorted = [...app.releases].sort((a, b) => (field === "version" ? a.version - b.version : a.id.localeCompare(b.id)));
     if (opts.order === "desc") {

@@ -177,7 +177,10 @@ export class HerokuDouble {
                 case "PATCH /config-vars": {
                     const { changed, removed } = updateConfigVars(app, body);
                     if (changed.length > 0 || removed.length > 0) {
-                        const parts = [changed.length ? `Set ${changed.join(", ")} config vars` : "", removed.length ? `Remove ${removed.join(", ")} config vars` : ""];
+                        const parts = [
+                            changed.length ? `Set ${changed.join(", ")} config vars` : "",
+                            removed.length ? `Remove ${removed.join(", ")} config vars` : "",
+                        ];
                         this.makeRelease(app, parts.filter(Boolean).join(" and "));
                     }
                     return send(200, app.configVars);

@@ -28,7 +28,12 @@ describe("HerokuTarget", () => {
             "pulumi-nodejs:dynamic/heroku:HerokuRelease/app-release",
         ]);
         const vars = plain(mocks().named("app-config-vars").inputs);
-        expect(vars).toMatchObject({ app: "app-staging", apiUrl: "http://127.0.0.1:9", vars: { GREETING: "hi", RELEASE_ID: "r-abc" }, secretVars: { SECRET_KEY: "heroku-secret" } });
+        expect(vars).toMatchObject({
+            app: "app-staging",
+            apiUrl: "http://127.0.0.1:9",
+            vars: { GREETING: "hi", RELEASE_ID: "r-abc" },
+            secretVars: { SECRET_KEY: "heroku-secret" },
+        });
         expect(Object.keys(vars.vars)).not.toContain("PORT");
         const rel = plain(mocks().named("app-release").inputs);
         expect(rel).toMatchObject({

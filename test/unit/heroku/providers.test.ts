@@ -26,9 +26,9 @@ describe("herokuRequest", () => {
             "Heroku Platform API GET /apps/app-staging: HTTP 401 unauthorized: Invalid credentials provided.",
         );
         await expect(herokuRequest(conn(), "GET", "/apps/nope")).rejects.toThrow("HTTP 404 not_found: Couldn't find that app.");
-        await expect(herokuRequest(conn(), "PATCH", "/apps/app-staging/formation", { updates: [{ type: "web", docker_image: "sha256:" + "a".repeat(64) }] })).rejects.toThrow(
-            "HTTP 422 invalid_params",
-        );
+        await expect(
+            herokuRequest(conn(), "PATCH", "/apps/app-staging/formation", { updates: [{ type: "web", docker_image: "sha256:" + "a".repeat(64) }] }),
+        ).rejects.toThrow("HTTP 422 invalid_params");
     });
 
     it("waits and retries a 429 (the request was not processed), then fails after five retries", async () => {
@@ -39,7 +39,9 @@ describe("herokuRequest", () => {
         expect(waits).toEqual([1000, 2000]);
         expect(double.apps.get("app-staging")!.configVars).toEqual({ A: "1" });
         double.exhaust(6);
-        await expect(herokuRequest(conn(), "GET", "/apps/app-staging", undefined, {}, sleep)).rejects.toThrow("HTTP 429 rate_limit: Your account reached the API rate limit");
+        await expect(herokuRequest(conn(), "GET", "/apps/app-staging", undefined, {}, sleep)).rejects.toThrow(
+            "HTTP 429 rate_limit: Your account reached the API rate limit",
+        );
         expect(waits).toEqual([1000, 2000, 1000, 2000, 4000, 8000, 16000]);
     });
 });
@@ -64,7 +66,14 @@ describe("followRelease", () => {
 });
 
 describe("herokuConfigVarsProvider", () => {
-    const inputs = () => ({ apiUrl: double.url, apiKey: KEY, app: "app-staging", vars: { GREETING: "hi", RELEASE_ID: "r-1" }, secretVars: { SECRET_KEY: "s1" }, releaseTimeoutSeconds: 10 });
+    const inputs = () => ({
+        apiUrl: double.url,
+        apiKey: KEY,
+        app: "app-staging",
+        vars: { GREETING: "hi", RELEASE_ID: "r-1" },
+        secretVars: { SECRET_KEY: "s1" },
+        releaseTimeoutSeconds: 10,
+    });
 
     it("sets the vars in one release, removes a var the settings dropped (null), and leaves others' vars alone", async () => {
         const app = double.apps.get("app-staging")!;

@@ -88,10 +88,29 @@ describe("delivery releases, rollback and promote on the real engine", () => {
         const a = JSON.parse(first.stdout) as ChangeJson;
         expect([a.entry.version, a.entry.origin, a.entry.digest]).toEqual(["v1", `promote ${UP} v4`, r[0].digest]);
 
-        const second = await fx.project.delivery("promote", "v3", "--stack", DOWN, "--yes", "--json");
+        // Only the release the upstream runs carries its verification: an older one is held back by the gate, before any change…
+        // The command's up refreshes first (outputs read again); what was deployed, and with which inputs, must not change.
+        const deployed = async () =>
+            ((await fx.downstream.exportStack()).deployment.resources as Array<{ urn: string; id?: string; inputs?: unknown }>).map(({ urn, id, inputs }) => ({
+                urn,
+                id,
+                inputs,
+            }));
+        const stateBefore = await deployed();
+        const held = await fx.project.delivery("promote", "v3", "--stack", DOWN, "--yes", "--json");
+        expect(`exit ${held.code}: ${held.stderr}`).toMatch(/^exit 1:/);
+        expect(held.stderr).toContain(`${UP} v3 (release id ${r[2].releaseId}) is not verified`);
+        expect(await deployed()).toEqual(stateBefore);
+        // …and an explicit override promotes it, and says so in the origin.
+        const second = await fx.project.deliveryWith({ PROMOTE_UNVERIFIED: "true" }, "promote", "v3", "--stack", DOWN, "--yes", "--json");
         expect(`exit ${second.code}: ${second.stderr}`).toMatch(/^exit 0:/);
         const b = JSON.parse(second.stdout) as ChangeJson;
-        expect([b.entry.version, b.entry.origin, b.entry.digest, b.entry.commitSha]).toEqual(["v2", `promote ${UP} v3`, r[2].digest, r[2].commitSha]);
+        expect([b.entry.version, b.entry.origin, b.entry.digest, b.entry.commitSha]).toEqual([
+            "v2",
+            `promote ${UP} v3 (unverified: not verified)`,
+            r[2].digest,
+            r[2].commitSha,
+        ]);
         const app = await getApp(`http://127.0.0.1:${portB}/`);
         expect(String(app.body.message)).toContain("r3");
         expect(app.body.app_env).toBe("production");

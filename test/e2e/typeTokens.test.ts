@@ -12,7 +12,7 @@ import { Project, ROOT, localConfig, resourceTypes, slotContainers, useStacks } 
  * the program as it was before the change, then upgrades them to this program: no resource is
  * replaced or deleted, and the running container stays the same one. Since then ReleaseRecord
  * became the ReleaseLedger (aliased to both of its old types): the upgrade updates it once, its
- * record becoming the ledger's v1, and creates the release's registry tag.
+ * record becoming the ledger's v1, and creates the release's registry tag and its verification.
  */
 const OLD_TOKENS_COMMIT = "97a57a89ad95875dc37accc400b3a6e48d49cb62";
 // Pulumi.yaml too: it declares the keys (with their defaults) of the program it ships with.
@@ -77,7 +77,7 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         expect(types).toEqual(expect.arrayContaining([...OLD_TYPES, "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource"]));
     });
 
-    it("this program previews no replace or delete, only the ledger's update and the release tag, and its up keeps the container", async () => {
+    it("this program previews no replace or delete, only the ledger's update, the release tag and the verification, and its up keeps the container", async () => {
         const slots = [`e2e-${portA}-e2e-tokens-staging`, `e2e-${portB}-e2e-tokens-production`];
         const before = containers(...slots);
         expect(before).toHaveLength(2);
@@ -85,11 +85,11 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         useProgram(fx.project);
         for (const stack of [fx.upstream, fx.downstream]) {
             const preview = await stack.preview({ diff: true });
-            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 1, update: 1 });
+            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 2, update: 1 });
             expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/registry:RegistryTag: \(create\)\n.*::release-tag\]/);
             expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/release:ReleaseLedger: \(update\)\n(.*\n)?.*::release-ledger\]/);
             const up = await stack.up();
-            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 1, update: 1 });
+            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 2, update: 1 });
         }
         const migrated = (await fx.upstream.outputs()).releases.value;
         expect(migrated).toHaveLength(1);

@@ -90,9 +90,14 @@ export class Project {
 
     /** Runs the `delivery` command (scripts/delivery, as `npx delivery` runs it) on this copy; never throws, the exit code is returned. */
     async delivery(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+        return this.deliveryWith({}, ...args);
+    }
+
+    /** `delivery` with more environment (PROMOTE_UNVERIFIED, CI_* variables). */
+    async deliveryWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
         try {
             const { stdout, stderr } = await promisify(execFile)(join(ROOT, "scripts", "delivery"), ["-C", this.dir, ...args], {
-                env: { ...process.env, PULUMI_BACKEND_URL: this.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+                env: { ...process.env, PULUMI_BACKEND_URL: this.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, ...env },
                 maxBuffer: 64 * 1024 * 1024,
             });
             return { code: 0, stdout, stderr };

@@ -451,6 +451,34 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(release("production").version).toBe("v4");
     });
 
+    it("tag: production refuses a staging release whose verification failed, before any change; staging's next good release is promoted again", async () => {
+        const stagingFile = join(repo, "Pulumi.staging.yaml");
+        const good = readFileSync(stagingFile, "utf8");
+        // The staging release's own verification fails: the staging job fails, the release is recorded failed.
+        writeFileSync(stagingFile, stackFile({ hostPort: String(ports.staging), verifyCommand: "echo smoke test broke; exit 1" }, { APP_ENV: "staging" }));
+        git(repo, "commit", "-q", "-am", "staging: a verification that fails");
+        const broken = await runJob("staging", "main", PIPELINES.defaultBranch());
+        expect(broken.status, broken.output).toBe("failed");
+        const failed = release("staging") as Release & { verification?: { status: string } };
+        expect(failed.verification?.status).toBe("failed");
+
+        const before = release("production");
+        git(repo, "tag", "v1.2.0", "main");
+        const refused = await runJob("production", "v1.2.0", PIPELINES.tag("v1.2.0"));
+        expect(refused.status, refused.output).toBe("failed");
+        expect(refused.output).toContain(`staging ${failed.version} (release id ${failed.releaseId}) failed its verification`);
+        expect(refused.output).toContain("its output ended with: smoke test broke");
+        expect(refused.output).toContain("nothing was changed");
+        expect(release("production")).toEqual(before);
+        expect(await registryDigest("v1.2.0")).toBeNull();
+
+        // The verification fixed: a new staging release, verified, which production takes again.
+        writeFileSync(stagingFile, good);
+        git(repo, "commit", "-q", "-am", "staging: the verification back");
+        expectSuccess(await runJob("staging", "main", PIPELINES.defaultBranch()));
+        expect((release("staging") as Release & { verification?: { status: string } }).verification?.status).toBe("passed");
+    });
+
     it("schedule: drift checks pass while nothing changed, and drift:staging fails once its container is removed behind Pulumi's back", async () => {
         const clean = await runJob("drift:staging", "main", PIPELINES.schedule());
         expectSuccess(clean);

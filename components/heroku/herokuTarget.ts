@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "../registry/registry";
+import { ReleaseVerification } from "../release/verification";
+import { VerificationResult } from "../release/verificationResult";
 import { ReleaseTargetArgs } from "../targets/targetArgs";
 import { HerokuConfigVars } from "./herokuConfigVars";
 import { HerokuRelease } from "./herokuRelease";
@@ -12,6 +14,13 @@ import { HerokuRelease } from "./herokuRelease";
  *
  * The config vars are set first (their own Heroku release when they change), then the image is
  * released (another one when it changes). Heroku sets PORT; the program does not.
+ *
+ * Once that release succeeded, the release is verified as on the docker target, by the same
+ * ReleaseVerification: `GET <web_url><healthPath>` answers 200 and `GET <web_url>/` names this
+ * release's id (Heroku routes the app's web_url to its web dyno, which listens on $PORT:
+ * devcenter.heroku.com/articles/container-registry-and-runtime, "Dockerfile commands and
+ * runtime"). No verify command: a one-off dyno is not modelled (config.ts refuses verifyCommand
+ * with this target). The result is `verification`; a failed one fails the update (program.ts).
  */
 export interface HerokuTargetArgs extends ReleaseTargetArgs {
     /** Secret settings, as config vars. */
@@ -32,16 +41,19 @@ export interface HerokuTargetArgs extends ReleaseTargetArgs {
     readonly sourceCredentials?: pulumi.Input<RegistryCredentials | undefined>;
     /** How long a Heroku release may stay pending. @default 600 */
     readonly releaseTimeoutSeconds?: number;
+    /** The path the verification's health check reads from the app's web_url. @default "/healthz" (delivery:healthPath's default) */
+    readonly healthPath?: string;
 }
 
 export const HEROKU_PROCESS_TYPE = "web";
+const DEFAULT_HEALTH_PATH = "/healthz";
 
 export class HerokuTarget extends pulumi.ComponentResource {
     /** The app's `web_url`. */
     readonly url: pulumi.Output<string>;
     readonly digest: pulumi.Output<string>;
-    /** No verification runs on Heroku (config refuses verifyCommand and releaseCommand with this target): never a result. */
-    readonly verification: pulumi.Output<never> = pulumi.output(undefined as never);
+    /** The recorded verification of the release (health and release-id checks against `url`). */
+    readonly verification: pulumi.Output<VerificationResult>;
 
     constructor(name: string, args: HerokuTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:heroku:HerokuTarget", name, {}, opts);
@@ -74,7 +86,22 @@ export class HerokuTarget extends pulumi.ComponentResource {
         );
         this.url = release.webUrl;
         this.digest = release.digest;
-        this.registerOutputs({ url: this.url, digest: this.digest });
+        const verification = new ReleaseVerification(
+            `${name}-verification`,
+            {
+                releaseId: args.releaseId,
+                image: args.image,
+                url: release.webUrl,
+                healthPath: args.healthPath ?? DEFAULT_HEALTH_PATH,
+                env: { ...args.env },
+                // Only the verify command would use them, and none runs here: the secrets stay out of this record.
+                secretEnv: {},
+                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+            },
+            { parent: this, dependsOn: [release] },
+        );
+        this.verification = verification.result;
+        this.registerOutputs({ url: this.url, digest: this.digest, verification: this.verification });
     }
 }
 

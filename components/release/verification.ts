@@ -24,6 +24,8 @@ import { runOneOff } from "../targets/oneOffContainer";
  * Built-in checks, by target:
  * - docker: `GET <url><healthPath>` answers 200, and `GET <url>/` answers JSON whose `release_id`
  *   is this release's id (the published URL, bindAddress:hostPort);
+ * - heroku: the same two checks against the app's `web_url`, after its Heroku release succeeded
+ *   (no verify command: a one-off dyno is not modelled, config.ts refuses verifyCommand there);
  * - kubernetes: the checks the program could see (the rollout of pods carrying this release id,
  *   and the verify Job, which must complete), passed in as `observed`.
  * Then the verify command (docker target: a one-off container of the same image, with the same
@@ -37,7 +39,7 @@ export interface ReleaseVerificationInputs {
     readonly releaseId: string;
     /** Digest-pinned image of the release. */
     readonly image: string;
-    /** Where the release answers (docker target); undefined: no HTTP checks. @example "http://127.0.0.1:8000" */
+    /** Where the release answers (docker target; heroku: the app's web_url); undefined: no HTTP checks. @example "http://127.0.0.1:8000" */
     readonly url?: string;
     /** @example "/healthz" */
     readonly healthPath: string;
@@ -48,7 +50,8 @@ export interface ReleaseVerificationInputs {
     readonly env: Record<string, string>;
     /** Secret; given to the verify command and masked in its output. */
     readonly secretEnv: Record<string, string>;
-    readonly containerPort: number;
+    /** The verify command's PORT (docker target). @default undefined (no PORT given: the heroku target has no container port of its own) */
+    readonly containerPort?: number;
     readonly timeoutSeconds: number;
     /** Checks the program already decided (kubernetes target: rollout, verify Job). @default [] */
     readonly observed?: VerificationCheck[];
@@ -99,7 +102,11 @@ async function verify(inputs: ReleaseVerificationInputs): Promise<VerificationRe
             const run = await runOneOff(docker, {
                 name: `verify-${inputs.releaseId}`,
                 image: inputs.image,
-                env: { ...inputs.env, ...inputs.secretEnv, ...runtimeEnv(inputs.releaseId, inputs.containerPort) },
+                env: {
+                    ...inputs.env,
+                    ...inputs.secretEnv,
+                    ...(inputs.containerPort === undefined ? { RELEASE_ID: inputs.releaseId } : runtimeEnv(inputs.releaseId, inputs.containerPort)),
+                },
                 command: inputs.verifyCommand,
                 timeoutSeconds: inputs.timeoutSeconds,
                 labels: { ...inputs.labels, "delivery.release": inputs.releaseId, "delivery.role": "verify" },

@@ -3,6 +3,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { appEntity } from "./apps";
 import { updateConfigVars } from "./configVars";
+import { WebDynos } from "./dynos";
 import { updateFormation } from "./formation";
 import { HerokuHttpError, appNotFound } from "./http";
 import { type DoubleApp, type DoubleRelease, type LoggedRequest } from "./model";
@@ -26,6 +27,15 @@ import { listReleases, readRelease, releaseEntity } from "./releases";
  *                 registry.heroku.com/<app>/<process-type>; `docker login --username=_
  *                 --password=<API key> registry.heroku.com`. The tests run a docker-registry with
  *                 that htpasswd user (registry.ts); the double reads it to resolve image ids.
+ *   [runtime]     dynos.ts: with a registry, every release that succeeds runs the app's web process as a
+ *                 Docker container on this host (its image by the manifest the formation's image id names,
+ *                 the app's config vars as environment, PORT a free loopback port, published on
+ *                 127.0.0.1:PORT, which is then the app's web_url), replacing the one before. A deploy
+ *                 runs the formation's new image; a config var change restarts what runs with the new
+ *                 config ("Whenever you set or remove a config var ... your app restarts and a new
+ *                 release is created", Dev Center "Configuration and Config Vars"). A failed release runs
+ *                 nothing new. The double's own: a dyno it cannot start (the pull fails) fails the release
+ *                 with the reason as its output, rather than being hidden. `stop` removes the containers.
  */
 export class HerokuDouble {
     readonly apps = new Map<string, DoubleApp>();
@@ -39,11 +49,17 @@ export class HerokuDouble {
     readonly pushedWithoutRegistry = new Map<string, string[]>();
     /** Release Info reads a new release stays pending for. */
     pendingReads = 1;
+    /** [runtime] The web dynos (with a registry only: without one there is no image to run). */
+    readonly dynos?: WebDynos;
 
     constructor(
         readonly apiKey: string,
         private readonly registry?: { url: string; username: string; password: string },
-    ) {}
+    ) {
+        if (registry) {
+            this.dynos = new WebDynos({ server: new URL(registry.url).host, username: registry.username, password: registry.password });
+        }
+    }
 
     addApp(name: string): DoubleApp {
         const app: DoubleApp = { id: randomUUID(), name, web_url: `https://${name}-0123456789ab.herokuapp.com/`, configVars: {}, formation: {}, releases: [] };
@@ -70,6 +86,34 @@ export class HerokuDouble {
 
     async stop(): Promise<void> {
         await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+        await this.dynos?.stopAll();
+    }
+
+    /**
+     * [runtime] Runs what a release that will succeed runs: a deploy's new web image, or (a config
+     * var change) the image that runs now, with the release's config. A failed release runs nothing.
+     */
+    private async runRelease(app: DoubleApp, r: DoubleRelease, deploy: boolean): Promise<void> {
+        if (!this.dynos || r.outcome !== "succeeded") {
+            return;
+        }
+        const repository = `${app.name}/web`;
+        const running = this.dynos.running.get(app.name);
+        try {
+            if (deploy && r.images.web) {
+                const manifest = (await this.imagesOf(repository)).find((i) => i.id === r.images.web)?.manifest;
+                if (!manifest) {
+                    throw new Error(`no manifest in ${repository} names image ${r.images.web}`);
+                }
+                await this.dynos.run(app, repository, manifest, r.config);
+            } else if (!deploy && running) {
+                await this.dynos.run(app, repository, running.image.slice(running.image.indexOf("@") + 1), r.config);
+            }
+        } catch (e) {
+            r.outcome = "failed";
+            r.output = [`the double could not start the web dyno: ${(e as Error).message}`];
+            r.output_stream_url = `${this.url}/streams/${r.id}`;
+        }
     }
 
     private makeRelease(app: DoubleApp, description: string, deploy = false): DoubleRelease {
@@ -99,20 +143,29 @@ export class HerokuDouble {
         if (!this.registry) {
             return this.pushedWithoutRegistry.get(repository) ?? [];
         }
+        return (await this.imagesOf(repository)).map((i) => i.id);
+    }
+
+    /** [registry] The images the repository's tags name: image id (config digest) and manifest digest. */
+    private async imagesOf(repository: string): Promise<Array<{ id: string; manifest: string }>> {
+        if (!this.registry) {
+            return [];
+        }
         const auth = { authorization: "Basic " + Buffer.from(`${this.registry.username}:${this.registry.password}`).toString("base64") };
         const tags = await fetch(`${this.registry.url}/v2/${repository}/tags/list`, { headers: auth });
         if (!tags.ok) {
             return [];
         }
-        const ids: string[] = [];
+        const images: Array<{ id: string; manifest: string }> = [];
         for (const tag of ((await tags.json()) as { tags?: string[] }).tags ?? []) {
             const m = await fetch(`${this.registry.url}/v2/${repository}/manifests/${tag}`, {
                 headers: { ...auth, accept: "application/vnd.docker.distribution.manifest.v2+json" },
             });
+            const manifest = m.headers.get("docker-content-digest") ?? "";
             const body = (await m.json()) as { config?: { digest?: string } };
-            if (body.config?.digest) ids.push(body.config.digest);
+            if (body.config?.digest) images.push({ id: body.config.digest, manifest });
         }
-        return ids;
+        return images;
     }
 
     private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -181,14 +234,15 @@ export class HerokuDouble {
                             changed.length ? `Set ${changed.join(", ")} config vars` : "",
                             removed.length ? `Remove ${removed.join(", ")} config vars` : "",
                         ];
-                        this.makeRelease(app, parts.filter(Boolean).join(" and "));
+                        await this.runRelease(app, this.makeRelease(app, parts.filter(Boolean).join(" and ")), false);
                     }
                     return send(200, app.configVars);
                 }
                 case "PATCH /formation": {
                     const { updated, entities } = await updateFormation(app, body, (repo) => this.imageIdsOf(repo));
                     if (updated.length > 0) {
-                        this.makeRelease(app, `Deployed ${updated.join(", ")} (${app.formation[updated[0]].docker_image.slice(7, 19)})`, true);
+                        const r = this.makeRelease(app, `Deployed ${updated.join(", ")} (${app.formation[updated[0]].docker_image.slice(7, 19)})`, true);
+                        await this.runRelease(app, r, updated.includes("web"));
                     }
                     return send(200, entities);
                 }

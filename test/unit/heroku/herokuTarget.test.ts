@@ -6,7 +6,9 @@ import { fakeDigest, isSecretValue, plain, settle, targetArgs, useMocks } from "
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("x")}`;
 
 describe("HerokuTarget", () => {
-    const mocks = useMocks();
+    const mocks = useMocks({
+        dynamicState: (type) => (type === "pulumi-nodejs:dynamic/heroku:HerokuRelease" ? { webUrl: "http://127.0.0.1:43210/" } : undefined),
+    });
     const args = {
         ...targetArgs("staging", IMAGE, "r-abc", "heroku-secret"),
         app: "app-staging",
@@ -26,6 +28,7 @@ describe("HerokuTarget", () => {
             "delivery:heroku:HerokuTarget/app",
             "pulumi-nodejs:dynamic/heroku:HerokuConfigVars/app-config-vars",
             "pulumi-nodejs:dynamic/heroku:HerokuRelease/app-release",
+            "pulumi-nodejs:dynamic/release:ReleaseVerification/app-verification",
         ]);
         const vars = plain(mocks().named("app-config-vars").inputs);
         expect(vars).toMatchObject({
@@ -59,5 +62,33 @@ describe("HerokuTarget", () => {
         expect(isSecretValue(rel.apiKey)).toBe(true);
         expect(isSecretValue(rel.sourcePassword)).toBe(true);
         expect(JSON.stringify({ ...vars, apiKey: undefined, secretVars: undefined })).not.toContain("heroku-key-123");
+    });
+
+    it("verifies the release with the shared ReleaseVerification against the app's web_url, after the release, with no verify command and no secrets", async () => {
+        const target = new HerokuTarget("app", { ...args, healthPath: "/ready", verifyCommand: undefined });
+        await settle(mocks());
+        const v = mocks().named("app-verification");
+        expect(plain(v.inputs)).toMatchObject({
+            releaseId: "r-abc",
+            image: IMAGE,
+            url: "http://127.0.0.1:43210/",
+            healthPath: "/ready",
+            env: { GREETING: "hi" },
+            secretEnv: {},
+            timeoutSeconds: 120,
+        });
+        expect(plain(v.inputs)).not.toHaveProperty("dockerHost");
+        expect(plain(v.inputs)).not.toHaveProperty("containerPort");
+        expect(plain(v.inputs).verifyCommand).toBeUndefined();
+        expect(JSON.stringify(plain(v.inputs))).not.toContain("heroku-secret");
+        expect(JSON.stringify(plain(v.inputs))).not.toContain("heroku-key-123");
+        expect(await new Promise((r) => target.verification.apply(r))).toMatchObject({ status: "passed" });
+    });
+
+    it("checks delivery:healthPath's default, /healthz, when no health path is given", async () => {
+        const { healthPath: _unused, ...rest } = args as typeof args & { healthPath?: string };
+        new HerokuTarget("app", rest);
+        await settle(mocks());
+        expect(plain(mocks().named("app-verification").inputs).healthPath).toBe("/healthz");
     });
 });

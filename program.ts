@@ -120,11 +120,12 @@ function dockerTargetArgs(t: DockerTargetSettings, from: TargetSources): DockerH
 
 /** The heroku target: the app, its API key (secret), and where the image is copied from. */
 function herokuTargetArgs(t: HerokuTargetSettings, from: TargetSources): HerokuTargetArgs {
-    const { registry, secretEnv } = from;
+    const { s, registry, secretEnv } = from;
     return {
         ...releaseTargetArgs(from),
         secretEnv,
         app: t.app,
+        healthPath: s.healthPath,
         apiKey: pulumi.secret(t.apiKey),
         apiUrl: t.apiUrl,
         registry: t.registry,

@@ -46,7 +46,9 @@ export async function runOneOff(docker: import("dockerode"), spec: OneOffSpec): 
         name: `${spec.name}-${crypto.randomBytes(3).toString("hex")}`,
         Image: spec.image,
         Entrypoint: ["/bin/sh", "-c"],
-        Cmd: [spec.command],
+        // One stream: Docker logs stdout and stderr through separate pipes, so lines written close
+        // together could come back out of order (seen once under load); `exec 2>&1` keeps the order.
+        Cmd: [`exec 2>&1\n${spec.command}`],
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         Labels: { ...spec.labels },
         HostConfig: { RestartPolicy: { Name: "no" }, NetworkMode: "bridge" },

@@ -17,7 +17,7 @@ describe("bad configuration on the real engine", () => {
 
     // Each string must appear in the error; the engine indents the lines of a multi-line message.
     const cases: Array<[Record<string, string>, string | string[]]> = [
-        [{ "delivery:target": "heroku" }, 'delivery:target: must be docker or kubernetes (got "heroku")'],
+        [{ "delivery:target": "nomad" }, 'delivery:target: must be docker, kubernetes or heroku (got "nomad")'],
         [{ "delivery:replicas": "0", "delivery:target": "kubernetes" }, 'delivery:replicas: must be a whole number from 1 to 50 (got "0")'],
         [{ "delivery:releaseRef": "127.0.0.1:5000/e2e/app:latest", "delivery:releaseCommitSha": "abcdef1" }, "delivery:releaseRef: must be pinned by digest"],
         [{ "delivery:healthPath": "healthz" }, 'delivery:healthPath: must be an absolute HTTP path such as /healthz (got "healthz")'],

@@ -21,40 +21,29 @@ function fromRule(name: string, description: string, rule: (type: string, props:
     };
 }
 
-const promotionOnly: ResourceValidationPolicy = {
-    name: "promotion-only-stacks-never-build",
-    description: "Stacks that promote a release (production by default) register no image build.",
-    enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            stacks: { type: "array", items: { type: "string" }, default: ["production"] },
+/**
+ * A rule of promotion-only stacks (policy config `stacks`, default ["production"], matched against
+ * each resource's URN): the config, its default and how it is read are written once, here.
+ */
+function promotionOnlyRule(
+    name: string,
+    description: string,
+    rule: (type: string, urn: string, props: Record<string, unknown>, stacks: string[]) => string[],
+): ResourceValidationPolicy {
+    const DEFAULT_STACKS = ["production"];
+    return {
+        name,
+        description,
+        enforcementLevel: "mandatory",
+        configSchema: { properties: { stacks: { type: "array", items: { type: "string" }, default: DEFAULT_STACKS } } },
+        validateResource: (args, reportViolation) => {
+            const stacks = args.getConfig<{ stacks?: string[] }>().stacks ?? DEFAULT_STACKS;
+            for (const problem of rule(args.type, args.urn, args.props, stacks)) {
+                reportViolation(problem);
+            }
         },
-    },
-    validateResource: (args, reportViolation) => {
-        const stacks = args.getConfig<{ stacks?: string[] }>().stacks ?? ["production"];
-        for (const problem of buildInPromotionStack(args.type, args.urn, stacks)) {
-            reportViolation(problem);
-        }
-    },
-};
-
-const promotionGated: ResourceValidationPolicy = {
-    name: "promotion-only-stacks-promote-verified-releases",
-    description:
-        "Stacks that promote a release (production by default) record only a release the promotion gate let through: verified upstream, or an explicit override.",
-    enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            stacks: { type: "array", items: { type: "string" }, default: ["production"] },
-        },
-    },
-    validateResource: (args, reportViolation) => {
-        const stacks = args.getConfig<{ stacks?: string[] }>().stacks ?? ["production"];
-        for (const problem of ungatedRelease(args.type, args.urn, args.props, stacks)) {
-            reportViolation(problem);
-        }
-    },
-};
+    };
+}
 
 new PolicyPack("delivery", {
     policies: [
@@ -64,7 +53,15 @@ new PolicyPack("delivery", {
             "Deployment containers have readiness and liveness probes, CPU and memory limits, and run as non-root.",
             hardeningProblems,
         ),
-        promotionOnly,
-        promotionGated,
+        promotionOnlyRule(
+            "promotion-only-stacks-never-build",
+            "Stacks that promote a release (production by default) register no image build.",
+            (type, urn, _props, stacks) => buildInPromotionStack(type, urn, stacks),
+        ),
+        promotionOnlyRule(
+            "promotion-only-stacks-promote-verified-releases",
+            "Stacks that promote a release (production by default) record only a release the promotion gate let through: verified upstream, or an explicit override.",
+            ungatedRelease,
+        ),
     ],
 });

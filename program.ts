@@ -31,6 +31,8 @@ export interface StackOutputs {
     readonly releases: pulumi.Output<LedgerEntry[]>;
     /** A string, or the Heroku app's web_url (known once the release ran). */
     readonly url: pulumi.Input<string>;
+    /** The heroku target: Heroku's own release number of what runs, to compare `heroku releases` with the ledger. */
+    readonly heroku?: pulumi.Output<{ app: string; version: string; imageId: string }>;
 }
 
 /**
@@ -54,7 +56,12 @@ export async function deliver(): Promise<StackOutputs> {
     // A failed verification is exported with the release and fails the update (verificationGate).
     const verification = verificationGate(release.releaseId, target.verification, target);
     const info = pulumi.all([release.info, verification]).apply(([i, v]) => (v ? { ...i, verification: v } : i));
-    return { release: info, releases: release.entries.apply((entries) => newest(entries, s.releasesShown)), url: s.url ?? target.url };
+    return {
+        release: info,
+        releases: release.entries.apply((entries) => newest(entries, s.releasesShown)),
+        url: s.url ?? target.url,
+        ...(target instanceof HerokuTarget ? { heroku: target.platformRelease } : {}),
+    };
 }
 
 /**

@@ -52,6 +52,11 @@ export class HerokuTarget extends pulumi.ComponentResource {
     /** The app's `web_url`. */
     readonly url: pulumi.Output<string>;
     readonly digest: pulumi.Output<string>;
+    /**
+     * Heroku's own number for the release that runs the image (`heroku releases -a <app>` lists
+     * it as `v<N>`, "Deployed web (<image id>)"), beside the ledger's: the two lists compare by it.
+     */
+    readonly platformRelease: pulumi.Output<{ app: string; version: string; imageId: string }>;
     /** The recorded verification of the release (health and release-id checks against `url`). */
     readonly verification: pulumi.Output<VerificationResult>;
 
@@ -86,6 +91,9 @@ export class HerokuTarget extends pulumi.ComponentResource {
         );
         this.url = release.webUrl;
         this.digest = release.digest;
+        this.platformRelease = pulumi
+            .all([release.releaseVersion, release.imageId])
+            .apply(([version, imageId]) => ({ app: args.app, version: `v${version}`, imageId }));
         const verification = new ReleaseVerification(
             `${name}-verification`,
             {
@@ -101,7 +109,7 @@ export class HerokuTarget extends pulumi.ComponentResource {
             { parent: this, dependsOn: [release] },
         );
         this.verification = verification.result;
-        this.registerOutputs({ url: this.url, digest: this.digest, verification: this.verification });
+        this.registerOutputs({ url: this.url, digest: this.digest, verification: this.verification, platformRelease: this.platformRelease });
     }
 }
 

@@ -177,6 +177,13 @@ describe("heroku target", () => {
         expect(await resourceTypes(fx.production)).not.toContain("docker-build:index:Image");
         const url = outputValue<string>(up.outputs, "url");
         expect(url).toBe(double.apps.get(PRODUCTION_APP)!.web_url);
+        // Heroku's own release list and the ledger compare by the `heroku` output: its newest release runs this image.
+        const newestHeroku = [...double.apps.get(PRODUCTION_APP)!.releases].sort((x, y) => y.version - x.version)[0];
+        expect(outputValue<{ app: string; version: string; imageId: string }>(up.outputs, "heroku")).toEqual({
+            app: PRODUCTION_APP,
+            version: `v${newestHeroku.version}`,
+            imageId: held!.configDigest,
+        });
         expect(url).not.toBe(double.apps.get(STAGING_APP)!.web_url);
         const answer = await getApp(url);
         expect(answer.status).toBe(200);

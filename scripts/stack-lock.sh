@@ -10,6 +10,24 @@
 # exits, however it exits (kill -9 included), so it never goes stale.
 # shellcheck shell=bash
 
+# delivery_lock_holder <file>: who holds the lock, as the holder wrote it. The holder writes that
+# line just after it took the lock, so a command refused in between would read nothing, or the
+# line of an earlier holder that has exited: wait up to 2 s for a line whose pid is alive.
+delivery_lock_holder() {
+    local line pid
+    for _ in {1..20}; do
+        if read -r line <"$1" 2>/dev/null; then
+            pid=$(sed -n 's/.*(pid \([0-9][0-9]*\)).*/\1/p' <<<"$line")
+            if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+                printf '%s\n' "$line"
+                return 0
+            fi
+        fi
+        sleep 0.1
+    done
+    printf 'another command\n'
+}
+
 # delivery_lock_stack <stack>: holds the lock until this shell and every process it started
 # exits. A busy stack is refused at once, naming the holder, unless DELIVERY_LOCK_WAIT_SECONDS
 # (default 0) allows waiting for it.
@@ -23,7 +41,7 @@ delivery_lock_stack() {
     file="$dir/$key-${stack//\//_}.lock"
     exec {DELIVERY_LOCK_FD}>>"$file"
     if ! flock -n "$DELIVERY_LOCK_FD"; then
-        holder=$(cat "$file.holder" 2>/dev/null || echo "another command")
+        holder=$(delivery_lock_holder "$file.holder")
         if ((wait_seconds == 0)); then
             printf '[lock] error: stack %s is busy: %s. Wait for it to finish (or set DELIVERY_LOCK_WAIT_SECONDS=600 to wait); nothing was changed\n' "$stack" "$holder" >&2
             return 1

@@ -452,6 +452,8 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
     });
 
     it("tag: production refuses a staging release whose verification failed, before any change; staging's next good release is promoted again", async () => {
+        // The jobs before checked out tags (a detached HEAD): commit on main, where staging deploys from.
+        git(repo, "checkout", "-q", "main");
         const stagingFile = join(repo, "Pulumi.staging.yaml");
         const good = readFileSync(stagingFile, "utf8");
         // The staging release's own verification fails: the staging job fails, the release is recorded failed.
@@ -473,6 +475,7 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(await registryDigest("v1.2.0")).toBeNull();
 
         // The verification fixed: a new staging release, verified, which production takes again.
+        git(repo, "checkout", "-q", "main");
         writeFileSync(stagingFile, good);
         git(repo, "commit", "-q", "-am", "staging: the verification back");
         expectSuccess(await runJob("staging", "main", PIPELINES.defaultBranch()));

@@ -451,7 +451,7 @@ describe("pipelines run with gitlab-ci-local's shell executor", () => {
         expect(release("production").version).toBe("v4");
     });
 
-    it("tag: production refuses a staging release whose verification failed, before any change; staging's next good release is promoted again", async () => {
+    it("tag: production refuses a staging release whose verification failed, before any change; staging's next good release is verified again", async () => {
         // The jobs before checked out tags (a detached HEAD): commit on main, where staging deploys from.
         git(repo, "checkout", "-q", "main");
         const stagingFile = join(repo, "Pulumi.staging.yaml");

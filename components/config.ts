@@ -5,7 +5,7 @@ import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
 import { dockerHostTargetProblems } from "./targets/dockerHostTarget";
 import { REPLICAS_RANGE, kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
-import { PORT_RANGE } from "./targets/targetArgs";
+import { COMMAND_TIMEOUT_RANGE, DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE } from "./targets/targetArgs";
 import {
     bool,
     fixCommandFor,
@@ -286,7 +286,7 @@ export const KEYS = {
     memoryLimit: spec(quantity, "256Mi"),
     verifyCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 -m unittest discover -s /app/tests'"),
     releaseCommand: spec(z.string().regex(/\S/, "must be a shell command line"), "'python3 migrate.py'"),
-    verifyTimeoutSeconds: spec(intIn(5, 3600), "120"),
+    verifyTimeoutSeconds: spec(intIn(COMMAND_TIMEOUT_RANGE.min, COMMAND_TIMEOUT_RANGE.max), String(DEFAULT_COMMAND_TIMEOUT_SECONDS)),
     herokuApp: spec(z.string().regex(HEROKU_APP_PATTERN, HEROKU_APP_REASON), "my-app-staging"),
     herokuApiKey: spec(z.string().min(1, "must not be empty"), '"$(heroku auth:token)"', { secret: true }),
     herokuApiUrl: spec(httpUrl, "https://api.heroku.com"),
@@ -322,7 +322,7 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     cpuLimit: "500m",
     memoryRequest: "64Mi",
     memoryLimit: "256Mi",
-    verifyTimeoutSeconds: "120",
+    verifyTimeoutSeconds: String(DEFAULT_COMMAND_TIMEOUT_SECONDS),
     herokuApiUrl: "https://api.heroku.com",
     herokuRegistry: "registry.heroku.com",
 };

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredentials } from "../registry/registry";
 import { ReleaseVerification } from "../release/verification";
 import { VerificationResult } from "../release/verificationResult";
-import { ReleaseTargetArgs } from "../targets/targetArgs";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, ReleaseTargetArgs } from "../targets/targetArgs";
 import { HerokuConfigVars } from "./herokuConfigVars";
 import { HerokuRelease } from "./herokuRelease";
 
@@ -104,7 +104,7 @@ export class HerokuTarget extends pulumi.ComponentResource {
                 env: { ...args.env },
                 // Only the verify command would use them, and none runs here: the secrets stay out of this record.
                 secretEnv: {},
-                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+                timeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
             },
             { parent: this, dependsOn: [release] },
         );

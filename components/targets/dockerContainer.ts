@@ -4,6 +4,7 @@ import { isDigestPinned } from "../refs";
 import { runtimeEnv } from "../release/runtimeEnv";
 import { outputTail } from "../release/verificationResult";
 import { runOneOff } from "./oneOffContainer";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./targetArgs";
 
 /**
  * A dynamic provider that runs one release as one container on a Docker host, over the
@@ -92,7 +93,7 @@ async function releasePhase(docker: import("dockerode"), inputs: DockerContainer
     if (!command) {
         return undefined;
     }
-    const timeoutSeconds = inputs.commandTimeoutSeconds ?? 120;
+    const timeoutSeconds = inputs.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS;
     const run = await runOneOff(docker, {
         name: `${inputs.name}-${inputs.releaseId}-release`,
         image: inputs.image,

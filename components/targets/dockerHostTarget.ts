@@ -5,7 +5,7 @@ import { ReleaseVerification } from "../release/verification";
 import { VerificationResult } from "../release/verificationResult";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
-import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
 export interface DockerHostTargetArgs extends ReleaseTargetArgs {
     /** Secret settings; reach the container as environment variables. */
@@ -76,7 +76,7 @@ export class DockerHostTarget extends CheckedComponent {
                 env: { ...args.env },
                 secretEnv: pulumi.output(args.secretEnv).apply((s) => ({ ...s })),
                 containerPort: args.containerPort,
-                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+                timeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
                 labels,
             },
             { parent: this, dependsOn: [container] },
@@ -114,6 +114,6 @@ function containerArgs(args: DockerHostTargetArgs): DockerContainerArgs {
             .output(args.pullCredentials)
             .apply((c) => (c ? { serveraddress: args.registryServer, username: c.username, password: c.password } : undefined)),
         releaseCommand: args.releaseCommand,
-        commandTimeoutSeconds: args.commandTimeoutSeconds ?? 120,
+        commandTimeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
     };
 }

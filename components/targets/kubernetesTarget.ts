@@ -6,7 +6,7 @@ import { ReleaseVerification } from "../release/verification";
 import { VerificationCheck, VerificationResult } from "../release/verificationResult";
 import { selectorLabels, standardLabels } from "./labels";
 import { quantityValue } from "./quantity";
-import { PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
 /** CPU and memory of the app container; a request may not exceed its limit. */
 export interface ContainerResources {
@@ -166,7 +166,7 @@ export class KubernetesTarget extends CheckedComponent {
                 env: { ...args.env },
                 secretEnv: {},
                 containerPort: args.containerPort,
-                timeoutSeconds: args.commandTimeoutSeconds ?? 120,
+                timeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
                 observed: observedChecks(args, deployment, verifyJob),
             },
             { parent: this, dependsOn: verifyJob ? [deployment, verifyJob] : [deployment] },
@@ -337,7 +337,7 @@ export function commandJobName(appName: string, role: string, releaseId: string)
  */
 function createCommandJob(scope: Scope, role: "release" | "verify", command: string, dependsOn: pulumi.Resource[]): k8s.batch.v1.Job {
     const { args, name, child } = scope;
-    const timeout = args.commandTimeoutSeconds ?? 120;
+    const timeout = args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS;
     const uid = args.runAsUser ?? 10001;
     const app = appContainer(args);
     return new (kube().batch.v1.Job)(

@@ -3,6 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 /** A TCP port a target listens on or publishes: 0 would mean "any", which no URL can name. */
 export const PORT_RANGE = { min: 1, max: 65535 } as const;
 
+/** How long a release command or verify command may run (delivery:verifyTimeoutSeconds), in seconds: its bounds and default. */
+export const COMMAND_TIMEOUT_RANGE = { min: 5, max: 3600 } as const;
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 120;
+
 /** What every target is given about the app and the release it runs. */
 export interface ReleaseTargetArgs {
     /** The app's name: containers, Deployment, Service and the name label; a DNS label. @example "app" */
@@ -21,6 +25,6 @@ export interface ReleaseTargetArgs {
     readonly verifyCommand?: string;
     /** Run once from the new image with the new config before it takes traffic (a migration). @default undefined */
     readonly releaseCommand?: string;
-    /** How long each of those commands may run. @default 120 */
+    /** How long each of those commands may run. @default DEFAULT_COMMAND_TIMEOUT_SECONDS (120) */
     readonly commandTimeoutSeconds?: number;
 }

@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/project";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 import { type GclResult, PIPELINES, type PipelineKind, ROOT, cleanEnv, ensureRsync, gcl, git, jobOutcome, makeRepo, pipelineArgs, removeDir } from "./harness";
 
@@ -41,17 +41,6 @@ let project: DoubleProject;
 let apiUrl: string;
 const ports = { staging: 0, production: 0, review: 0 };
 const commits = { pristine: "", main1: "", feature: "" };
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as { port: number };
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 /** The engine cache scripts/bootstrap filled: the jobs use it instead of building their own. */
 const engineCache = process.env.DELIVERY_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "delivery");

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { promisify } from "node:util";
 
 /**
@@ -177,4 +178,16 @@ export function slotContainers(slot: string): string[] {
 export async function resourceTypes(stack: Stack): Promise<string[]> {
     const state = await stack.exportStack();
     return ((state.deployment.resources ?? []) as Array<{ type: string }>).map((r) => r.type);
+}
+
+/** A TCP port on 127.0.0.1 nothing listens on now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = createServer();
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as { port: number };
+            srv.close(() => resolve(port));
+        });
+    });
 }

@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { createServer } from "node:net";
+import { freePort } from "../project";
 import { type DoubleApp } from "./model";
 
 /**
@@ -41,14 +41,6 @@ export interface RunningDyno {
     /** The image ref it was pulled by, `<registry>/<app>/web@sha256:…`. */
     readonly image: string;
     readonly port: number;
-}
-
-async function freePort(): Promise<number> {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
 }
 
 export function dynoName(app: string): string {

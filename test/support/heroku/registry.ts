@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../project";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,14 +16,6 @@ export interface HerokuRegistry {
     readonly server: string;
     readonly url: string;
     stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
 }
 
 export async function startHerokuRegistry(apiKey: string): Promise<HerokuRegistry> {

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { ManifestLocation, manifestExists } from "../components/registry/registryTag";
 import { LedgerEntry, currentEntry, findEntry, rangeText } from "../components/release/ledger";
 import { entriesOf } from "../components/release/releaseLedger";
-import { parsePinnedRef } from "../components/refs";
+import { parsePinnedRef, splitRepository } from "../components/refs";
 import { io, Refusal } from "./io";
 import { Progress } from "./progress";
 
@@ -116,9 +116,7 @@ export async function manifestLocation(stack: Stack, imageRef: string): Promise<
     if (!pinned) {
         throw new Refusal(`the ledger names ${imageRef}, which is not pinned by digest (repository@sha256:…)`);
     }
-    const slash = pinned.repository.indexOf("/");
-    const server = pinned.repository.slice(0, slash);
-    const repository = pinned.repository.slice(slash + 1);
+    const { server, path: repository } = splitRepository(pinned.repository);
     const config = await stack.getAllConfig();
     const get = (key: string): string | undefined => config[`delivery:${key}`]?.value;
     const configured = get("registryServer") ?? process.env.CI_REGISTRY;

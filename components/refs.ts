@@ -40,6 +40,12 @@ export function parsePinnedRef(ref: string): PinnedRef | undefined {
     return { repository, digest };
 }
 
+/** `127.0.0.1:5000/delivery/app` → its registry `127.0.0.1:5000` and the path in it, `delivery/app` (the first component is the registry). */
+export function splitRepository(repository: string): { readonly server: string; readonly path: string } {
+    const slash = repository.indexOf("/");
+    return { server: repository.slice(0, slash), path: repository.slice(slash + 1) };
+}
+
 export function isDigestPinned(ref: string): boolean {
     return parsePinnedRef(ref) !== undefined;
 }

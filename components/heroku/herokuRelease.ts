@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
+import { parsePinnedRef, splitRepository } from "../refs";
 import { copyImage } from "../registry/blobCopy";
 import { followRelease, herokuRequest, newestRelease } from "./herokuApi";
 
@@ -60,14 +61,12 @@ export interface HerokuReleaseOutputs extends HerokuReleaseInputs {
 async function release(inputs: HerokuReleaseInputs): Promise<HerokuReleaseOutputs> {
     const conn = { apiUrl: inputs.apiUrl, apiKey: inputs.apiKey };
     const app = encodeURIComponent(inputs.app);
-    const at = inputs.imageRef.indexOf("@");
-    const name = inputs.imageRef.slice(0, at);
-    const digest = inputs.imageRef.slice(at + 1);
-    const slash = name.indexOf("/");
+    const { repository, digest } = parsePinnedRef(inputs.imageRef)!;
+    const { server, path } = splitRepository(repository);
     const copied = await copyImage({
         source: {
-            server: name.slice(0, slash),
-            repository: name.slice(slash + 1),
+            server,
+            repository: path,
             insecure: inputs.sourceInsecure,
             username: inputs.sourceUsername,
             password: inputs.sourcePassword,
@@ -100,7 +99,8 @@ export const herokuReleaseProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: HerokuReleaseInputs, news: HerokuReleaseInputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const unknown = news.imageRef === pulumi.runtime.unknownValue;
-        if (!unknown && !/^[^@\s]+\/[^@\s]+@sha256:[a-f0-9]{64}$/.test(news.imageRef ?? "")) {
+        // Pinned by digest (refs.ts, the one check), and in a registry: the copy reads it from there.
+        if (!unknown && !parsePinnedRef(news.imageRef ?? "")?.repository.includes("/")) {
             failures.push({
                 property: "imageRef",
                 reason: `"${news.imageRef}" is not a registry image pinned by digest; Heroku is given only repo@sha256:... images`,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
-import { isDigestPinned } from "../refs";
+import { isDigestPinned, parsePinnedRef } from "../refs";
 import { LedgerCandidate, LedgerEntry, appendEntry, isNewRelease, origins } from "./ledger";
 
 /**
@@ -80,7 +80,7 @@ export function entriesOf(state: Partial<ReleaseLedgerOutputs>): LedgerEntry[] {
             version: "v1",
             releaseId: olds.releaseId,
             imageRef,
-            digest: imageRef.slice(imageRef.lastIndexOf("@") + 1),
+            digest: parsePinnedRef(imageRef)?.digest ?? "",
             commitSha: String(olds.commitSha ?? ""),
             configHash: String(olds.configHash ?? ""),
             origin: String(olds.origin ?? origins.build),

@@ -1,7 +1,17 @@
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DIGEST_PATTERN, TAG_PATTERN, imageTags, isDigestPinned, parsePinnedRef, pinnedRef, refSlug, stripTagAndDigest } from "../../components/refs";
+import {
+    DIGEST_PATTERN,
+    TAG_PATTERN,
+    imageTags,
+    isDigestPinned,
+    parsePinnedRef,
+    pinnedRef,
+    refSlug,
+    splitRepository,
+    stripTagAndDigest,
+} from "../../components/refs";
 import { configHash, keyedHash, releaseId } from "../../components/release/identity";
 
 const hex64 = fc.stringMatching(/^[a-f0-9]{64}$/);
@@ -112,6 +122,13 @@ describe("digest-pinned refs", () => {
         expect(pinnedRef("localhost:5000/app:v1", d)).toBe(`localhost:5000/app@${d}`);
         expect(() => pinnedRef("localhost:5000/app", "latest")).toThrow('"latest" is not an image digest (expected sha256:<64 hex characters>)');
         expect(DIGEST_PATTERN.test(d)).toBe(true);
+    });
+});
+
+describe("splitRepository", () => {
+    it("takes the first component as the registry, with its port, and the rest as the path", () => {
+        expect(splitRepository("127.0.0.1:5000/delivery/app")).toEqual({ server: "127.0.0.1:5000", path: "delivery/app" });
+        expect(splitRepository("registry.gitlab.com/group/sub/app")).toEqual({ server: "registry.gitlab.com", path: "group/sub/app" });
     });
 });
 

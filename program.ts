@@ -47,12 +47,13 @@ export async function deliver(): Promise<StackOutputs> {
     const source = buildOrPromote(s, registry, upstream);
     const secretEnv = pulumi.secret({ ...s.secretEnv });
     const release = new Release("release", { ...source, env: s.env, secretEnv, stack: s.stack, actor: releaseActor(), registry });
+    const from: TargetSources = { s, registry, release, commitSha: source.commitSha, secretEnv };
     const target =
         s.target.kind === "heroku"
-            ? new HerokuTarget("app", herokuTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
+            ? new HerokuTarget("app", herokuTargetArgs(s.target, from))
             : s.target.kind === "docker"
-              ? new DockerHostTarget("app", dockerTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }))
-              : new KubernetesTarget("app", kubernetesTargetArgs(s.target, { s, registry, release, commitSha: source.commitSha, secretEnv }));
+              ? new DockerHostTarget("app", dockerTargetArgs(s.target, from))
+              : new KubernetesTarget("app", kubernetesTargetArgs(s.target, from));
     // A failed verification is exported with the release and fails the update (verificationGate).
     const verification = verificationGate(release.releaseId, target.verification, target);
     const info = pulumi.all([release.info, verification]).apply(([i, v]) => (v ? { ...i, verification: v } : i));

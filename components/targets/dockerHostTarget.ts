@@ -53,7 +53,8 @@ export class DockerHostTarget extends CheckedComponent {
 
     constructor(name: string, args: DockerHostTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:targets:DockerHostTarget", name, dockerHostTargetProblems(args), opts);
-        const container = new DockerContainer(`${name}-container`, containerArgs(args), { parent: this });
+        const inputs = containerArgs(args);
+        const container = new DockerContainer(`${name}-container`, inputs, { parent: this });
         this.url = targetUrl(args);
         this.containerName = container.containerName;
         this.containerId = container.containerId;
@@ -63,7 +64,6 @@ export class DockerHostTarget extends CheckedComponent {
                 pulumi.log.info(`release phase of ${p.releaseId} (${p.command}) exited ${p.exitCode} at ${p.finishedAt}:\n${p.outputTail}`, container);
             }
         });
-        const labels = pulumi.output(args.commitSha).apply((sha) => standardLabels(args.appName, args.stack, sha));
         const verification = new ReleaseVerification(
             `${name}-verification`,
             {
@@ -74,10 +74,10 @@ export class DockerHostTarget extends CheckedComponent {
                 verifyCommand: args.verifyCommand,
                 dockerHost: args.dockerHost ?? "unix:///var/run/docker.sock",
                 env: { ...args.env },
-                secretEnv: pulumi.output(args.secretEnv).apply((s) => ({ ...s })),
+                secretEnv: inputs.secretEnv,
                 containerPort: args.containerPort,
                 timeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
-                labels,
+                labels: inputs.labels,
             },
             { parent: this, dependsOn: [container] },
         );

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { appendEntry } from "../../components/release/ledger";
 import { packEntries } from "../../components/release/releaseLedger";
 import { createHash } from "node:crypto";
-import { afterEach, beforeEach } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 
 /**
  * Runs components or the whole program under `pulumi.runtime.setMocks`, recording every
@@ -217,4 +217,43 @@ export function targetArgs(stack: string, image: string, releaseId: string, secr
         containerPort: 8080,
         healthPath: "/healthz",
     };
+}
+
+/**
+ * Inside a GitLab job (or gitlab-ci-local) the CI variables the program reads are predefined: a
+ * file that runs stack files through the program unsets them all, sets the commit, ref and
+ * registry a default-branch job would have, and puts everything back afterwards.
+ */
+export function useCiEnvironment(): void {
+    const names = [
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_REF_NAME",
+        "CI_COMMIT_TAG",
+        "CI_REGISTRY",
+        "CI_REGISTRY_USER",
+        "CI_REGISTRY_PASSWORD",
+        "CI_SERVER_URL",
+        "CI_PROJECT_ID",
+        "GITLAB_TOKEN",
+        "PROMOTE_UNVERIFIED",
+    ];
+    const saved: Record<string, string | undefined> = {};
+    beforeAll(() => {
+        for (const k of names) {
+            saved[k] = process.env[k];
+            delete process.env[k];
+        }
+        process.env.CI_COMMIT_SHA = SHA;
+        process.env.CI_COMMIT_REF_NAME = "main";
+        process.env.CI_REGISTRY = "127.0.0.1:5000";
+    });
+    afterAll(() => {
+        for (const k of names) {
+            if (saved[k] === undefined) {
+                delete process.env[k];
+            } else {
+                process.env[k] = saved[k];
+            }
+        }
+    });
 }

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { deliver, userError } from "../../program";
 import { DOCKER_CONTAINER_TYPE, buildInPromotionStack, hardeningProblems, runsContainers, unpinnedImages } from "../../policy/rules";
-import { Recorder, SHA, fakeDigest, installMocks, isSecretValue, plain, settle, valueOf } from "./harness";
+import { Recorder, SHA, fakeDigest, installMocks, isSecretValue, plain, settle, useCiEnvironment, valueOf } from "./harness";
 
 /**
  * Each stack file run through the whole program under mocks: what it registers, and
@@ -84,37 +84,7 @@ async function failure(...setup: Setup): Promise<{ message: string; rec: Recorde
     throw new Error("expected the program to fail");
 }
 
-// Inside a GitLab job (or gitlab-ci-local) these are predefined; the tests set their own.
-const CI_ENV = [
-    "CI_COMMIT_SHA",
-    "CI_COMMIT_REF_NAME",
-    "CI_COMMIT_TAG",
-    "CI_REGISTRY",
-    "CI_REGISTRY_USER",
-    "CI_REGISTRY_PASSWORD",
-    "CI_SERVER_URL",
-    "CI_PROJECT_ID",
-    "GITLAB_TOKEN",
-];
-const saved: Record<string, string | undefined> = {};
-beforeAll(() => {
-    for (const k of CI_ENV) {
-        saved[k] = process.env[k];
-        delete process.env[k];
-    }
-    process.env.CI_COMMIT_SHA = SHA;
-    process.env.CI_COMMIT_REF_NAME = "main";
-    process.env.CI_REGISTRY = "127.0.0.1:5000";
-});
-afterAll(() => {
-    for (const k of CI_ENV) {
-        if (saved[k] === undefined) {
-            delete process.env[k];
-        } else {
-            process.env[k] = saved[k];
-        }
-    }
-});
+useCiEnvironment();
 
 const DYNAMIC = (rec: Recorder) => rec.resources.filter((r) => "__provider" in r.inputs);
 

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { deliver } from "../../../program";
 import { RELEASE_LEDGER_TYPE, ungatedRelease } from "../../../policy/rules";
-import { Recorder, SHA, fakeDigest, installMocks, plain, settle, valueOf } from "../harness";
+import { Recorder, SHA, fakeDigest, installMocks, plain, settle, useCiEnvironment, valueOf } from "../harness";
 
 /**
  * promotion-only-stacks-promote-verified-releases: in a promotion-only stack the ledger records
@@ -132,35 +132,7 @@ async function run(
 const ledgerProblems = (stack: string, rec: Recorder) =>
     rec.resources.filter((r) => r.type === RELEASE_LEDGER_TYPE).flatMap((r) => ungatedRelease(r.type, urn(stack), plain(r.inputs), STACKS));
 
-const ENV = [
-    "CI_COMMIT_SHA",
-    "CI_COMMIT_REF_NAME",
-    "CI_COMMIT_TAG",
-    "CI_REGISTRY",
-    "CI_REGISTRY_USER",
-    "CI_REGISTRY_PASSWORD",
-    "GITLAB_TOKEN",
-    "PROMOTE_UNVERIFIED",
-];
-const saved: Record<string, string | undefined> = {};
-beforeAll(() => {
-    for (const k of ENV) {
-        saved[k] = process.env[k];
-        delete process.env[k];
-    }
-    process.env.CI_COMMIT_SHA = SHA;
-    process.env.CI_COMMIT_REF_NAME = "main";
-    process.env.CI_REGISTRY = "127.0.0.1:5000";
-});
-afterAll(() => {
-    for (const k of ENV) {
-        if (saved[k] === undefined) {
-            delete process.env[k];
-        } else {
-            process.env[k] = saved[k];
-        }
-    }
-});
+useCiEnvironment();
 
 describe("the promotion gate in every stack file", () => {
     it("lets each stack's ledger pass the rule: dev and staging build, production records a verified promotion", async () => {

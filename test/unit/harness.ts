@@ -219,6 +219,18 @@ export function targetArgs(stack: string, image: string, releaseId: string, secr
     };
 }
 
+/** targetArgs and what the Kubernetes target needs besides: namespace, config hash, two replicas, resources, a pull secret. */
+export function kubernetesTargetArgs(stack: string, image: string, releaseId: string, secretKey: string) {
+    return {
+        ...targetArgs(stack, image, releaseId, secretKey),
+        namespace: stack,
+        configHash: "sha256:abc",
+        replicas: 2,
+        resources: { cpuRequest: "50m", cpuLimit: "500m", memoryRequest: "64Mi", memoryLimit: "256Mi" },
+        dockerConfigJson: pulumi.secret('{"auths":{}}'),
+    };
+}
+
 /**
  * Inside a GitLab job (or gitlab-ci-local) the CI variables the program reads are predefined: a
  * file that runs stack files through the program unsets them all, sets the commit, ref and

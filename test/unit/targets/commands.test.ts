@@ -1,9 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { DockerHostTarget } from "../../../components/targets/dockerHostTarget";
 import { KubernetesTarget, KubernetesTargetArgs, commandJobName } from "../../../components/targets/kubernetesTarget";
 import { demuxLogs } from "../../../components/targets/oneOffContainer";
-import { fakeDigest, isSecretValue, plain, settle, targetArgs, useMocks, valueOf } from "../harness";
+import { fakeDigest, isSecretValue, kubernetesTargetArgs, plain, settle, targetArgs, useMocks, valueOf } from "../harness";
 
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("cmd")}`;
 const VERIFICATION = "pulumi-nodejs:dynamic/release:ReleaseVerification";
@@ -52,12 +51,7 @@ describe("release phase and verification on the Docker host", () => {
 describe("release phase and verification as Jobs on Kubernetes", () => {
     const mocks = useMocks({ stack: "staging" });
     const args: KubernetesTargetArgs = {
-        ...targetArgs("staging", IMAGE, "r-123", "k8s-secret-value"),
-        namespace: "staging",
-        configHash: "sha256:abc",
-        replicas: 2,
-        resources: { cpuRequest: "50m", cpuLimit: "500m", memoryRequest: "64Mi", memoryLimit: "256Mi" },
-        dockerConfigJson: pulumi.secret('{"auths":{}}'),
+        ...kubernetesTargetArgs("staging", IMAGE, "r-123", "k8s-secret-value"),
         verifyCommand: "python3 -m unittest discover -s /app/tests",
         releaseCommand: "echo migrate",
         commandTimeoutSeconds: 60,

@@ -1,17 +1,11 @@
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { KubernetesTarget, KubernetesTargetArgs } from "../../../components/targets/kubernetesTarget";
-import { Recorder, SHA, fakeDigest, isSecretValue, plain, settle, targetArgs, useMocks } from "../harness";
+import { Recorder, SHA, fakeDigest, isSecretValue, plain, settle, kubernetesTargetArgs, useMocks } from "../harness";
 
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("k")}`;
 
 const args: KubernetesTargetArgs = {
-    ...targetArgs("staging", IMAGE, "r-123", "k8s-secret-value"),
-    namespace: "staging",
-    configHash: "sha256:abc",
-    replicas: 2,
-    resources: { cpuRequest: "50m", cpuLimit: "500m", memoryRequest: "64Mi", memoryLimit: "256Mi" },
-    dockerConfigJson: pulumi.secret('{"auths":{}}'),
+    ...kubernetesTargetArgs("staging", IMAGE, "r-123", "k8s-secret-value"),
     rolloutTimeoutSeconds: 120,
 };
 

@@ -75,6 +75,32 @@ describe("the local stack lock", () => {
         expect(lock("staging").output).toContain("acquired");
     });
 
+    it("names the holder that has just taken the lock, not an earlier one whose line is still there", async () => {
+        // The holder writes its line just after it takes the lock; here it takes 0.5 s, and the line
+        // of an earlier holder (a pid no process has) is still in the file meanwhile.
+        const child = spawn(
+            "bash",
+            [
+                "-c",
+                `source scripts/env.sh; dir="$DELIVERY_CACHE/locks"; mkdir -p "$dir"
+                 f="$dir/$(printf '%s' "$PULUMI_BACKEND_URL" | sha256sum | cut -c1-16)-s1.lock"
+                 printf 'old job (pid 4194000) since then\n' >"$f.holder"
+                 exec {fd}>>"$f"; flock -n "$fd"; echo held; sleep 0.5
+                 printf 'late job (pid %s) since now\n' "$$" >"$f.holder"; exec sleep 600`,
+            ],
+            { cwd: ROOT, env: env() },
+        );
+        holders.push(child);
+        await new Promise<void>((resolve, reject) => {
+            child.stdout!.on("data", (d: Buffer) => d.toString().includes("held") && resolve());
+            child.on("exit", (code) => reject(new Error(`lock holder exited with ${code}`)));
+        });
+        const refused = lock("s1");
+        expect(refused.code).toBe(1);
+        expect(refused.output).toContain("[lock] error: stack s1 is busy: late job (pid");
+        expect(refused.output).not.toContain("old job");
+    });
+
     it("waits for the holder when DELIVERY_LOCK_WAIT_SECONDS allows it", async () => {
         const holder = await hold("staging", "scripts/main");
         // spawnSync blocks this process, so the holder is ended by a process of its own.

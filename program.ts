@@ -121,6 +121,11 @@ function dockerTargetArgs(t: DockerTargetSettings, from: TargetSources): DockerH
         bindAddress: t.bindAddress,
         healthPath: s.healthPath,
         healthTimeoutSeconds: t.healthTimeoutSeconds,
+        swap: t.swap,
+        drainSeconds: t.drainSeconds,
+        watchSeconds: t.watchSeconds,
+        proxyImage: t.proxyImage,
+        proxyHost: t.proxyHost,
         registryServer: registry.server,
         pullCredentials: registry.pullCredentials,
     };

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
 import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
-import { dockerHostTargetProblems } from "./targets/dockerHostTarget";
+import { DEFAULT_DRAIN_SECONDS, DEFAULT_WATCH_SECONDS, DRAIN_RANGE, WATCH_RANGE, dockerHostTargetProblems } from "./targets/dockerHostTarget";
+import { DEFAULT_PROXY_IMAGE } from "./targets/proxy";
 import { REPLICAS_RANGE, kubernetesTargetProblems, resourcesProblems } from "./targets/kubernetesTarget";
 import { COMMAND_TIMEOUT_RANGE, DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE } from "./targets/targetArgs";
 import {
@@ -65,6 +66,11 @@ export interface DockerTargetSettings {
     readonly hostPort: number;
     readonly bindAddress: string;
     readonly healthTimeoutSeconds: number;
+    readonly swap: "proxy" | "recreate";
+    readonly drainSeconds: number;
+    readonly watchSeconds: number;
+    readonly proxyImage: string;
+    readonly proxyHost?: string;
 }
 
 /** The heroku target: one Heroku app per stack (components/heroku/herokuTarget.ts). */
@@ -273,6 +279,11 @@ export const KEYS = {
     hostPort: spec(intIn(PORT_RANGE.min, PORT_RANGE.max), "8000"),
     bindAddress: spec(z.string().regex(/^[0-9.]+$|^::1?$/, "must be an IP address such as 127.0.0.1"), "127.0.0.1"),
     healthTimeoutSeconds: spec(intIn(5, 3600), "60"),
+    swap: spec(z.enum(["proxy", "recreate"], "must be proxy or recreate"), "proxy"),
+    drainSeconds: spec(intIn(DRAIN_RANGE.min, DRAIN_RANGE.max), String(DEFAULT_DRAIN_SECONDS)),
+    watchSeconds: spec(intIn(WATCH_RANGE.min, WATCH_RANGE.max), String(DEFAULT_WATCH_SECONDS)),
+    proxyImage: spec(z.string().regex(/^[^\s]+$/, "must be an image reference without spaces"), "caddy:2.6.2"),
+    proxyHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
     namespace: spec(dnsLabel, "staging"),
     replicas: spec(intIn(REPLICAS_RANGE.min, REPLICAS_RANGE.max), "2"),
     kubeconfig: spec(z.string().min(1, "must not be empty"), "~/.kube/config"),
@@ -316,6 +327,10 @@ export const DEFAULTS: Partial<Record<Key, string>> = {
     hostPort: "8000",
     bindAddress: "127.0.0.1",
     healthTimeoutSeconds: "60",
+    swap: "proxy",
+    drainSeconds: String(DEFAULT_DRAIN_SECONDS),
+    watchSeconds: String(DEFAULT_WATCH_SECONDS),
+    proxyImage: DEFAULT_PROXY_IMAGE,
     replicas: "2",
     rolloutTimeoutSeconds: "300",
     cpuRequest: "50m",
@@ -454,7 +469,13 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                   { replicas: v.replicas, containerPort: v.containerPort, ingressHost: v.ingressHost, ingressClassName: v.ingressClassName, resources },
                   named,
               )
-            : [...dockerHostTargetProblems({ containerPort: v.containerPort, hostPort: v.hostPort }, named), ...resourcesProblems(resources, named)]),
+            : [
+                  ...dockerHostTargetProblems(
+                      { containerPort: v.containerPort, hostPort: v.hostPort, drainSeconds: v.drainSeconds, watchSeconds: v.watchSeconds },
+                      named,
+                  ),
+                  ...resourcesProblems(resources, named),
+              ]),
     ]) {
         problems.push(`${p.message}. Fix: ${fixCommand(stack, keyOfArg(p.arg))}`);
     }
@@ -515,6 +536,11 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                     hostPort: v.hostPort!,
                     bindAddress: v.bindAddress!,
                     healthTimeoutSeconds: v.healthTimeoutSeconds!,
+                    swap: v.swap!,
+                    drainSeconds: v.drainSeconds!,
+                    watchSeconds: v.watchSeconds!,
+                    proxyImage: v.proxyImage!,
+                    ...(v.proxyHost ? { proxyHost: v.proxyHost } : {}),
                 };
 
     return {

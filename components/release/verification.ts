@@ -12,6 +12,7 @@ import {
     verificationResult,
 } from "./verificationResult";
 import { runOneOff } from "../targets/oneOffContainer";
+import { httpGetVia } from "../targets/proxy";
 
 /**
  * A running release's evidence: after the target serves it, its checks run and their result is
@@ -41,6 +42,8 @@ export interface ReleaseVerificationInputs {
     readonly image: string;
     /** Where the release answers (docker target; heroku: the app's web_url); undefined: no HTTP checks. @example "http://127.0.0.1:8000" */
     readonly url?: string;
+    /** The Host header of those checks, when a proxy routes the app by host name. @default undefined (the URL's) @example "staging.localhost" */
+    readonly hostHeader?: string;
     /** @example "/healthz" */
     readonly healthPath: string;
     /** Shell command run from the image (docker target). @default undefined (none) */
@@ -66,9 +69,18 @@ export interface ReleaseVerificationOutputs extends ReleaseVerificationInputs {
 export type ReleaseVerificationArgs = ArgsOf<ReleaseVerificationInputs>;
 
 /** GET `url`, its status and body (error: why there was none), retried for `tries` × 500 ms while it fails to connect. */
-async function httpGet(url: string, tries: number): Promise<{ status?: number; body: string; error?: string }> {
+async function httpGet(url: string, tries: number, hostHeader?: string): Promise<{ status?: number; body: string; error?: string }> {
     let error = "";
     for (let i = 0; i < tries; i++) {
+        if (hostHeader) {
+            const res = await httpGetVia(url, hostHeader, 5000);
+            if (res.status !== undefined) {
+                return res;
+            }
+            error = res.error ?? "";
+            await new Promise((r) => setTimeout(r, 500));
+            continue;
+        }
         try {
             const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
             return { status: res.status, body: await res.text() };
@@ -85,9 +97,9 @@ async function verify(inputs: ReleaseVerificationInputs): Promise<VerificationRe
     const checks: VerificationCheck[] = [...(inputs.observed ?? [])];
     if (inputs.url) {
         const base = inputs.url.replace(/\/+$/, "");
-        const health = await httpGet(`${base}${inputs.healthPath}`, 10);
+        const health = await httpGet(`${base}${inputs.healthPath}`, 10, inputs.hostHeader);
         checks.push(healthCheck(inputs.healthPath, health.status, health.error));
-        const root = await httpGet(`${base}/`, 10);
+        const root = await httpGet(`${base}/`, 10, inputs.hostHeader);
         checks.push(releaseIdCheck(inputs.releaseId, root.status, root.body, root.error));
     }
     let tail: string | undefined;

@@ -4,6 +4,23 @@ import { isDigestPinned } from "../refs";
 import { runtimeEnv } from "../release/runtimeEnv";
 import { outputTail } from "../release/verificationResult";
 import { runOneOff } from "./oneOffContainer";
+import {
+    DEFAULT_PROXY_IMAGE,
+    ProxyHandle,
+    candidateHost,
+    candidateRouteId,
+    ensureProxy,
+    findProxy,
+    httpGetVia,
+    proxyName,
+    readRoutes,
+    removeProxyIfUnused,
+    routeConflict,
+    slotRouteId,
+    withRoute,
+    withoutRoute,
+    writeRoutes,
+} from "./proxy";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./targetArgs";
 
 /**
@@ -65,6 +82,21 @@ export interface DockerContainerInputs {
     readonly releaseCommand?: string;
     /** How long the release command may run. @default 120 */
     readonly commandTimeoutSeconds?: number;
+    /**
+     * How a release takes over: `proxy` (the shared reverse proxy owns the port; the new container
+     * is health-gated on the proxy's private network, the proxy switches, the old one drains) or
+     * `recreate` (the old container is stopped, the new one takes the published port: a gap).
+     * @default "proxy"
+     */
+    readonly swap?: "proxy" | "recreate";
+    /** Proxy swap: seconds the old container keeps running after the switch, for requests in flight. @default 10 */
+    readonly drainSeconds?: number;
+    /** Proxy swap: seconds after the switch the new release must keep answering its health path, else the proxy goes back. @default 15 */
+    readonly watchSeconds?: number;
+    /** Proxy swap: the proxy's image. @default DEFAULT_PROXY_IMAGE */
+    readonly proxyImage?: string;
+    /** Proxy swap: the host name the proxy routes to this app. @default undefined (every host no other app has) */
+    readonly proxyHost?: string;
 }
 
 /** What the release phase of the running release did (secret values masked). */
@@ -82,6 +114,8 @@ export interface DockerContainerOutputs extends DockerContainerInputs {
     readonly containerName: string;
     /** The release phase that ran for this release, if any. */
     readonly releasePhase?: ReleasePhaseRecord;
+    /** Proxy swap: the upstream (`container:port`) the proxy routes this slot to, as last read. */
+    readonly upstream?: string;
 }
 
 /**
@@ -293,9 +327,244 @@ async function removeAll(docker: import("dockerode"), containers: readonly SlotC
 }
 
 async function deploy(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
+    return (inputs.swap ?? "proxy") === "proxy" ? deployBehindProxy(inputs, previous) : deployRecreate(inputs, previous);
+}
+
+/** The slot's proxy settings with their defaults. */
+function proxyOf(inputs: DockerContainerInputs) {
+    return {
+        name: proxyName(inputs.bindAddress, inputs.hostPort),
+        image: inputs.proxyImage ?? DEFAULT_PROXY_IMAGE,
+        drainSeconds: inputs.drainSeconds ?? 10,
+        watchSeconds: inputs.watchSeconds ?? 15,
+        hosts: inputs.proxyHost ? [inputs.proxyHost] : [],
+    };
+}
+
+/** The last log lines of a container, secret values masked ("" when there are none). */
+async function lastLogLines(docker: import("dockerode"), id: string, secretEnv: Record<string, string>): Promise<string> {
+    const logs = await docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, tail: 20 })
+        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
+        .catch(() => "");
+    return outputTail(logs, secretEnv);
+}
+
+/** Starts the release's container on the proxy's network, with no published port. */
+async function startOnNetwork(docker: import("dockerode"), inputs: DockerContainerInputs, network: string): Promise<{ id: string; name: string }> {
+    const crypto = require("node:crypto") as typeof import("node:crypto");
+    const name = `${inputs.name}-${inputs.releaseId}-live-${crypto.randomBytes(3).toString("hex")}`;
+    const env = { ...inputs.env, ...inputs.secretEnv, ...runtimeEnv(inputs.releaseId, inputs.containerPort) };
+    const container = await docker.createContainer({
+        name,
+        Image: inputs.image,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: {
+            ...inputs.labels,
+            "delivery.slot": inputs.name,
+            "delivery.release": inputs.releaseId,
+            "delivery.role": "live",
+            // What a proxy made anew rebuilds this slot's route from (proxy.ts routesFromLabels).
+            "delivery.proxy": network,
+            "delivery.port": String(inputs.containerPort),
+            ...(inputs.proxyHost ? { "delivery.host": inputs.proxyHost } : {}),
+        },
+        HostConfig: { RestartPolicy: { Name: "unless-stopped" }, NetworkMode: network },
+    });
+    await container.start();
+    return { id: container.id, name };
+}
+
+/** Waits until `host` answers 200 on the health path through the proxy while the container runs; throws why not. */
+async function waitHealthyViaProxy(docker: import("dockerode"), id: string, inputs: DockerContainerInputs, proxy: ProxyHandle, host: string): Promise<void> {
+    const deadline = Date.now() + inputs.healthTimeoutSeconds * 1000;
+    let last = "no answer yet";
+    while (Date.now() < deadline) {
+        const info = await docker.getContainer(id).inspect();
+        if (!info.State.Running) {
+            throw new Error(`container exited with code ${info.State.ExitCode}`);
+        }
+        const res = await httpGetVia(`${proxy.url}${inputs.healthPath}`, host, 2000);
+        if (res.status === 200) {
+            return;
+        }
+        last = res.status === undefined ? `GET ${inputs.healthPath} failed: ${res.error}` : `GET ${inputs.healthPath} answered ${res.status}`;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`no healthy answer within ${inputs.healthTimeoutSeconds}s (${last})`);
+}
+
+/**
+ * Watches the switched release for `seconds`: its health path through the proxy, as a user's
+ * request is routed, and its container. Two failed polls in a row (500 ms apart) end the watch:
+ * a single lost poll is not a failed release. Undefined when it kept answering.
+ */
+async function watchRelease(
+    docker: import("dockerode"),
+    id: string,
+    inputs: DockerContainerInputs,
+    proxy: ProxyHandle,
+    seconds: number,
+): Promise<string | undefined> {
+    const started = Date.now();
+    let failures = 0;
+    while (Date.now() - started < seconds * 1000) {
+        const info = await docker
+            .getContainer(id)
+            .inspect()
+            .catch(() => undefined);
+        if (!info?.State.Running) {
+            return `its container ${info ? `exited with code ${info.State.ExitCode}` : "is gone"} ${((Date.now() - started) / 1000).toFixed(1)}s after the switch`;
+        }
+        const host = inputs.proxyHost ?? new URL(proxy.url).host;
+        const res = await httpGetVia(`${proxy.url}${inputs.healthPath}`, host, 2000);
+        failures = res.status === 200 ? 0 : failures + 1;
+        if (failures >= 2) {
+            const what = res.status === undefined ? `failed: ${res.error}` : `answered ${res.status}`;
+            return `GET ${inputs.healthPath} ${what} ${((Date.now() - started) / 1000).toFixed(1)}s after the switch`;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    return undefined;
+}
+
+/** The slot's proxy route for `container`. */
+function slotRoute(inputs: DockerContainerInputs, containerName: string) {
+    return { id: slotRouteId(inputs.name), hosts: proxyOf(inputs).hosts, dial: `${containerName}:${inputs.containerPort}` };
+}
+
+/**
+ * A release behind the shared proxy: the new container starts on the proxy's network and must
+ * answer its health path through a candidate route only the gate uses; then one admin request
+ * routes the slot to it (Caddy swaps gracefully: nothing in flight is dropped). For
+ * `watchSeconds` it must keep answering, else the route goes back to the old container (kept
+ * running until then) and the update fails; then the old one drains for what remains of
+ * `drainSeconds` and is removed.
+ *
+ * Crash safety: the proxy's route is the truth of what serves. An interrupted run leaves at most
+ * a candidate container and route (removed by the next run) or an old container beside the routed
+ * new one (removed by the next run, which finds the release already routed).
+ */
+async function deployBehindProxy(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
+    const docker = connect(inputs.dockerHost);
+    const settings = proxyOf(inputs);
+    await pullImage(docker, inputs);
+    await testStep("pulled");
+    let slot = await slotContainers(docker, inputs);
+    // A container of the recreate swap holds the published port the proxy needs: the one gap of the move to the proxy.
+    const publishing = slot.filter((c) => c.published !== "" && c.running);
+    if (publishing.length > 0 && !(await findProxy(docker, settings.name, inputs.bindAddress, inputs.hostPort))) {
+        await removeAll(docker, publishing);
+        slot = await slotContainers(docker, inputs);
+    }
+    const proxy = await ensureProxy(docker, {
+        image: settings.image,
+        bindAddress: inputs.bindAddress,
+        hostPort: inputs.hostPort,
+        registryAuth: inputs.registryAuth,
+    });
+    let routes = await readRoutes(proxy);
+    const mine = slotRouteId(inputs.name);
+    const conflict = routeConflict(routes, slotRoute(inputs, "-"));
+    if (conflict) {
+        throw new Error(
+            `the proxy ${settings.name} already routes ${conflict.hosts.length ? `host ${conflict.hosts.join(", ")}` : "every other host"} to ${conflict.id.replace(/^slot-/, "")}; give this app its own delivery:proxyHost (or another delivery:hostPort)`,
+        );
+    }
+    const routedDial = routes.find((r) => r.id === mine)?.dial;
+    const routed = slot.find((c) => c.running && routedDial === `${c.name}:${inputs.containerPort}`);
+    const done = routed && routed.releaseId === inputs.releaseId && routed.image === inputs.image;
+    if (done) {
+        // An earlier, interrupted run already switched to this very release (or nothing changed but settings the route carries).
+        await writeRoutes(proxy, withoutRoute(withRoute(routes, slotRoute(inputs, routed.name)), candidateRouteId(inputs.name)));
+        await removeAll(docker, slot, routed.id);
+        return { ...inputs, containerId: routed.id, containerName: routed.name, upstream: slotRoute(inputs, routed.name).dial, ...samePhase(inputs, previous) };
+    }
+    // The release phase runs once per release, before the release takes traffic.
+    const phase = samePhase(inputs, previous).releasePhase ?? (await releasePhase(docker, inputs));
+    const recorded = phase ? { releasePhase: phase } : {};
+    // What serves nothing is left from an interrupted run: candidates, stopped containers.
+    await removeAll(
+        docker,
+        slot.filter((c) => c.id !== routed?.id),
+    );
+    routes = withoutRoute(routes, candidateRouteId(inputs.name));
+
+    const started = await startOnNetwork(docker, inputs, settings.name);
+    await testStep("live-started");
+    const candidate = { id: candidateRouteId(inputs.name), hosts: [candidateHost(inputs.name)], dial: `${started.name}:${inputs.containerPort}` };
+    try {
+        await writeRoutes(proxy, withRoute(routes, candidate));
+        await waitHealthyViaProxy(docker, started.id, inputs, proxy, candidateHost(inputs.name));
+    } catch (e) {
+        const logs = await lastLogLines(docker, started.id, inputs.secretEnv);
+        await writeRoutes(proxy, routes).catch(() => undefined);
+        await removeContainer(docker, started.id).catch(() => undefined);
+        throw new Error(
+            `release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}; it received no traffic${routed ? " and the previous release keeps serving" : ""}${logs ? `\nlast log lines:\n${logs}` : ""}`,
+        );
+    }
+    // The switch: one admin request; the candidate route goes with it.
+    const switched = withRoute(routes, slotRoute(inputs, started.name));
+    await writeRoutes(proxy, switched);
+    const switchedAt = Date.now();
+    await testStep("switched");
+    if (routed) {
+        const failure = await watchRelease(docker, started.id, inputs, proxy, settings.watchSeconds);
+        if (failure) {
+            const logs = await lastLogLines(docker, started.id, inputs.secretEnv);
+            await writeRoutes(proxy, withRoute(switched, slotRoute(inputs, routed.name)));
+            await removeContainer(docker, started.id);
+            throw new Error(
+                `release ${inputs.releaseId} failed inside the watch window (delivery:watchSeconds ${settings.watchSeconds}): ${failure}; the proxy routes to the previous release ${routed.releaseId} (${routed.name}) again${logs ? `\nlast log lines:\n${logs}` : ""}`,
+            );
+        }
+        // Drain: requests the old container took before the switch finish; then it goes.
+        const left = settings.drainSeconds * 1000 - (Date.now() - switchedAt);
+        if (left > 0) {
+            await new Promise((r) => setTimeout(r, left));
+        }
+        await docker
+            .getContainer(routed.id)
+            .stop({ t: 10 })
+            .catch(() => undefined);
+        await removeContainer(docker, routed.id);
+    }
+    return { ...inputs, containerId: started.id, containerName: started.name, upstream: slotRoute(inputs, started.name).dial, ...recorded };
+}
+
+/** The recorded release phase when it ran for this very release and command: it does not run again. */
+function samePhase(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): { releasePhase?: ReleasePhaseRecord } {
+    const p = previous?.releasePhase;
+    return p && p.releaseId === inputs.releaseId && p.command === inputs.releaseCommand ? { releasePhase: p } : {};
+}
+
+/** The slot's route goes, and the proxy with it when no app is left. */
+async function leaveProxy(docker: import("dockerode"), props: DockerContainerInputs): Promise<void> {
+    const name = proxyName(props.bindAddress, props.hostPort);
+    const proxy = await findProxy(docker, name, props.bindAddress, props.hostPort);
+    if (proxy) {
+        const routes = await readRoutes(proxy);
+        const left = withoutRoute(routes, slotRouteId(props.name), candidateRouteId(props.name));
+        if (left.length !== routes.length) {
+            await writeRoutes(proxy, left);
+        }
+    }
+    await removeProxyIfUnused(docker, name, props.bindAddress, props.hostPort);
+}
+
+/** Today's swap (delivery:swap recreate): the old container stops, the new one takes the published port. */
+async function deployRecreate(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
     const docker = connect(inputs.dockerHost);
     await pullImage(docker, inputs);
     await testStep("pulled");
+    // A slot moving back from the proxy: its containers are on the proxy's network, unpublished.
+    const behind = (await slotContainers(docker, inputs)).filter((c) => c.published === "");
+    if (behind.length > 0) {
+        await removeAll(docker, behind);
+        await leaveProxy(docker, inputs);
+    }
     const slot = await slotContainers(docker, inputs);
     const live = slot.filter((c) => c.running && c.role === "live");
     // An earlier, interrupted run already put this very release on the published port: done.
@@ -360,6 +629,11 @@ const MUTABLE = [
     "healthTimeoutSeconds",
     "labels",
     "registryAuth",
+    "swap",
+    "drainSeconds",
+    "watchSeconds",
+    "proxyImage",
+    "proxyHost",
 ] as const;
 
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
@@ -385,6 +659,25 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: DockerContainerOutputs) {
         const docker = connect(props.dockerHost);
+        if ((props.swap ?? "recreate") === "proxy") {
+            // What serves is what the proxy routes to: a killed container, a stopped proxy or a
+            // route pointed elsewhere by hand shows as drift (containerId "" or another upstream).
+            const proxy = await findProxy(docker, proxyName(props.bindAddress, props.hostPort), props.bindAddress, props.hostPort);
+            const dial = proxy ? (await readRoutes(proxy)).find((r) => r.id === slotRouteId(props.name))?.dial : undefined;
+            const live = (await slotContainers(docker, props)).filter((c) => c.running && c.role === "live");
+            const routed = live.find((c) => dial === `${c.name}:${props.containerPort}`);
+            return {
+                id,
+                props: {
+                    ...props,
+                    image: routed?.image ?? props.image,
+                    releaseId: routed?.releaseId || props.releaseId,
+                    containerId: routed?.id ?? "",
+                    containerName: routed?.name ?? props.containerName,
+                    upstream: dial ?? "",
+                },
+            };
+        }
         // The recorded container if it runs, else the slot's live one the state lost.
         const live = (await slotContainers(docker, props)).filter((c) => c.running && c.role === "live");
         const found = live.find((c) => c.id === props.containerId) ?? live[0];
@@ -405,8 +698,9 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
         const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
         const replaces = IMMUTABLE.filter((k) => !same(olds[k], news[k]));
         const changed = MUTABLE.filter((k) => !same(olds[k], news[k]));
-        // A container that vanished (refresh found it gone) is started again.
-        const gone = olds.containerId === "";
+        // A container that vanished (refresh found it gone) is started again; so is a route
+        // that no longer leads to the recorded container (the proxy pointed elsewhere).
+        const gone = olds.containerId === "" || ((news.swap ?? "proxy") === "proxy" && olds.upstream !== `${olds.containerName}:${olds.containerPort}`);
         return { changes: replaces.length > 0 || changed.length > 0 || gone, replaces, deleteBeforeReplace: true };
     },
     async update(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
@@ -425,6 +719,9 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             // was interrupted leaves containers the state does not record. Another stack's slot of
             // the same name carries another app.kubernetes.io/instance or name and is not listed.
             await removeAll(docker, await slotContainers(docker, props));
+            if ((props.swap ?? "recreate") === "proxy") {
+                await leaveProxy(docker, props);
+            }
         } finally {
             await testStep("end");
         }
@@ -449,6 +746,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
                 containerId: undefined,
                 containerName: undefined,
                 releasePhase: undefined,
+                upstream: undefined,
             },
             {
                 ...opts,

@@ -5,6 +5,7 @@ import { ReleaseVerification } from "../release/verification";
 import { VerificationResult } from "../release/verificationResult";
 import { DockerContainer, DockerContainerArgs } from "./dockerContainer";
 import { standardLabels } from "./labels";
+import { DEFAULT_PROXY_IMAGE } from "./proxy";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
 export interface DockerHostTargetArgs extends ReleaseTargetArgs {
@@ -26,10 +27,27 @@ export interface DockerHostTargetArgs extends ReleaseTargetArgs {
     readonly registryServer: string;
     /** Secret; for pulling from a private registry. @default undefined (anonymous pulls) */
     readonly pullCredentials?: pulumi.Input<RegistryCredentials | undefined>;
+    /** `proxy`: a shared reverse proxy owns the port and switches without a gap; `recreate`: stop the old, start the new. @default "proxy" */
+    readonly swap?: "proxy" | "recreate";
+    /** Seconds the old container keeps running after the switch. @default DEFAULT_DRAIN_SECONDS */
+    readonly drainSeconds?: number;
+    /** Seconds after the switch the new release must keep answering, else the proxy goes back. @default DEFAULT_WATCH_SECONDS */
+    readonly watchSeconds?: number;
+    /** The proxy's image. @default DEFAULT_PROXY_IMAGE */
+    readonly proxyImage?: string;
+    /** Host name the shared proxy routes to this app. @default undefined (every host no other app on the port has) @example "staging.localhost" */
+    readonly proxyHost?: string;
 }
 
+/** How long the old container drains after the switch (delivery:drainSeconds), in seconds: its bounds and default. */
+export const DRAIN_RANGE = { min: 0, max: 3600 } as const;
+export const DEFAULT_DRAIN_SECONDS = 10;
+/** How long the switched release is watched (delivery:watchSeconds), in seconds: its bounds and default. */
+export const WATCH_RANGE = { min: 0, max: 3600 } as const;
+export const DEFAULT_WATCH_SECONDS = 15;
+
 /** The args dockerHostTargetProblems reads; the config reader passes what it parsed. */
-export type DockerHostTargetRules = Partial<Pick<DockerHostTargetArgs, "containerPort" | "hostPort">>;
+export type DockerHostTargetRules = Partial<Pick<DockerHostTargetArgs, "containerPort" | "hostPort" | "drainSeconds" | "watchSeconds">>;
 
 /** What the Docker host would refuse, or what would leave the app unreachable, in these args. */
 export function dockerHostTargetProblems(args: DockerHostTargetRules, name: ArgName = argPath): ArgProblem[] {
@@ -37,6 +55,8 @@ export function dockerHostTargetProblems(args: DockerHostTargetRules, name: ArgN
         ...wholeNumberProblem("containerPort", args.containerPort, PORT_RANGE.min, PORT_RANGE.max, name),
         // 0 would publish on a random port: the URL would name no listener.
         ...wholeNumberProblem("hostPort", args.hostPort, PORT_RANGE.min, PORT_RANGE.max, name),
+        ...wholeNumberProblem("drainSeconds", args.drainSeconds, DRAIN_RANGE.min, DRAIN_RANGE.max, name),
+        ...wholeNumberProblem("watchSeconds", args.watchSeconds, WATCH_RANGE.min, WATCH_RANGE.max, name),
     ];
 }
 
@@ -69,7 +89,9 @@ export class DockerHostTarget extends CheckedComponent {
             {
                 releaseId: args.releaseId,
                 image: args.image,
-                url: this.url,
+                // Behind the proxy by host name: asked on the bind address with that Host header.
+                url: bindUrl(args),
+                hostHeader: args.proxyHost && (args.swap ?? "proxy") === "proxy" ? args.proxyHost : undefined,
                 healthPath: args.healthPath,
                 verifyCommand: args.verifyCommand,
                 dockerHost: args.dockerHost ?? "unix:///var/run/docker.sock",
@@ -89,10 +111,15 @@ export class DockerHostTarget extends CheckedComponent {
 const DEFAULT_BIND_ADDRESS = "127.0.0.1";
 
 /** `http://<bind address>:<host port>`, an IPv6 address in brackets. */
-function targetUrl(args: DockerHostTargetArgs): string {
+function bindUrl(args: DockerHostTargetArgs): string {
     const bindAddress = args.bindAddress ?? DEFAULT_BIND_ADDRESS;
     const host = bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
     return `http://${host}:${args.hostPort}`;
+}
+
+/** The app's URL: its host name on the published port when the proxy routes it by name, else the bind address. */
+function targetUrl(args: DockerHostTargetArgs): string {
+    return args.proxyHost && (args.swap ?? "proxy") === "proxy" ? `http://${args.proxyHost}:${args.hostPort}` : bindUrl(args);
 }
 
 /** The slot's container: the target's args with their defaults, labels and pull auth. */
@@ -115,5 +142,10 @@ function containerArgs(args: DockerHostTargetArgs): DockerContainerArgs {
             .apply((c) => (c ? { serveraddress: args.registryServer, username: c.username, password: c.password } : undefined)),
         releaseCommand: args.releaseCommand,
         commandTimeoutSeconds: args.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+        swap: args.swap ?? "proxy",
+        drainSeconds: args.drainSeconds ?? DEFAULT_DRAIN_SECONDS,
+        watchSeconds: args.watchSeconds ?? DEFAULT_WATCH_SECONDS,
+        proxyImage: args.proxyImage ?? DEFAULT_PROXY_IMAGE,
+        ...(args.proxyHost ? { proxyHost: args.proxyHost } : {}),
     };
 }

@@ -23,7 +23,17 @@ describe("parseSettings: valid settings", () => {
     it("gives the dev defaults: build, docker target on 127.0.0.1:8000", () => {
         const s = parseSettings("dev", base);
         expect(s.source).toEqual({ kind: "build" });
-        expect(s.target).toEqual({ kind: "docker", host: "unix:///var/run/docker.sock", hostPort: 8000, bindAddress: "127.0.0.1", healthTimeoutSeconds: 60 });
+        expect(s.target).toEqual({
+            kind: "docker",
+            host: "unix:///var/run/docker.sock",
+            hostPort: 8000,
+            bindAddress: "127.0.0.1",
+            healthTimeoutSeconds: 60,
+            swap: "proxy",
+            drainSeconds: 10,
+            watchSeconds: 15,
+            proxyImage: "127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5",
+        });
         expect(s.build).toEqual({
             context: "app",
             dockerfile: "app/Dockerfile",

@@ -19,6 +19,8 @@ const base: DockerContainerOutputs = {
     labels: {},
     containerId: "abc",
     containerName: "app-dev-r-1-live-000000",
+    // The fake engine below plays the recreate swap; the proxy swap is tested in test/e2e/proxySwap.test.ts.
+    swap: "recreate",
 };
 
 describe("DockerContainer provider", () => {
@@ -48,6 +50,14 @@ describe("DockerContainer provider", () => {
     it("starts the container again when a refresh found it gone", async () => {
         const diff = await dockerContainerProvider.diff!("app-dev", { ...base, containerId: "" }, base);
         expect(diff.changes).toBe(true);
+    });
+
+    it("behind the proxy, a route that no longer leads to the recorded container is drift to restore", async () => {
+        const proxied = { ...base, swap: "proxy" as const, upstream: "app-dev-r-1-live-000000:8080" };
+        const { containerId: _c, containerName: _n, upstream: _u, ...inputs } = proxied;
+        expect((await dockerContainerProvider.diff!("app-dev", proxied, inputs)).changes).toBe(false);
+        expect((await dockerContainerProvider.diff!("app-dev", { ...proxied, upstream: "elsewhere:8080" }, inputs)).changes).toBe(true);
+        expect((await dockerContainerProvider.diff!("app-dev", { ...proxied, upstream: "" }, inputs)).changes).toBe(true);
     });
 
     it("refuses an image that is not pinned by digest", async () => {

@@ -1,0 +1,347 @@
+/**
+ * The Docker host's reverse proxy: one Caddy container per published address (bind address +
+ * host port) that owns the port, shared by every stack and app that publishes there, each routed
+ * by host name (Kamal's model). The app containers run on the proxy's private Docker network with
+ * no published port.
+ *
+ * Why Caddy: its admin API replaces the configuration atomically and gracefully (a new config is
+ * built and validated before it takes over the listener; requests in flight finish on the old
+ * one), so a switch never refuses or drops a request; it persists the last configuration
+ * (`caddy run --resume`), so a proxy restart keeps routing; and it is a static Go binary Debian
+ * packages, so its image is made here without a pull (scripts/services.d/proxy.sh).
+ *
+ * The routes are the proxy's own state (the admin API); when the proxy is made anew they are
+ * rebuilt from the labels of the app containers on its network. Every change writes the whole
+ * route list in one admin request, in a fixed order: health-gate candidates, host routes, the
+ * one app that takes every other host, then a 404 for hosts no app has.
+ *
+ * Like dockerContainer.ts, these functions are captured by the dynamic provider's serialization:
+ * they require their modules inside and use nothing but each other.
+ */
+
+/** The proxy image made by `scripts/services start proxy` (Caddy 2.6.2 from Debian's package). */
+export const DEFAULT_PROXY_IMAGE = "127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5";
+
+/** Port Caddy serves on inside its container, and its admin port (published on loopback only). */
+const PROXY_HTTP_PORT = 80;
+const PROXY_ADMIN_PORT = 2019;
+const SERVER = "delivery";
+const FALLBACK_ID = "delivery-fallback";
+
+/** One route of the proxy: requests for `hosts` (all hosts when empty) go to `dial` (`container:port`). */
+export interface ProxyRoute {
+    readonly id: string;
+    readonly hosts: readonly string[];
+    readonly dial: string;
+}
+
+/** The proxy container's (and its network's) name for a published address. */
+export function proxyName(bindAddress: string, hostPort: number): string {
+    return `delivery-proxy-${bindAddress.replace(/[^a-zA-Z0-9]/g, "_")}-${hostPort}`;
+}
+
+/** The route id of a slot, and of its health-gate candidate. */
+export function slotRouteId(slot: string): string {
+    return `slot-${slot}`;
+}
+export function candidateRouteId(slot: string): string {
+    return `candidate-${slot}`;
+}
+
+/** The Host header only the health gate sends: a candidate never receives a user's request. */
+export function candidateHost(slot: string): string {
+    return `${slot.toLowerCase().replace(/[^a-z0-9-]/g, "-")}.candidate.delivery.invalid`;
+}
+
+/** Caddy's JSON for one route. */
+export function caddyRoute(r: ProxyRoute): Record<string, unknown> {
+    return {
+        "@id": r.id,
+        ...(r.hosts.length > 0 ? { match: [{ host: [...r.hosts] }] } : {}),
+        handle: [{ handler: "reverse_proxy", upstreams: [{ dial: r.dial }] }],
+        terminal: true,
+    };
+}
+
+/** The route list the proxy reads, in the order it must match: candidates, host routes, the catch-all app, the 404. */
+export function caddyRoutes(routes: readonly ProxyRoute[]): Record<string, unknown>[] {
+    const rank = (r: ProxyRoute) => (r.id.startsWith("candidate-") ? 0 : r.hosts.length > 0 ? 1 : 2);
+    const sorted = [...routes].sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
+    return [
+        ...sorted.map(caddyRoute),
+        {
+            "@id": FALLBACK_ID,
+            handle: [{ handler: "static_response", status_code: 404, body: "no app is routed for this host\n" }],
+            terminal: true,
+        },
+    ];
+}
+
+/** Reads Caddy's route list back into routes (the 404 and foreign routes are left out). */
+export function parseRoutes(json: unknown): ProxyRoute[] {
+    const found: ProxyRoute[] = [];
+    for (const r of Array.isArray(json) ? json : []) {
+        const id = r?.["@id"];
+        const dial = r?.handle?.[0]?.upstreams?.[0]?.dial;
+        if (typeof id === "string" && id !== FALLBACK_ID && typeof dial === "string") {
+            found.push({ id, hosts: (r.match?.[0]?.host as string[] | undefined) ?? [], dial });
+        }
+    }
+    return found;
+}
+
+/** `routes` with `route` in place of the one of the same id (added when there is none), or without `removeId`. */
+export function withRoute(routes: readonly ProxyRoute[], route: ProxyRoute): ProxyRoute[] {
+    return [...routes.filter((r) => r.id !== route.id), route];
+}
+export function withoutRoute(routes: readonly ProxyRoute[], ...ids: string[]): ProxyRoute[] {
+    return routes.filter((r) => !ids.includes(r.id));
+}
+
+/**
+ * A route that would take another slot's requests: the same host, or a second app taking every
+ * host. Undefined when `route` fits.
+ */
+export function routeConflict(routes: readonly ProxyRoute[], route: ProxyRoute): ProxyRoute | undefined {
+    const key = (r: ProxyRoute) => [...r.hosts].sort().join(",");
+    return routes.find((r) => r.id !== route.id && !r.id.startsWith("candidate-") && !route.id.startsWith("candidate-") && key(r) === key(route));
+}
+
+/** The configuration a new proxy starts with: admin API on its port, the HTTP server with the 404 only. */
+export function initialProxyConfig(): Record<string, unknown> {
+    return {
+        // 0.0.0.0 inside the container: the admin port is published on the host's loopback only.
+        admin: { listen: `0.0.0.0:${PROXY_ADMIN_PORT}` },
+        apps: { http: { servers: { [SERVER]: { listen: [`:${PROXY_HTTP_PORT}`], automatic_https: { disable: true }, routes: caddyRoutes([]) } } } },
+    };
+}
+
+/** GET `url` with another Host header (fetch cannot send one): status and body, or the error. */
+export async function httpGetVia(url: string, host: string | undefined, timeoutMs: number): Promise<{ status?: number; body: string; error?: string }> {
+    const http = require("node:http") as typeof import("node:http");
+    return new Promise((resolve) => {
+        const req = http.get(url, { headers: host ? { host } : {}, timeout: timeoutMs, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }));
+            res.on("error", (e) => resolve({ body: "", error: e.message }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (e) => resolve({ body: "", error: e.message }));
+    });
+}
+
+/** Where a proxy is: its container, its admin API's URL on the host, and its public URL. */
+export interface ProxyHandle {
+    readonly name: string;
+    readonly containerId: string;
+    readonly adminUrl: string;
+    readonly url: string;
+}
+
+export interface ProxySpec {
+    readonly image: string;
+    readonly bindAddress: string;
+    readonly hostPort: number;
+    readonly registryAuth?: { serveraddress: string; username: string; password: string };
+}
+
+async function adminRequest(adminUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${adminUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+        throw new Error(`proxy admin ${method} ${path} answered ${res.status}: ${text.trim()}`);
+    }
+    return text ? JSON.parse(text) : undefined;
+}
+
+/** The proxy's routes for apps and candidates. */
+export async function readRoutes(proxy: ProxyHandle): Promise<ProxyRoute[]> {
+    return parseRoutes(await adminRequest(proxy.adminUrl, "GET", `/config/apps/http/servers/${SERVER}/routes`));
+}
+
+/** Replaces the whole route list in one admin request: Caddy swaps to it atomically and gracefully. */
+export async function writeRoutes(proxy: ProxyHandle, routes: readonly ProxyRoute[]): Promise<void> {
+    await adminRequest(proxy.adminUrl, "PATCH", `/config/apps/http/servers/${SERVER}/routes`, caddyRoutes(routes));
+}
+
+/** The running proxy of `name`, or undefined (none, or stopped). */
+export async function findProxy(docker: import("dockerode"), name: string, bindAddress: string, hostPort: number): Promise<ProxyHandle | undefined> {
+    const info = await docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => undefined);
+    if (!info?.State.Running) {
+        return undefined;
+    }
+    const admin = info.NetworkSettings.Ports?.[`${PROXY_ADMIN_PORT}/tcp`]?.[0];
+    if (!admin) {
+        return undefined;
+    }
+    const host = bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress;
+    return { name, containerId: info.Id, adminUrl: `http://127.0.0.1:${admin.HostPort}`, url: `http://${host}:${hostPort}` };
+}
+
+/**
+ * The proxy for `spec`'s address, started if needed: its network, its container (restart policy
+ * unless-stopped; Caddy resumes its last configuration). A proxy made anew gets the routes of the
+ * app containers already on its network (the newest running one of each slot).
+ */
+export async function ensureProxy(docker: import("dockerode"), spec: ProxySpec): Promise<ProxyHandle> {
+    const name = proxyName(spec.bindAddress, spec.hostPort);
+    const networks = await docker.listNetworks({ filters: { name: [name] } });
+    if (!networks.some((n) => n.Name === name)) {
+        await docker.createNetwork({ Name: name, Driver: "bridge", Labels: { "delivery.proxy": name } }).catch((e: { statusCode?: number }) => {
+            if (e.statusCode !== 409) {
+                throw e;
+            }
+        });
+    }
+    let info = await docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => undefined);
+    let fresh = false;
+    if (info && info.Config.Image !== spec.image) {
+        // Another proxy image was set: the new one takes over with the routes it had.
+        const old = await findProxy(docker, name, spec.bindAddress, spec.hostPort);
+        const routes = old ? await readRoutes(old).catch(() => undefined) : undefined;
+        await docker.getContainer(name).remove({ force: true });
+        info = undefined;
+        if (routes) {
+            const made = await createProxy(docker, spec, name);
+            await writeRoutes(made, routes);
+            return made;
+        }
+    }
+    if (!info) {
+        await createProxy(docker, spec, name);
+        fresh = true;
+    } else if (!info.State.Running) {
+        await docker.getContainer(name).start();
+    }
+    const proxy = await waitAdmin(docker, name, spec);
+    if (fresh) {
+        await writeRoutes(proxy, await routesFromLabels(docker, name));
+    }
+    return proxy;
+}
+
+async function createProxy(docker: import("dockerode"), spec: ProxySpec, name: string): Promise<ProxyHandle> {
+    const have = await docker
+        .getImage(spec.image)
+        .inspect()
+        .catch(() => undefined);
+    if (!have) {
+        const stream = await docker.pull(spec.image, spec.registryAuth ? { authconfig: spec.registryAuth } : {});
+        await new Promise<void>((resolve, reject) =>
+            docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
+                const failed = events?.find((e) => e.error);
+                if (err || failed) {
+                    reject(new Error(`cannot pull the proxy image ${spec.image} (delivery:proxyImage): ${err?.message ?? failed?.error}`));
+                } else {
+                    resolve();
+                }
+            }),
+        );
+    }
+    const http = `${PROXY_HTTP_PORT}/tcp`;
+    const admin = `${PROXY_ADMIN_PORT}/tcp`;
+    const container = await docker
+        .createContainer({
+            name,
+            Image: spec.image,
+            Env: [`DELIVERY_PROXY_CONFIG=${JSON.stringify(initialProxyConfig())}`, "XDG_CONFIG_HOME=/config", "XDG_DATA_HOME=/data"],
+            // --resume: after a restart Caddy serves the configuration it had (autosave.json); the
+            // initial one applies only to a new container.
+            Cmd: ["sh", "-c", 'printf %s "$DELIVERY_PROXY_CONFIG" >/tmp/delivery-initial.json && exec caddy run --resume --config /tmp/delivery-initial.json'],
+            Entrypoint: [],
+            ExposedPorts: { [http]: {}, [admin]: {} },
+            Labels: { "delivery.proxy": name, "delivery.role": "proxy", "app.kubernetes.io/part-of": "delivery", "app.kubernetes.io/managed-by": "pulumi" },
+            HostConfig: {
+                PortBindings: { [http]: [{ HostIp: spec.bindAddress, HostPort: String(spec.hostPort) }], [admin]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+                RestartPolicy: { Name: "unless-stopped" },
+                NetworkMode: name,
+            },
+        })
+        .catch((e: { statusCode?: number }) => {
+            if (e.statusCode === 409) {
+                return docker.getContainer(name); // another stack made it meanwhile
+            }
+            throw e;
+        });
+    const started = await container.inspect();
+    if (!started.State.Running) {
+        await container.start().catch((e: { statusCode?: number }) => {
+            if (e.statusCode !== 304) {
+                throw e;
+            }
+        });
+    }
+    return waitAdmin(docker, name, spec);
+}
+
+async function waitAdmin(docker: import("dockerode"), name: string, spec: ProxySpec): Promise<ProxyHandle> {
+    const deadline = Date.now() + 30_000;
+    let last = "not running";
+    while (Date.now() < deadline) {
+        const proxy = await findProxy(docker, name, spec.bindAddress, spec.hostPort);
+        if (proxy) {
+            try {
+                await readRoutes(proxy);
+                return proxy;
+            } catch (e) {
+                last = (e as Error).message;
+            }
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    const logs = await docker
+        .getContainer(name)
+        .logs({ stdout: true, stderr: true, tail: 20 })
+        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
+        .catch(() => "");
+    throw new Error(`the proxy ${name} did not answer on its admin API within 30s (${last})${logs ? `\nlast log lines:\n${logs}` : ""}`);
+}
+
+/** The newest running app container of each slot on the proxy's network, as routes (labels delivery.slot, delivery.host, delivery.dial). */
+export async function routesFromLabels(docker: import("dockerode"), name: string): Promise<ProxyRoute[]> {
+    const listed = await docker.listContainers({ filters: { label: [`delivery.proxy=${name}`, "delivery.role=live"], status: ["running"] } });
+    const newest = new Map<string, (typeof listed)[number]>();
+    for (const c of listed) {
+        const slot = c.Labels["delivery.slot"];
+        const seen = slot ? newest.get(slot) : undefined;
+        if (slot && (!seen || seen.Created < c.Created)) {
+            newest.set(slot, c);
+        }
+    }
+    return [...newest.entries()].map(([slot, c]) => ({
+        id: slotRouteId(slot),
+        hosts: c.Labels["delivery.host"] ? [c.Labels["delivery.host"]] : [],
+        dial: `${c.Names[0].replace(/^\//, "")}:${c.Labels["delivery.port"]}`,
+    }));
+}
+
+/** Removes the proxy and its network when no app is routed and no app container is on its network: the last app is gone. */
+export async function removeProxyIfUnused(docker: import("dockerode"), name: string, bindAddress: string, hostPort: number): Promise<boolean> {
+    const proxy = await findProxy(docker, name, bindAddress, hostPort);
+    const routes = proxy ? await readRoutes(proxy).catch(() => []) : [];
+    const apps = await docker.listContainers({ all: true, filters: { label: [`delivery.proxy=${name}`, "delivery.role=live"] } });
+    if (routes.length > 0 || apps.length > 0) {
+        return false;
+    }
+    await docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => undefined);
+    await docker
+        .getNetwork(name)
+        .remove()
+        .catch(() => undefined);
+    return true;
+}

@@ -163,6 +163,7 @@ function kubernetesTargetArgs(t: KubernetesTargetSettings, from: TargetSources):
         dockerConfigJson: registry.dockerConfigJson,
         rolloutTimeoutSeconds: t.rolloutTimeoutSeconds,
         podLabels: t.podLabels,
+        nodeSelector: t.nodeSelector,
         ingressHost: t.ingressHost,
         ingressClassName: t.ingressClassName,
         url: s.url,

@@ -98,6 +98,8 @@ export interface KubernetesTargetSettings {
     readonly rolloutTimeoutSeconds: number;
     /** Extra labels on the pods (not the selector). */
     readonly podLabels: Readonly<Record<string, string>>;
+    /** The pods run only on nodes with these labels, and tolerate a NoSchedule taint of the same key=value. */
+    readonly nodeSelector: Readonly<Record<string, string>>;
     readonly resources: {
         readonly cpuRequest: string;
         readonly cpuLimit: string;
@@ -236,6 +238,15 @@ const labelMap = jsonMap("label: value", (key, v) =>
           : undefined,
 );
 
+/** A node selector: label keys of any prefix (kubernetes.io/arch too), label values. */
+const nodeSelectorMap = jsonMap("label: value", (key, v) =>
+    !LABEL_KEY.test(key)
+        ? `has "${key}", which is not a label key`
+        : typeof v !== "string" || !LABEL_VALUE.test(v)
+          ? `has a value for "${key}" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)`
+          : undefined,
+);
+
 /** Heroku's app name rule: lowercase letters, digits and dashes, starting with a letter, 3 to 30 characters. */
 const HEROKU_APP_PATTERN = /^[a-z][a-z0-9-]{2,29}$/;
 const HEROKU_APP_REASON = "must be a Heroku app name: 3 to 30 lowercase letters, digits and dashes, starting with a letter";
@@ -291,6 +302,7 @@ export const KEYS = {
     ingressClassName: spec(dnsLabel, "nginx"),
     rolloutTimeoutSeconds: spec(intIn(10, 3600), "300"),
     podLabels: spec(labelMap, "team", { path: true }),
+    nodeSelector: spec(nodeSelectorMap, "pool", { path: true }),
     cpuRequest: spec(quantity, "50m"),
     cpuLimit: spec(quantity, "500m"),
     memoryRequest: spec(quantity, "64Mi"),
@@ -528,6 +540,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
                     ingressClassName: v.ingressClassName,
                     rolloutTimeoutSeconds: v.rolloutTimeoutSeconds!,
                     podLabels: v.podLabels ?? {},
+                    nodeSelector: v.nodeSelector ?? {},
                     resources: { cpuRequest: v.cpuRequest!, cpuLimit: v.cpuLimit!, memoryRequest: v.memoryRequest!, memoryLimit: v.memoryLimit! },
                 }
               : {

@@ -53,6 +53,12 @@ export interface KubernetesTargetArgs extends ReleaseTargetArgs {
     readonly kubeconfig?: string;
     /** Extra pod labels (never part of the selector). @default {} @example { team: "web" } */
     readonly podLabels?: Readonly<Record<string, string>>;
+    /**
+     * Nodes the pods (app and Jobs) run on: a nodeSelector of these labels, and a toleration of a
+     * NoSchedule taint with the same key and value (the dedicated-nodes pattern).
+     * @default {} (any untainted node) @example { "delivery.dev/pool": "real" }
+     */
+    readonly nodeSelector?: Readonly<Record<string, string>>;
     /** UID the app runs as; the app image declares the same. @default 10001 */
     readonly runAsUser?: number;
 }
@@ -231,6 +237,18 @@ function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1
     );
 }
 
+/** nodeSelector and tolerations of the pods: the nodes args.nodeSelector names, tainted or not. */
+export function placement(args: Pick<KubernetesTargetArgs, "nodeSelector">): Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations"> {
+    const entries = Object.entries(args.nodeSelector ?? {});
+    if (entries.length === 0) {
+        return {};
+    }
+    return {
+        nodeSelector: Object.fromEntries(entries),
+        tolerations: entries.map(([key, value]) => ({ key, operator: "Equal", value, effect: "NoSchedule" })),
+    };
+}
+
 function podTemplate(args: KubernetesTargetArgs): k8s.types.input.core.v1.PodTemplateSpec {
     const uid = args.runAsUser ?? 10001;
     return {
@@ -244,6 +262,7 @@ function podTemplate(args: KubernetesTargetArgs): k8s.types.input.core.v1.PodTem
         spec: {
             imagePullSecrets: [{ name: pullSecretName(args) }],
             automountServiceAccountToken: false,
+            ...placement(args),
             securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid },
             containers: [appContainer(args)],
         },
@@ -361,6 +380,7 @@ function createCommandJob(scope: Scope, role: "release" | "verify", command: str
                         restartPolicy: "Never",
                         imagePullSecrets: [{ name: pullSecretName(args) }],
                         automountServiceAccountToken: false,
+                        ...placement(args),
                         securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid },
                         containers: [
                             {

@@ -151,6 +151,25 @@ describe("KubernetesTarget", () => {
         expect(d.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "app-staging" });
     });
 
+    it("places the pods and Jobs on the nodes of nodeSelector, tolerating their NoSchedule taint", async () => {
+        await deploy(mocks(), { nodeSelector: { "delivery.dev/pool": "real" }, releaseCommand: "true" });
+        const pods = [
+            plain(mocks().one("kubernetes:apps/v1:Deployment").inputs).spec.template.spec,
+            plain(mocks().one("kubernetes:batch/v1:Job").inputs).spec.template.spec,
+        ];
+        for (const pod of pods) {
+            expect(pod.nodeSelector).toEqual({ "delivery.dev/pool": "real" });
+            expect(pod.tolerations).toEqual([{ key: "delivery.dev/pool", operator: "Equal", value: "real", effect: "NoSchedule" }]);
+        }
+    });
+
+    it("sets no nodeSelector and no tolerations by default", async () => {
+        await deploy(mocks());
+        const pod = plain(mocks().one("kubernetes:apps/v1:Deployment").inputs).spec.template.spec;
+        expect(pod.nodeSelector).toBeUndefined();
+        expect(pod.tolerations).toBeUndefined();
+    });
+
     it("uses an explicit kubeconfig through its own provider", async () => {
         await deploy(mocks(), { kubeconfig: "/tmp/kubeconfig" });
         expect(plain(mocks().one("pulumi:providers:kubernetes").inputs).kubeconfig).toBe("/tmp/kubeconfig");

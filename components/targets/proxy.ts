@@ -196,11 +196,14 @@ export async function ensureProxy(docker: import("dockerode"), spec: ProxySpec):
     const name = proxyName(spec.bindAddress, spec.hostPort);
     const networks = await docker.listNetworks({ filters: { name: [name] } });
     if (!networks.some((n) => n.Name === name)) {
-        await docker.createNetwork({ Name: name, Driver: "bridge", Labels: { "delivery.proxy": name } }).catch((e: { statusCode?: number }) => {
-            if (e.statusCode !== 409) {
-                throw e;
-            }
-        });
+        // CheckDuplicate: two stacks making the first proxy at once must not get two networks of one name.
+        await docker
+            .createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { "delivery.proxy": name } })
+            .catch((e: { statusCode?: number }) => {
+                if (e.statusCode !== 409) {
+                    throw e;
+                }
+            });
     }
     let info = await docker
         .getContainer(name)

@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { proxyName } from "../../components/targets/proxy";
 import { PASSPHRASE, Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "../support/workspace";
 
 /**
@@ -216,12 +217,17 @@ async function expectOneServing(stack: Stack, slot: string, port: number): Promi
     return release;
 }
 
-/** `up` has converged (a preview after the route changes nothing) and `destroy` leaves nothing of the slot. */
-async function expectConvergedThenGone(stack: Stack, slot: string): Promise<void> {
+/** `up` has converged (a preview after the route changes nothing) and `destroy` leaves nothing of the slot, nor its port's proxy. */
+async function expectConvergedThenGone(stack: Stack, slot: string, port: number): Promise<void> {
     const preview = await stack.preview({ expectNoChanges: true, refresh: true });
     expect(preview.changeSummary.same).toBeGreaterThan(0);
     await stack.destroy();
     expect(slotContainers(slot)).toEqual([]);
+    expect(
+        execFileSync("docker", ["ps", "-aq", "--filter", `name=^${proxyName("127.0.0.1", port)}$`])
+            .toString()
+            .trim(),
+    ).toBe("");
 }
 
 /** After the recovery route, one container serves, and with a release other than `old`. */
@@ -279,7 +285,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
         expect(slotContainers(slot)).toEqual([]);
         await recover(cli, "killed during the build of the first release");
         await expectOneServing(stack, slot, port);
-        await expectConvergedThenGone(stack, slot);
+        await expectConvergedThenGone(stack, slot, port);
     });
 
     it("killed while the first release's container answers its health check (create), the provider finishing", async () => {
@@ -290,34 +296,36 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
         expect(slotContainers(slot)).toHaveLength(1);
         await recover(cli, "killed during create (the new container's health check), the provider finishing");
         await expectOneServing(stack, slot, port);
-        await expectConvergedThenGone(stack, slot);
+        await expectConvergedThenGone(stack, slot, port);
     });
 
-    it("killed during the candidate check of a new release, the provider finishing the swap", async () => {
+    it("killed during the health gate of a new release, the provider finishing the swap", async () => {
         const port = 18063;
         const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-candidate", port, "candidate");
-        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "candidate-started" }, "finish");
+        // live-started: the new container runs on the proxy's network, not yet health-gated or routed.
+        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "live-started" }, "finish");
         // The swap went through without the CLI: the new release serves, unknown to the state.
         expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).not.toBe(old.releaseId);
-        await recover(cli, "killed during the candidate check, the provider finishing the swap");
+        await recover(cli, "killed during the health gate, the provider finishing the swap");
         await expectNewServing(stack, slot, port, old);
         // The secret setting stays a secret through the adoption.
         const exported = await cli.start(["stack", "export"]).run.done;
         expect(exported.code).toBe(0);
         expect(exported.out).toContain("app-container");
         expect(exported.out).not.toContain("interrupt-secret-Zq81");
-        await expectConvergedThenGone(stack, slot);
+        await expectConvergedThenGone(stack, slot, port);
     });
 
-    it("killed right after the old container was stopped, the provider killed too", async () => {
+    it("killed right after the proxy switched, the provider killed too", async () => {
         const port = 18064;
         const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-stopped", port, "stopped");
-        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "old-stopped" }, "crash");
-        // Nothing serves: the old container is stopped and the new one never started.
-        await expect(getApp(`http://127.0.0.1:${port}/`)).rejects.toThrow();
-        await recover(cli, "killed right after the old container was stopped, the provider killed too");
+        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "switched" }, "crash");
+        // No gap: the proxy already routes to the new release; the old container still runs beside it (never watched, never drained).
+        expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).not.toBe(old.releaseId);
+        expect(slotContainers(slot)).toHaveLength(2);
+        await recover(cli, "killed right after the proxy switched, the provider killed too");
         await expectNewServing(stack, slot, port, old);
-        await expectConvergedThenGone(stack, slot);
+        await expectConvergedThenGone(stack, slot, port);
     });
 
     it("killed during the delete of a destroy that follows an interrupted swap", async () => {
@@ -325,13 +333,13 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
         const { stack, slot, cli } = await stackFor("e2e-kill-delete", port);
         await stack.up();
         project.changeApp((src) => src.replace('"ok"', '"ok, delete"'), "delete kill");
-        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "candidate-started" }, "finish");
+        await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "live-started" }, "finish");
         expect((await cli.step(["cancel", "--yes"])).code).toBe(0);
         await interrupt(cli, ["destroy", "--yes", "--skip-preview"], { step: "deleting" }, "finish");
         // The delete went on without the CLI and removed the slot's containers, the lost one too.
         expect(slotContainers(slot)).toEqual([]);
         await recover(cli, "killed during delete (destroy after an interrupted swap), the provider finishing");
         await expectOneServing(stack, slot, port);
-        await expectConvergedThenGone(stack, slot);
+        await expectConvergedThenGone(stack, slot, port);
     });
 });

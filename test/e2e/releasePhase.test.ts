@@ -71,7 +71,8 @@ describe("release phase on the Docker host", () => {
                 .trim()
                 .split("\n")
                 .map((l) => l.split(" ")[0]);
-            expect(steps).toEqual(["pulled", "release-phase-done", "candidate-started", "old-stopped", "live-started", "end"]);
+            // Behind the proxy: the new container starts (and is health-gated) after the release phase, then the proxy switches.
+            expect(steps).toEqual(["pulled", "release-phase-done", "live-started", "switched", "end"]);
             expect((await getApp(`http://127.0.0.1:${port}/`)).body.release_id).toBe(release.releaseId);
         } finally {
             delete ws.envVars.DELIVERY_TEST_PAUSE_AT;

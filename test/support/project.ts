@@ -124,6 +124,10 @@ export function localConfig(project: Project, hostPort: number, extra: StackConf
         target: "docker",
         hostPort: String(hostPort),
         healthTimeoutSeconds: "30",
+        // The proxy swap's watch window and drain (defaults 15 s and 10 s) kept short: every swap
+        // of every e2e stack waits them out.
+        watchSeconds: "2",
+        drainSeconds: "1",
         ...extra,
     };
 }

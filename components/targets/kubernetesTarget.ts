@@ -269,6 +269,9 @@ function podTemplate(args: KubernetesTargetArgs): k8s.types.input.core.v1.PodTem
     };
 }
 
+/** How long a deleted pod keeps serving before SIGTERM (well within the 30 s grace period). */
+export const PRE_STOP_SECONDS = 3;
+
 function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Container {
     const probe = (initialDelaySeconds: number, failureThreshold: number) => ({
         httpGet: { path: args.healthPath, port: "http" },
@@ -286,6 +289,9 @@ function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Conta
         envFrom: [{ secretRef: { name: configSecretName(args) } }],
         readinessProbe: probe(2, 3),
         livenessProbe: probe(10, 6),
+        // A pod being deleted keeps serving while kube-proxies and load balancers drop it
+        // from the Service (the app stops at once on SIGTERM): no request of a roll is lost.
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         resources: {
             requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
             limits: { cpu: args.resources.cpuLimit, memory: args.resources.memoryLimit },

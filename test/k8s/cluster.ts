@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -6,9 +7,18 @@ import { Project, ROOT, StackConfig, ensureEnvironment, envValue, localConfig, u
 
 /**
  * Helpers of the Kubernetes end-to-end tests: the local control plane of `scripts/k8s`
- * (a real API server, controller manager and scheduler; kwok plays the kubelet), kubectl
- * run from the test, and stack settings for the kubernetes target.
+ * (a real API server, controller manager and scheduler), its two nodes (kwok-node-0, where
+ * kwok plays the kubelet and every stack lands by default; real-node-0, a kubelet with
+ * containerd, tainted, for stacks with nodeSelector REAL_NODE_SELECTOR), kubectl run from
+ * the test, and stack settings for the kubernetes target.
  */
+
+/** The node with a real kubelet and runtime (scripts/k8s). */
+export const REAL_NODE = "real-node-0";
+/** delivery:nodeSelector of a stack on the real node (its label and NoSchedule taint). */
+export const REAL_NODE_SELECTOR = { "delivery.dev/pool": "real" } as const;
+/** Pod addresses on the real node: the bridge delivery0, 10.245.0.0/24. */
+export const REAL_POD_CIDR_PREFIX = "10.245.0.";
 
 export interface Cluster {
     /** The admin kubeconfig `scripts/k8s start` writes. */
@@ -36,6 +46,7 @@ export function ensureCluster(): Cluster {
     // The API server answers and the fake node is Ready: pods can be scheduled.
     kubectlIn(cluster, "get", "--raw", "/readyz");
     kubectlIn(cluster, "wait", "--for=condition=Ready", "node/kwok-node-0", "--timeout=60s");
+    kubectlIn(cluster, "wait", "--for=condition=Ready", `node/${REAL_NODE}`, "--timeout=60s");
     return cluster;
 }
 
@@ -65,6 +76,25 @@ export function kubectl(...args: string[]): string {
 }
 
 export type Json = any;
+
+/**
+ * GET over a new connection (no keep-alive: a kept connection would stay on one pod after
+ * kube-proxy moved the Service), within 5 s; the body parsed when it is JSON.
+ */
+export function serviceGet(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+        const req = request(url, { agent: false, timeout: 5000, headers: { connection: "close" } }, (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (text += chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text.startsWith("{") ? JSON.parse(text) : { text } }));
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${url}: no answer within 5s`)));
+        req.on("error", (e) => reject(new Error(`GET ${url}: ${e.message}`)));
+        req.end();
+    });
+}
 
 /** `kubectl get ... -o json`, parsed. */
 export function kubectlJson(...args: string[]): Json {

@@ -46,6 +46,7 @@ describe("KubernetesTarget", () => {
         expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
         expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
         expect(c.ports).toEqual([{ name: "http", containerPort: 8080 }]);
+        expect(c.lifecycle).toEqual({ preStop: { sleep: { seconds: 3 } } });
     });
 
     it("rolls without losing capacity and fails after the configured timeout", async () => {

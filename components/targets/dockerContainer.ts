@@ -18,8 +18,8 @@ import {
     routeConflict,
     slotRouteId,
     withRoute,
+    updateRoutes,
     withoutRoute,
-    writeRoutes,
 } from "./proxy";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./targetArgs";
 
@@ -464,7 +464,7 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
         hostPort: inputs.hostPort,
         registryAuth: inputs.registryAuth,
     });
-    let routes = await readRoutes(proxy);
+    const routes = await readRoutes(proxy);
     const mine = slotRouteId(inputs.name);
     const conflict = routeConflict(routes, slotRoute(inputs, "-"));
     if (conflict) {
@@ -477,7 +477,7 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
     const done = routed && routed.releaseId === inputs.releaseId && routed.image === inputs.image;
     if (done) {
         // An earlier, interrupted run already switched to this very release (or nothing changed but settings the route carries).
-        await writeRoutes(proxy, withoutRoute(withRoute(routes, slotRoute(inputs, routed.name)), candidateRouteId(inputs.name)));
+        await updateRoutes(proxy, (now) => withoutRoute(withRoute(now, slotRoute(inputs, routed.name)), candidateRouteId(inputs.name)));
         await removeAll(docker, slot, routed.id);
         return { ...inputs, containerId: routed.id, containerName: routed.name, upstream: slotRoute(inputs, routed.name).dial, ...samePhase(inputs, previous) };
     }
@@ -489,32 +489,30 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
         docker,
         slot.filter((c) => c.id !== routed?.id),
     );
-    routes = withoutRoute(routes, candidateRouteId(inputs.name));
 
     const started = await startOnNetwork(docker, inputs, settings.name);
     await testStep("live-started");
     const candidate = { id: candidateRouteId(inputs.name), hosts: [candidateHost(inputs.name)], dial: `${started.name}:${inputs.containerPort}` };
     try {
-        await writeRoutes(proxy, withRoute(routes, candidate));
+        await updateRoutes(proxy, (now) => withRoute(now, candidate));
         await waitHealthyViaProxy(docker, started.id, inputs, proxy, candidateHost(inputs.name));
     } catch (e) {
         const logs = await lastLogLines(docker, started.id, inputs.secretEnv);
-        await writeRoutes(proxy, routes).catch(() => undefined);
+        await updateRoutes(proxy, (now) => withoutRoute(now, candidate.id)).catch(() => undefined);
         await removeContainer(docker, started.id).catch(() => undefined);
         throw new Error(
             `release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}; it received no traffic${routed ? " and the previous release keeps serving" : ""}${logs ? `\nlast log lines:\n${logs}` : ""}`,
         );
     }
     // The switch: one admin request; the candidate route goes with it.
-    const switched = withRoute(routes, slotRoute(inputs, started.name));
-    await writeRoutes(proxy, switched);
+    await updateRoutes(proxy, (now) => withoutRoute(withRoute(now, slotRoute(inputs, started.name)), candidate.id));
     const switchedAt = Date.now();
     await testStep("switched");
     if (routed) {
         const failure = await watchRelease(docker, started.id, inputs, proxy, settings.watchSeconds);
         if (failure) {
             const logs = await lastLogLines(docker, started.id, inputs.secretEnv);
-            await writeRoutes(proxy, withRoute(switched, slotRoute(inputs, routed.name)));
+            await updateRoutes(proxy, (now) => withRoute(now, slotRoute(inputs, routed.name)));
             await removeContainer(docker, started.id);
             throw new Error(
                 `release ${inputs.releaseId} failed inside the watch window (delivery:watchSeconds ${settings.watchSeconds}): ${failure}; the proxy routes to the previous release ${routed.releaseId} (${routed.name}) again${logs ? `\nlast log lines:\n${logs}` : ""}`,
@@ -545,11 +543,7 @@ async function leaveProxy(docker: import("dockerode"), props: DockerContainerInp
     const name = proxyName(props.bindAddress, props.hostPort);
     const proxy = await findProxy(docker, name, props.bindAddress, props.hostPort);
     if (proxy) {
-        const routes = await readRoutes(proxy);
-        const left = withoutRoute(routes, slotRouteId(props.name), candidateRouteId(props.name));
-        if (left.length !== routes.length) {
-            await writeRoutes(proxy, left);
-        }
+        await updateRoutes(proxy, (now) => withoutRoute(now, slotRouteId(props.name), candidateRouteId(props.name)));
     }
     await removeProxyIfUnused(docker, name, props.bindAddress, props.hostPort);
 }

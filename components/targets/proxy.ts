@@ -12,8 +12,9 @@
  *
  * The routes are the proxy's own state (the admin API); when the proxy is made anew they are
  * rebuilt from the labels of the app containers on its network. Every change writes the whole
- * route list in one admin request, in a fixed order: health-gate candidates, host routes, the
- * one app that takes every other host, then a 404 for hosts no app has.
+ * route list in one admin request (If-Match the list it read: another stack's change in between
+ * is not undone), in a fixed order: health-gate candidates, host routes, the one app that takes
+ * every other host, then a 404 for hosts no app has.
  *
  * Like dockerContainer.ts, these functions are captured by the dynamic provider's serialization:
  * they require their modules inside and use nothing but each other.
@@ -160,14 +161,62 @@ async function adminRequest(adminUrl: string, method: string, path: string, body
     return text ? JSON.parse(text) : undefined;
 }
 
-/** The proxy's routes for apps and candidates. */
+/** The proxy's routes for apps and candidates, and the ETag Caddy sends with them (as an HTTP trailer, which fetch cannot read). */
+export async function readRoutesTagged(proxy: ProxyHandle): Promise<{ routes: ProxyRoute[]; etag?: string }> {
+    const http = require("node:http") as typeof import("node:http");
+    return new Promise((resolve, reject) => {
+        const req = http.get(`${proxy.adminUrl}/config/apps/http/servers/${SERVER}/routes`, { timeout: 10_000, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const text = Buffer.concat(chunks).toString("utf8");
+                if (res.statusCode !== 200) {
+                    reject(new Error(`proxy admin GET routes answered ${res.statusCode}: ${text.trim()}`));
+                    return;
+                }
+                const etag = res.trailers["etag"] ?? (res.headers["etag"] as string | undefined);
+                resolve({ routes: parseRoutes(text ? JSON.parse(text) : []), etag });
+            });
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error("the proxy's admin API did not answer within 10 s")));
+        req.on("error", reject);
+    });
+}
+
 export async function readRoutes(proxy: ProxyHandle): Promise<ProxyRoute[]> {
-    return parseRoutes(await adminRequest(proxy.adminUrl, "GET", `/config/apps/http/servers/${SERVER}/routes`));
+    return (await readRoutesTagged(proxy)).routes;
 }
 
 /** Replaces the whole route list in one admin request: Caddy swaps to it atomically and gracefully. */
 export async function writeRoutes(proxy: ProxyHandle, routes: readonly ProxyRoute[]): Promise<void> {
     await adminRequest(proxy.adminUrl, "PATCH", `/config/apps/http/servers/${SERVER}/routes`, caddyRoutes(routes));
+}
+
+/**
+ * Read, change, write with If-Match: when another stack changed the proxy's routes in between,
+ * Caddy answers 412 and the change is made again on what it has now (at most 10 tries), so two
+ * stacks on one proxy never undo each other's routes.
+ */
+export async function updateRoutes(proxy: ProxyHandle, change: (routes: ProxyRoute[]) => ProxyRoute[]): Promise<ProxyRoute[]> {
+    for (let attempt = 0; ; attempt++) {
+        const { routes, etag } = await readRoutesTagged(proxy);
+        const next = change(routes);
+        const res = await fetch(`${proxy.adminUrl}/config/apps/http/servers/${SERVER}/routes`, {
+            method: "PATCH",
+            headers: { "content-type": "application/json", ...(etag ? { "if-match": etag } : {}) },
+            body: JSON.stringify(caddyRoutes(next)),
+            signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        if (res.ok) {
+            return next;
+        }
+        if (res.status !== 412 || attempt >= 9) {
+            throw new Error(`proxy admin PATCH routes answered ${res.status}: ${text.trim()}`);
+        }
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
 }
 
 /** The running proxy of `name`, or undefined (none, or stopped). */

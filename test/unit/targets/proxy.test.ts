@@ -1,12 +1,17 @@
+import { createServer } from "node:http";
+import { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import {
+    ProxyHandle,
     ProxyRoute,
     caddyRoutes,
     candidateHost,
     initialProxyConfig,
     parseRoutes,
     proxyName,
+    readRoutesTagged,
     routeConflict,
+    updateRoutes,
     withRoute,
     withoutRoute,
 } from "../../../components/targets/proxy";
@@ -53,5 +58,67 @@ describe("the proxy's routes (Caddy JSON)", () => {
         const config = initialProxyConfig() as { admin: { listen: string }; apps: { http: { servers: { delivery: { routes: unknown[] } } } } };
         expect(config.admin.listen).toBe("0.0.0.0:2019");
         expect(config.apps.http.servers.delivery.routes.map((r) => (r as { "@id": string })["@id"])).toEqual(["delivery-fallback"]);
+    });
+});
+
+/**
+ * A stand-in for Caddy's admin API on loopback: GET sends the routes with an ETag trailer (as
+ * Caddy 2.6 does), PATCH honours If-Match with a 412; `interfere` changes the routes once
+ * between a reader's GET and its PATCH, as another stack would.
+ */
+function fakeAdmin(start: unknown[]) {
+    let routes = start;
+    let version = 0;
+    let interfere: (() => void) | undefined;
+    const server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+            const tag = `"/config/apps/http/servers/delivery/routes ${version}"`;
+            if (req.method === "GET") {
+                res.writeHead(200, { "content-type": "application/json", trailer: "ETag" });
+                res.write(JSON.stringify(routes));
+                res.addTrailers({ ETag: tag });
+                res.end();
+                interfere?.();
+                interfere = undefined;
+                return;
+            }
+            if (req.headers["if-match"] !== undefined && req.headers["if-match"] !== tag) {
+                res.writeHead(412).end("precondition failed");
+                return;
+            }
+            routes = JSON.parse(body);
+            version++;
+            res.writeHead(200).end();
+        });
+    });
+    return {
+        server,
+        routes: () => routes,
+        interfereOnce: (f: (r: unknown[]) => unknown[]) => {
+            interfere = () => {
+                routes = f(routes);
+                version++;
+            };
+        },
+    };
+}
+
+describe("updateRoutes against the admin API", () => {
+    it("makes its change again on the routes another stack wrote in between (If-Match, 412), undoing nothing", async () => {
+        const admin = fakeAdmin(caddyRoutes([a]));
+        await new Promise<void>((r) => admin.server.listen(0, "127.0.0.1", r));
+        const { port } = admin.server.address() as AddressInfo;
+        const proxy: ProxyHandle = { name: "p", containerId: "c", adminUrl: `http://127.0.0.1:${port}`, url: "http://127.0.0.1:1" };
+        try {
+            // Between this stack's read and its write, another stack adds its route b.
+            admin.interfereOnce(() => caddyRoutes([a, b]));
+            await updateRoutes(proxy, (now) => withRoute(now, cand));
+            expect(parseRoutes(admin.routes()).map((r) => r.id)).toEqual(["candidate-b-dev", "slot-a-dev", "slot-b-dev"]);
+            expect((await readRoutesTagged(proxy)).etag).toBe('"/config/apps/http/servers/delivery/routes 2"');
+        } finally {
+            admin.server.close();
+        }
     });
 });

@@ -1,9 +1,11 @@
-// The policy pack's entry point (package.json "main"): the pack compiled to JavaScript, so
-// that @pulumi/pulumi's runner does not type-check TypeScript with ts-node on every run.
-// Types are checked by `tsc --noEmit` (the tests); a policy/bin that does not match the
-// sources as they are is refused, never run.
+// The policy pack's entry point (package.json "main"): its TypeScript (index.ts, rules.ts and the
+// components they import) runs as JavaScript compiled once per source text by ../loader.js, as the
+// program does, so an edited rule or component is the one that runs, with no build step. Types are
+// checked by `tsc --noEmit` (the tests); @pulumi/pulumi's runner registers ts-node before this
+// file runs, but the loader's .ts hook replaces ts-node's, which would type-check on every run.
 "use strict";
-if (!require("./build.js").isCurrent()) {
-    throw new Error("policy/bin is missing or was compiled from other sources than policy/ has now: run `npm run build:policy` (scripts/bootstrap does)");
-}
-require("./bin/policy/index.js");
+require("../loader.js").register(require("node:path").join(__dirname, ".."));
+require("./index.ts");
+// The engine kills the pack when it is done, before Node would write the modules it compiled to
+// the code cache (NODE_COMPILE_CACHE): write them now.
+require("node:module").flushCompileCache?.();

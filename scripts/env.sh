@@ -26,9 +26,14 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # (scripts/bootstrap registers the built ones there), not from whatever is first on PATH; the
 # engine then also stops warning "using pulumi-resource-… from $PATH" in every run.
 export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-true}"
-# The program is type-checked by `tsc --noEmit` (tests, CI); type-checking it again on every
-# preview costs ~15 s here (measured: dev preview 21.4 s -> 5.6 s).
+# The program is type-checked by `tsc --noEmit` (tests, CI), and runs through loader.js (entry.js,
+# Pulumi.yaml typescript: false), not ts-node. This still matters for a program run with
+# typescript: true (an older checkout): type-checking it again on every preview costs ~15 s here.
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+# V8's code cache for every node process (program, policy pack, dynamic providers, tests): Node
+# checks each entry against the module's source, so it is never stale. Halves module loading
+# here (@pulumi/pulumi 0.31-0.44 s -> 0.17-0.20 s, typescript 0.17-0.20 s -> 0.08 s).
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$DELIVERY_CACHE/node-compile-cache}"
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}"
 # The local DIY backend is the default; CI or a user may point PULUMI_BACKEND_URL elsewhere.
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$DELIVERY_ROOT/.pulumi-state}"

@@ -38,7 +38,19 @@ export class Project {
 
     constructor() {
         this.dir = mkdtempSync(join(tmpdir(), "delivery-e2e-"));
-        for (const item of ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "program.ts", "tsconfig.json", "package.json", "components", "policy", "app"]) {
+        for (const item of [
+            "Pulumi.yaml",
+            "Pulumi.dev.yaml",
+            "entry.js",
+            "loader.js",
+            "index.ts",
+            "program.ts",
+            "tsconfig.json",
+            "package.json",
+            "components",
+            "policy",
+            "app",
+        ]) {
             cpSync(join(ROOT, item), join(this.dir, item), { recursive: true });
         }
         symlinkSync(join(ROOT, "node_modules"), join(this.dir, "node_modules"));

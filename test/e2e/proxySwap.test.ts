@@ -129,5 +129,14 @@ describe("zero-downtime releases behind the proxy on the Docker host", async () 
         await fx.stack.up({ refresh: true });
         expect((await getApp(url)).body.release_id).toBe(release.releaseId);
         expect(slotContainers(SLOT)).toHaveLength(1);
+
+        // Drift 3: the proxy removed by hand. up --refresh makes it anew, its route rebuilt from
+        // the app container's labels: the same container serves again, no new one is started.
+        const serving = slotContainers(SLOT)[0].split(" ")[0];
+        docker("rm", "-f", PROXY);
+        await expect(getApp(url)).rejects.toThrow();
+        await fx.stack.up({ refresh: true });
+        expect((await getApp(url)).body.release_id).toBe(release.releaseId);
+        expect(slotContainers(SLOT).map((l) => l.split(" ")[0])).toEqual([serving]);
     });
 });

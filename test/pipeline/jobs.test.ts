@@ -55,6 +55,9 @@ function stackFile(extra: Record<string, string>, env: Record<string, string>): 
         '  delivery:registryInsecure: "true"',
         `  delivery:registryRepository: ${REPOSITORY}`,
         '  delivery:healthTimeoutSeconds: "60"',
+        // The proxy swap's watch window and drain kept short: each job's swap waits them out.
+        '  delivery:watchSeconds: "2"',
+        '  delivery:drainSeconds: "1"',
         ...Object.entries(extra).map(([k, v]) => `  delivery:${k}: "${v}"`),
         "  delivery:env:",
         ...Object.entries(env).map(([k, v]) => `    ${k}: ${v}`),

@@ -285,6 +285,10 @@ describe("parseSettings: each bad setting has its own clear error", () => {
             "delivery:namespace: only applies to the kubernetes target, but delivery:target is docker",
         ],
         ["port out of range", "dev", { ...base, hostPort: "70000" }, 'delivery:hostPort: must be a whole number from 1 to 65535 (got "70000")'],
+        ["drain out of range", "dev", { ...base, drainSeconds: "7200" }, 'delivery:drainSeconds: must be a whole number from 0 to 3600 (got "7200")'],
+        ["watch not a number", "dev", { ...base, watchSeconds: "soon" }, 'delivery:watchSeconds: must be a whole number from 0 to 3600 (got "soon")'],
+        ["unknown swap", "dev", { ...base, swap: "bluegreen" }, "delivery:swap: must be proxy or recreate"],
+        ["proxy host not a DNS name", "dev", { ...base, proxyHost: "Not A Host" }, "delivery:proxyHost: must be a DNS host name such as staging.example.com"],
         [
             "health path relative",
             "dev",

@@ -114,10 +114,15 @@ export async function outputTail(url: string | null | undefined, count = 20): Pr
     }
 }
 
+/** The first Release Info read after a release is made; the waits double from there up to followRelease's pollMs. */
+const FIRST_POLL_MS = 250;
+
 /**
  * Follows a release ("Release Info", GET /apps/{app}/releases/{id}) until its status is no longer
  * `pending`: returns it when `succeeded`; when `failed`, throws with the last lines of its
- * `output_stream_url` (the release phase's output).
+ * `output_stream_url` (the release phase's output). It reads 250 ms after, then 500 ms, then every
+ * `pollMs`: a release without a release phase is done within the first second, which a fixed
+ * 1 s wait made cost a second per release (each read is one GET, far under the rate limit).
  */
 export async function followRelease(
     conn: HerokuConnection,
@@ -128,11 +133,13 @@ export async function followRelease(
 ): Promise<HerokuRelease> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     let current = release;
+    let wait = Math.min(FIRST_POLL_MS, pollMs);
     while (current.status === "pending") {
         if (Date.now() > deadline) {
             throw new Error(`Heroku release v${current.version} of ${app} is still pending after ${timeoutSeconds} s`);
         }
-        await new Promise((r) => setTimeout(r, pollMs));
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, pollMs);
         current = await herokuRequest<HerokuRelease>(conn, "GET", `/apps/${encodeURIComponent(app)}/releases/${encodeURIComponent(current.id)}`);
     }
     if (current.status !== "succeeded") {

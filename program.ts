@@ -161,6 +161,9 @@ function kubernetesTargetArgs(t: KubernetesTargetSettings, from: TargetSources):
         healthPath: s.healthPath,
         resources: t.resources,
         dockerConfigJson: registry.dockerConfigJson,
+        registryInsecure: registry.insecure,
+        // With gitlab:enabled the pull secret holds the stack's deploy token instead.
+        pullCredentialsFix: `pulumi config set delivery:registryUsername <user> --stack ${s.stack}; pulumi config set --secret delivery:registryPassword <password> --stack ${s.stack} (with gitlab:enabled: the stack's read_registry deploy token)`,
         rolloutTimeoutSeconds: t.rolloutTimeoutSeconds,
         podLabels: t.podLabels,
         nodeSelector: t.nodeSelector,

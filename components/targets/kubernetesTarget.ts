@@ -5,6 +5,7 @@ import { runtimeEnv } from "../release/runtimeEnv";
 import { ReleaseVerification } from "../release/verification";
 import { VerificationCheck, VerificationResult } from "../release/verificationResult";
 import { selectorLabels, standardLabels } from "./labels";
+import { PullCheck } from "./pullCheck";
 import { quantityValue } from "./quantity";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, PORT_RANGE, ReleaseTargetArgs } from "./targetArgs";
 
@@ -41,6 +42,14 @@ export interface KubernetesTargetArgs extends ReleaseTargetArgs {
     readonly resources: ContainerResources;
     /** Secret `.dockerconfigjson` for the image pull secret (Registry.dockerConfigJson). */
     readonly dockerConfigJson: pulumi.Input<string>;
+    /** The registry speaks plain HTTP (a loopback registry only): how the pull check asks it. @default false */
+    readonly registryInsecure?: boolean;
+    /**
+     * What fixes pull credentials the registry refuses, for the pull check's error.
+     * @default "set the registry credentials of the stack"
+     * @example "pulumi config set --secret delivery:registryPassword <password> --stack staging"
+     */
+    readonly pullCredentialsFix?: string;
     /** A rollout that is not Available after this long fails `pulumi up`. @default 300 */
     readonly rolloutTimeoutSeconds?: number;
     /** Creates an Ingress for this host. @default undefined (no Ingress) @example "staging.example.com" */
@@ -153,6 +162,21 @@ export class KubernetesTarget extends CheckedComponent {
         // The release phase: a Job of the new image and config that must complete before the Deployment rolls.
         const releaseJob = args.releaseCommand ? createCommandJob(scope, "release", args.releaseCommand, secrets) : undefined;
         const deployment = createDeployment(scope, releaseJob ? [...secrets, releaseJob] : secrets);
+        // Beside the Deployment, not before it: refused credentials fail the update with the
+        // fix named, and the pods show the ImagePullBackOff they cause. The check fails only
+        // after the rollout timeout (and 10 s): a failure while the provider awaits a new
+        // Deployment left that await hanging past its timeout here (pulumi-kubernetes 4.25).
+        new PullCheck(
+            `${name}-pull-check`,
+            {
+                imageRef: args.image,
+                dockerConfigJson: args.dockerConfigJson,
+                insecure: args.registryInsecure ?? false,
+                fix: args.pullCredentialsFix ?? "set the registry credentials of the stack",
+                graceSeconds: (args.rolloutTimeoutSeconds ?? 300) + 10,
+            },
+            { parent: this, dependsOn: secrets },
+        );
         const service = createService(scope);
         if (args.ingressHost !== undefined) {
             createIngress(scope, args.ingressHost, service, deployment);

@@ -11,7 +11,7 @@ import { kubectl, useCluster } from "./cluster";
  * processes that now are something else. CI once failed exactly so:
  * "kube-apiserver exited while waiting for etcd" before anything had been launched.
  */
-const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "containerd", "kubelet", "kube-proxy"];
 
 describe("scripts/k8s start after a restart", () => {
     const cluster = useCluster();
@@ -31,6 +31,7 @@ describe("scripts/k8s start after a restart", () => {
         writeFileSync(join(k8sDir, "etcd.pid"), "4194000\n");
         writeFileSync(join(k8sDir, "kube-apiserver.pid"), `${bystander.pid}\n`);
         writeFileSync(join(k8sDir, "kwok.pid"), `${bystander.pid}\n`);
+        writeFileSync(join(k8sDir, "kubelet.pid"), `${bystander.pid}\n`);
 
         const start = spawnSync(join(ROOT, "scripts", "k8s"), ["start"], { encoding: "utf8" });
         const out = start.stdout + start.stderr; // scripts/k8s logs on stderr
@@ -45,5 +46,7 @@ describe("scripts/k8s start after a restart", () => {
         }
         expect(bystander.exitCode).toBeNull(); // the unrelated process was left alone
         expect(kubectl("get", "--raw", "/readyz")).toBe("ok");
+        // The real node came back too: its kubelet reports Ready again.
+        expect(kubectl("wait", "--for=condition=Ready", "node/real-node-0", "--timeout=60s")).toContain("condition met");
     });
 });

@@ -20,7 +20,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -136,8 +136,15 @@ async function unitSuite(): Promise<{ seconds: number; passed: boolean }> {
     return { seconds: Number(process.hrtime.bigint() - started) / 1e9, passed };
 }
 
+/** The 1, 5 and 15 minute load averages: ratios are side by side, but the absolute times move with the load. */
+const load = () =>
+    loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ");
+
 async function main(): Promise<void> {
     ensureEnvironment();
+    const loadAtStart = load();
     const floor = floorProject();
     const project = new Project();
     const probeDir = mkdtempSync(join(tmpdir(), "delivery-probe-"));
@@ -240,6 +247,7 @@ async function main(): Promise<void> {
         lines.push(
             `| promotion registry traffic (${RUNS} promotions) | | ${traffic.manifestPuts.length} manifest PUTs, ${pushed.reduce((a, b) => a + b, 0)} bytes; ${traffic.blobWrites} blob uploads | | manifest only${manifestOnly ? "" : " MISSED"} |`,
         );
+        lines.push("", `Load average (1/5/15 min) at the start: ${loadAtStart}; at the end: ${load()} (${RUNS} runs each, interleaved with the floor).`);
         console.log(lines.join("\n"));
         process.exitCode = failed ? 1 : 0;
     } finally {

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Project, ROOT, localConfig, resourceTypes, slotContainers, useStacks } from "../support/workspace";
+import { proxyName } from "../../components/targets/proxy";
+import { Project, ROOT, StackConfig, getApp, localConfig, resourceTypes, slotContainers, useStacks } from "../support/workspace";
 
 /**
  * Every dynamic resource's type is `pulumi-nodejs:dynamic/<folder>:<Type>` (the GitLab ones
@@ -57,10 +58,15 @@ const changes = (summary: Record<string, number> | undefined) =>
 describe("type tokens: a stack made by the earlier program upgrades without a replacement", () => {
     const portA = 18041;
     const portB = 18042;
+    // The earlier program knows no proxy swap: its settings (localConfig's short watch and drain) would be refused as typos.
+    const earlier = (config: StackConfig): StackConfig => {
+        const { watchSeconds: _w, drainSeconds: _d, ...rest } = config;
+        return rest;
+    };
     const fx = useStacks(
         (project) => ({
-            upstream: ["e2e-tokens-staging", localConfig(project, portA)],
-            downstream: ["e2e-tokens-production", localConfig(project, portB, { promoteFrom: "e2e-tokens-staging", promotionTag: "v9.0.0" })],
+            upstream: ["e2e-tokens-staging", earlier(localConfig(project, portA))],
+            downstream: ["e2e-tokens-production", earlier(localConfig(project, portB, { promoteFrom: "e2e-tokens-staging", promotionTag: "v9.0.0" }))],
         }),
         {
             prepare: (project) => {
@@ -77,19 +83,24 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         expect(types).toEqual(expect.arrayContaining([...OLD_TYPES, "pulumi-nodejs:dynamic/delivery:registry:RegistryTag:Resource"]));
     });
 
-    it("this program previews no replace or delete, only the ledger's update, the release tag and the verification, and its up keeps the container", async () => {
+    it("this program previews no replace or delete, only the ledger's and the container's updates, the release tag and the verification, and its up keeps the container", async () => {
         const slots = [`e2e-${portA}-e2e-tokens-staging`, `e2e-${portB}-e2e-tokens-production`];
         const before = containers(...slots);
         expect(before).toHaveLength(2);
         const recordCreatedAt = (await fx.upstream.outputs()).release.value.createdAt;
         useProgram(fx.project);
         for (const stack of [fx.upstream, fx.downstream]) {
+            // The earlier program's container publishes the port itself (the recreate swap); kept on that swap,
+            // the container takes the new settings as an update and stays the same one. (The move onto the
+            // proxy starts a new container: test/e2e/proxySwap.test.ts, and scripts/main on an older dev stack.)
+            await stack.setConfig("delivery:swap", { value: "recreate" });
             const preview = await stack.preview({ diff: true });
-            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 2, update: 1 });
+            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 2, update: 2 });
+            expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/targets:DockerContainer: \(update\)\n(.*\n)?.*::app-container\]/);
             expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/registry:RegistryTag: \(create\)\n.*::release-tag\]/);
             expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/release:ReleaseLedger: \(update\)\n(.*\n)?.*::release-ledger\]/);
             const up = await stack.up();
-            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 2, update: 1 });
+            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 2, update: 2 });
         }
         const migrated = (await fx.upstream.outputs()).releases.value;
         expect(migrated).toHaveLength(1);
@@ -98,5 +109,19 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
         expect(types).toEqual(expect.arrayContaining([...NEW_TYPES, "pulumi-nodejs:dynamic/registry:RegistryTag"]));
         expect(types.filter((t) => t.includes("dynamic/delivery:"))).toEqual([]);
         expect(containers(...slots)).toEqual(before);
+    });
+
+    it("then moves onto the proxy (the default swap): the proxy takes the port, one new container serves behind it", async () => {
+        const slot = `e2e-${portA}-e2e-tokens-staging`;
+        const [old] = containers(slot);
+        await fx.upstream.setConfig("delivery:swap", { value: "proxy" });
+        await fx.upstream.up();
+        const app = await getApp(`http://127.0.0.1:${portA}/`);
+        expect(app.status).toBe(200);
+        expect(app.body.release_id).toBe((await fx.upstream.outputs()).release.value.releaseId);
+        const now = containers(slot);
+        expect(now).toHaveLength(1);
+        expect(now[0]).not.toBe(old);
+        expect(execFileSync("docker", ["port", proxyName("127.0.0.1", portA), "80/tcp"]).toString()).toContain(`127.0.0.1:${portA}`);
     });
 });

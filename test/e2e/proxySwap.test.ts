@@ -96,7 +96,7 @@ describe("zero-downtime releases behind the proxy on the Docker host", async () 
         expect(slotContainers(SLOT)).toHaveLength(1);
     });
 
-    it("keeps routing across a proxy restart, and restores a killed container and a route pointed elsewhere on up --refresh", async () => {
+    it("keeps routing across a proxy restart, and restores a killed container, a route pointed elsewhere and a removed proxy on up --refresh", async () => {
         fx.project.changeApp((src) => healthz(src.replace("from the swapped app", "from the restored app"), OK));
         const release = outputValue<ReleaseOutput>((await fx.stack.up()).outputs, "release");
 

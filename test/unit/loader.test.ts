@@ -43,6 +43,8 @@ describe("loader.js: an edited .ts file is the one that runs", () => {
         rmSync(report, { force: true });
         const out = execFileSync(process.execPath, ["-e", `process.stdout.write(JSON.stringify(require(${JSON.stringify(join(dir, "entry.js"))})))`], {
             env: { ...process.env, DELIVERY_TS_CACHE: cache, DELIVERY_TS_LOADER_REPORT: report },
+            // A refused load's stack goes into the thrown error's message, not the test log.
+            stdio: ["ignore", "pipe", "pipe"],
         }).toString();
         const { hits, compiled } = JSON.parse(readFileSync(report, "utf8").trim()) as Report;
         return { exported: JSON.parse(out), report: { hits, compiled } };

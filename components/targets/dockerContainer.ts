@@ -12,7 +12,9 @@ import {
     ensureProxy,
     findProxy,
     httpGetVia,
+    logTail,
     proxyName,
+    pullImage,
     readRoutes,
     removeProxyIfUnused,
     routeConflict,
@@ -156,20 +158,6 @@ function connect(dockerHost: string): import("dockerode") {
     return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: "http" });
 }
 
-async function pullImage(docker: import("dockerode"), inputs: DockerContainerInputs): Promise<void> {
-    const stream = await docker.pull(inputs.image, inputs.registryAuth ? { authconfig: inputs.registryAuth } : {});
-    await new Promise<void>((resolve, reject) =>
-        docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
-            const failed = events?.find((e) => e.error);
-            if (err || failed) {
-                reject(new Error(`cannot pull ${inputs.image}: ${err?.message ?? failed?.error}`));
-            } else {
-                resolve();
-            }
-        }),
-    );
-}
-
 /** Starts a container for the release and waits until its health path answers 200. */
 async function startHealthy(docker: import("dockerode"), inputs: DockerContainerInputs, hostPort: number, role: string): Promise<{ id: string; name: string }> {
     const crypto = require("node:crypto") as typeof import("node:crypto");
@@ -193,10 +181,7 @@ async function startHealthy(docker: import("dockerode"), inputs: DockerContainer
         await waitHealthy(container, inputs, port);
         return { id: container.id, name };
     } catch (e) {
-        const logs = await container
-            .logs({ stdout: true, stderr: true, tail: 20 })
-            .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
-            .catch(() => "");
+        const logs = await lastLogLines(docker, container.id, inputs.secretEnv);
         await container.remove({ force: true }).catch(() => undefined);
         throw new Error(
             `release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`,
@@ -343,12 +328,7 @@ function proxyOf(inputs: DockerContainerInputs) {
 
 /** The last log lines of a container, secret values masked ("" when there are none). */
 async function lastLogLines(docker: import("dockerode"), id: string, secretEnv: Record<string, string>): Promise<string> {
-    const logs = await docker
-        .getContainer(id)
-        .logs({ stdout: true, stderr: true, tail: 20 })
-        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
-        .catch(() => "");
-    return outputTail(logs, secretEnv);
+    return outputTail(await logTail(docker, id), secretEnv);
 }
 
 /** Starts the release's container on the proxy's network, with no published port. */
@@ -449,7 +429,7 @@ function slotRoute(inputs: DockerContainerInputs, containerName: string) {
 async function deployBehindProxy(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
     const docker = connect(inputs.dockerHost);
     const settings = proxyOf(inputs);
-    await pullImage(docker, inputs);
+    await pullImage(docker, inputs.image, inputs.registryAuth, inputs.image);
     await testStep("pulled");
     let slot = await slotContainers(docker, inputs);
     // A container of the recreate swap holds the published port the proxy needs: the one gap of the move to the proxy.
@@ -551,7 +531,7 @@ async function leaveProxy(docker: import("dockerode"), props: DockerContainerInp
 /** Today's swap (delivery:swap recreate): the old container stops, the new one takes the published port. */
 async function deployRecreate(inputs: DockerContainerInputs, previous?: DockerContainerOutputs): Promise<DockerContainerOutputs> {
     const docker = connect(inputs.dockerHost);
-    await pullImage(docker, inputs);
+    await pullImage(docker, inputs.image, inputs.registryAuth, inputs.image);
     await testStep("pulled");
     // A slot moving back from the proxy: its containers are on the proxy's network, unpublished.
     const behind = (await slotContainers(docker, inputs)).filter((c) => c.published === "");
@@ -565,16 +545,10 @@ async function deployRecreate(inputs: DockerContainerInputs, previous?: DockerCo
     const done = live.find((c) => c.releaseId === inputs.releaseId && c.image === inputs.image && c.published === `${inputs.bindAddress}:${inputs.hostPort}`);
     if (done) {
         await removeAll(docker, slot, done.id);
-        return {
-            ...inputs,
-            containerId: done.id,
-            containerName: done.name,
-            ...(previous?.releasePhase?.releaseId === inputs.releaseId ? { releasePhase: previous.releasePhase } : {}),
-        };
+        return { ...inputs, containerId: done.id, containerName: done.name, ...samePhase(inputs, previous) };
     }
     // The release phase runs once per release, before the release takes traffic.
-    const samePhase = previous?.releasePhase?.releaseId === inputs.releaseId && previous?.releasePhase?.command === inputs.releaseCommand;
-    const phase = samePhase ? previous!.releasePhase : await releasePhase(docker, inputs);
+    const phase = samePhase(inputs, previous).releasePhase ?? (await releasePhase(docker, inputs));
     const recorded = phase ? { releasePhase: phase } : {};
     // Candidates and stopped containers serve nothing; left from an interrupted swap.
     await removeAll(

@@ -28,6 +28,13 @@ const PROXY_HTTP_PORT = 80;
 const PROXY_ADMIN_PORT = 2019;
 const SERVER = "delivery";
 const FALLBACK_ID = "delivery-fallback";
+/** The route a proxy starts with: its routes were never written (every write ends with the fallback). */
+const UNSET_ID = "delivery-unset";
+/** Caddy's own admin API: a unix socket inside the proxy's container, reached only through the admin gate. */
+const ADMIN_SOCKET = "/tmp/delivery-admin.sock";
+const ADMIN_ORIGIN = "delivery-admin";
+/** Bumped when the proxy's container or initial config changes in a way a running proxy must take: ensureProxy makes it anew. */
+export const PROXY_REVISION = "2";
 
 /** One route of the proxy: requests for `hosts` (all hosts when empty) go to `dial` (`container:port`). */
 export interface ProxyRoute {
@@ -91,6 +98,11 @@ export function parseRoutes(json: unknown): ProxyRoute[] {
     return found;
 }
 
+/** Whether a route list was ever written by updateRoutes (it ends with the 404): a new proxy's is not, until its routes come from the labels. */
+export function routesWritten(json: unknown): boolean {
+    return Array.isArray(json) && json.some((r) => r?.["@id"] === FALLBACK_ID);
+}
+
 /** `routes` with `route` in place of the one of the same id (added when there is none), or without `removeId`. */
 export function withRoute(routes: readonly ProxyRoute[], route: ProxyRoute): ProxyRoute[] {
     return [...routes.filter((r) => r.id !== route.id), route];
@@ -108,12 +120,52 @@ export function routeConflict(routes: readonly ProxyRoute[], route: ProxyRoute):
     return routes.find((r) => r.id !== route.id && !r.id.startsWith("candidate-") && !route.id.startsWith("candidate-") && key(r) === key(route));
 }
 
-/** The configuration a new proxy starts with: admin API on its port, the HTTP server with the 404 only. */
-export function initialProxyConfig(): Record<string, unknown> {
+/**
+ * The configuration a new proxy starts with. Caddy's admin API listens on a unix socket inside
+ * the container; the admin port (published on the host's loopback) is a gate that passes only
+ * connections from `gateways`, the proxy network's gateway addresses, which is where Docker's
+ * published port delivers the host's connections from. An app container on the network asks from
+ * its own address and gets a 403: it cannot point another app's host at itself. The routes start
+ * as one 503 marked unset, so the first stack that finds this proxy writes the routes from the
+ * labels (ensureProxy), even when the run that made it was killed before it could.
+ */
+export function initialProxyConfig(gateways: readonly string[]): Record<string, unknown> {
+    if (gateways.length === 0) {
+        throw new Error("the proxy's network has no gateway: its admin gate would pass nothing");
+    }
     return {
-        // 0.0.0.0 inside the container: the admin port is published on the host's loopback only.
-        admin: { listen: `0.0.0.0:${PROXY_ADMIN_PORT}` },
-        apps: { http: { servers: { [SERVER]: { listen: [`:${PROXY_HTTP_PORT}`], automatic_https: { disable: true }, routes: caddyRoutes([]) } } } },
+        admin: { listen: `unix/${ADMIN_SOCKET}`, origins: [ADMIN_ORIGIN] },
+        apps: {
+            http: {
+                servers: {
+                    [SERVER]: {
+                        listen: [`:${PROXY_HTTP_PORT}`],
+                        automatic_https: { disable: true },
+                        routes: [
+                            { "@id": UNSET_ID, handle: [{ handler: "static_response", status_code: 503, body: "the proxy is starting\n" }], terminal: true },
+                        ],
+                    },
+                    [`${SERVER}-admin`]: {
+                        listen: [`:${PROXY_ADMIN_PORT}`],
+                        automatic_https: { disable: true },
+                        routes: [
+                            {
+                                match: [{ remote_ip: { ranges: gateways.map((g) => (g.includes(":") ? `${g}/128` : `${g}/32`)) } }],
+                                handle: [
+                                    {
+                                        handler: "reverse_proxy",
+                                        upstreams: [{ dial: `unix/${ADMIN_SOCKET}` }],
+                                        headers: { request: { set: { Host: [ADMIN_ORIGIN] } } },
+                                    },
+                                ],
+                                terminal: true,
+                            },
+                            { handle: [{ handler: "static_response", status_code: 403, body: "admin: host only\n" }], terminal: true },
+                        ],
+                    },
+                },
+            },
+        },
     };
 }
 
@@ -147,22 +199,8 @@ export interface ProxySpec {
     readonly registryAuth?: { serveraddress: string; username: string; password: string };
 }
 
-async function adminRequest(adminUrl: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${adminUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-        throw new Error(`proxy admin ${method} ${path} answered ${res.status}: ${text.trim()}`);
-    }
-    return text ? JSON.parse(text) : undefined;
-}
-
-/** The proxy's routes for apps and candidates, and the ETag Caddy sends with them (as an HTTP trailer, which fetch cannot read). */
-export async function readRoutesTagged(proxy: ProxyHandle): Promise<{ routes: ProxyRoute[]; etag?: string }> {
+/** The proxy's routes for apps and candidates, whether they were ever written, and the ETag Caddy sends with them (as an HTTP trailer, which fetch cannot read). */
+export async function readRoutesTagged(proxy: ProxyHandle): Promise<{ routes: ProxyRoute[]; written: boolean; etag?: string }> {
     const http = require("node:http") as typeof import("node:http");
     return new Promise((resolve, reject) => {
         const req = http.get(`${proxy.adminUrl}/config/apps/http/servers/${SERVER}/routes`, { timeout: 10_000, agent: false }, (res) => {
@@ -175,7 +213,8 @@ export async function readRoutesTagged(proxy: ProxyHandle): Promise<{ routes: Pr
                     return;
                 }
                 const etag = res.trailers["etag"] ?? (res.headers["etag"] as string | undefined);
-                resolve({ routes: parseRoutes(text ? JSON.parse(text) : []), etag });
+                const json: unknown = text ? JSON.parse(text) : [];
+                resolve({ routes: parseRoutes(json), written: routesWritten(json), etag });
             });
             res.on("error", reject);
         });
@@ -188,20 +227,20 @@ export async function readRoutes(proxy: ProxyHandle): Promise<ProxyRoute[]> {
     return (await readRoutesTagged(proxy)).routes;
 }
 
-/** Replaces the whole route list in one admin request: Caddy swaps to it atomically and gracefully. */
-export async function writeRoutes(proxy: ProxyHandle, routes: readonly ProxyRoute[]): Promise<void> {
-    await adminRequest(proxy.adminUrl, "PATCH", `/config/apps/http/servers/${SERVER}/routes`, caddyRoutes(routes));
-}
-
 /**
  * Read, change, write with If-Match: when another stack changed the proxy's routes in between,
  * Caddy answers 412 and the change is made again on what it has now (at most 10 tries), so two
- * stacks on one proxy never undo each other's routes.
+ * stacks on one proxy never undo each other's routes. Caddy swaps to the written list atomically
+ * and gracefully. `change` also learns whether the routes were ever written; when it gives back
+ * the very list it got, nothing is written.
  */
-export async function updateRoutes(proxy: ProxyHandle, change: (routes: ProxyRoute[]) => ProxyRoute[]): Promise<ProxyRoute[]> {
+export async function updateRoutes(proxy: ProxyHandle, change: (routes: ProxyRoute[], written: boolean) => ProxyRoute[]): Promise<ProxyRoute[]> {
     for (let attempt = 0; ; attempt++) {
-        const { routes, etag } = await readRoutesTagged(proxy);
-        const next = change(routes);
+        const { routes, written, etag } = await readRoutesTagged(proxy);
+        const next = change(routes, written);
+        if (next === routes && written) {
+            return next;
+        }
         const res = await fetch(`${proxy.adminUrl}/config/apps/http/servers/${SERVER}/routes`, {
             method: "PATCH",
             headers: { "content-type": "application/json", ...(etag ? { "if-match": etag } : {}) },
@@ -243,6 +282,40 @@ export async function findProxy(docker: import("dockerode"), name: string, bindA
  */
 export async function ensureProxy(docker: import("dockerode"), spec: ProxySpec): Promise<ProxyHandle> {
     const name = proxyName(spec.bindAddress, spec.hostPort);
+    await ensureNetwork(docker, name);
+    let info = await docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => undefined);
+    if (info && (info.Config.Image !== spec.image || info.Config.Labels?.["delivery.proxy-revision"] !== PROXY_REVISION)) {
+        // Another image or revision: a new proxy takes over the routes.
+        const old = await findProxy(docker, name, spec.bindAddress, spec.hostPort);
+        const routes = old ? await readRoutesTagged(old).catch(() => undefined) : undefined;
+        await docker.getContainer(name).remove({ force: true });
+        info = undefined;
+        if (routes?.written) {
+            const made = await createProxy(docker, spec, name);
+            await updateRoutes(made, (now, written) => (written ? now : routes.routes));
+            return made;
+        }
+    }
+    if (!info) {
+        await createProxy(docker, spec, name);
+    } else if (!info.State.Running) {
+        await docker.getContainer(name).start();
+    }
+    const proxy = await waitAdmin(docker, name, spec);
+    // Routes never written (new, or its maker killed): from the labels, once.
+    const { written } = await readRoutesTagged(proxy);
+    if (!written) {
+        const fromLabels = await routesFromLabels(docker, name);
+        await updateRoutes(proxy, (now, wasWritten) => (wasWritten ? now : fromLabels));
+    }
+    return proxy;
+}
+
+/** The proxy's private network (made once, also when two stacks make it at once) and its gateway addresses. */
+async function ensureNetwork(docker: import("dockerode"), name: string): Promise<string[]> {
     const networks = await docker.listNetworks({ filters: { name: [name] } });
     if (!networks.some((n) => n.Name === name)) {
         // CheckDuplicate: two stacks making the first proxy at once must not get two networks of one name.
@@ -254,34 +327,8 @@ export async function ensureProxy(docker: import("dockerode"), spec: ProxySpec):
                 }
             });
     }
-    let info = await docker
-        .getContainer(name)
-        .inspect()
-        .catch(() => undefined);
-    let fresh = false;
-    if (info && info.Config.Image !== spec.image) {
-        // Another proxy image was set: the new one takes over with the routes it had.
-        const old = await findProxy(docker, name, spec.bindAddress, spec.hostPort);
-        const routes = old ? await readRoutes(old).catch(() => undefined) : undefined;
-        await docker.getContainer(name).remove({ force: true });
-        info = undefined;
-        if (routes) {
-            const made = await createProxy(docker, spec, name);
-            await writeRoutes(made, routes);
-            return made;
-        }
-    }
-    if (!info) {
-        await createProxy(docker, spec, name);
-        fresh = true;
-    } else if (!info.State.Running) {
-        await docker.getContainer(name).start();
-    }
-    const proxy = await waitAdmin(docker, name, spec);
-    if (fresh) {
-        await writeRoutes(proxy, await routesFromLabels(docker, name));
-    }
-    return proxy;
+    const ipam = (await docker.getNetwork(name).inspect()).IPAM?.Config ?? [];
+    return (ipam as Array<{ Gateway?: string }>).map((c) => c.Gateway ?? "").filter((g) => g);
 }
 
 async function createProxy(docker: import("dockerode"), spec: ProxySpec, name: string): Promise<ProxyHandle> {
@@ -290,31 +337,39 @@ async function createProxy(docker: import("dockerode"), spec: ProxySpec, name: s
         .inspect()
         .catch(() => undefined);
     if (!have) {
-        const stream = await docker.pull(spec.image, spec.registryAuth ? { authconfig: spec.registryAuth } : {});
-        await new Promise<void>((resolve, reject) =>
-            docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
-                const failed = events?.find((e) => e.error);
-                if (err || failed) {
-                    reject(new Error(`cannot pull the proxy image ${spec.image} (delivery:proxyImage): ${err?.message ?? failed?.error}`));
-                } else {
-                    resolve();
-                }
-            }),
+        // The app registry's credentials go to it only (caddy:2 is Docker Hub's).
+        const [first, ...rest] = spec.image.split("/");
+        const server = rest.length && /[.:]|^localhost$/.test(first) ? first : "docker.io";
+        await pullImage(
+            docker,
+            spec.image,
+            spec.registryAuth?.serveraddress === server ? spec.registryAuth : undefined,
+            `the proxy image ${spec.image} (delivery:proxyImage)`,
         );
     }
     const http = `${PROXY_HTTP_PORT}/tcp`;
     const admin = `${PROXY_ADMIN_PORT}/tcp`;
+    const gateways = await ensureNetwork(docker, name);
     const container = await docker
         .createContainer({
             name,
             Image: spec.image,
-            Env: [`DELIVERY_PROXY_CONFIG=${JSON.stringify(initialProxyConfig())}`, "XDG_CONFIG_HOME=/config", "XDG_DATA_HOME=/data"],
-            // --resume: after a restart Caddy serves the configuration it had (autosave.json); the
-            // initial one applies only to a new container.
-            Cmd: ["sh", "-c", 'printf %s "$DELIVERY_PROXY_CONFIG" >/tmp/delivery-initial.json && exec caddy run --resume --config /tmp/delivery-initial.json'],
+            Env: [`DELIVERY_PROXY_CONFIG=${JSON.stringify(initialProxyConfig(gateways))}`, "XDG_CONFIG_HOME=/config", "XDG_DATA_HOME=/data"],
+            // --resume: a restarted Caddy serves its last config (autosave.json), a new one the initial.
+            Cmd: [
+                "sh",
+                "-c",
+                `rm -f ${ADMIN_SOCKET} && printf %s "$DELIVERY_PROXY_CONFIG" >/tmp/delivery-initial.json && exec caddy run --resume --config /tmp/delivery-initial.json`,
+            ],
             Entrypoint: [],
             ExposedPorts: { [http]: {}, [admin]: {} },
-            Labels: { "delivery.proxy": name, "delivery.role": "proxy", "app.kubernetes.io/part-of": "delivery", "app.kubernetes.io/managed-by": "pulumi" },
+            Labels: {
+                "delivery.proxy": name,
+                "delivery.role": "proxy",
+                "delivery.proxy-revision": PROXY_REVISION,
+                "app.kubernetes.io/part-of": "delivery",
+                "app.kubernetes.io/managed-by": "pulumi",
+            },
             HostConfig: {
                 PortBindings: { [http]: [{ HostIp: spec.bindAddress, HostPort: String(spec.hostPort) }], [admin]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
                 RestartPolicy: { Name: "unless-stopped" },
@@ -353,11 +408,7 @@ async function waitAdmin(docker: import("dockerode"), name: string, spec: ProxyS
         }
         await new Promise((r) => setTimeout(r, 200));
     }
-    const logs = await docker
-        .getContainer(name)
-        .logs({ stdout: true, stderr: true, tail: 20 })
-        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
-        .catch(() => "");
+    const logs = await logTail(docker, name);
     throw new Error(`the proxy ${name} did not answer on its admin API within 30s (${last})${logs ? `\nlast log lines:\n${logs}` : ""}`);
 }
 
@@ -396,4 +447,33 @@ export async function removeProxyIfUnused(docker: import("dockerode"), name: str
         .remove()
         .catch(() => undefined);
     return true;
+}
+
+/** Pulls `image` (with the registry's credentials, if any); throws naming `what` when it cannot. */
+export async function pullImage(
+    docker: import("dockerode"),
+    image: string,
+    auth: { serveraddress: string; username: string; password: string } | undefined,
+    what: string,
+): Promise<void> {
+    const stream = await docker.pull(image, auth ? { authconfig: auth } : {});
+    await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string }>) => {
+            const failed = events?.find((e) => e.error);
+            if (err || failed) {
+                reject(new Error(`cannot pull ${what}: ${err?.message ?? failed?.error}`));
+            } else {
+                resolve();
+            }
+        }),
+    );
+}
+
+/** A container's last 20 log lines, unmasked ("" when there are none): an app's go through dockerContainer.ts lastLogLines, which masks its secrets. */
+export async function logTail(docker: import("dockerode"), id: string): Promise<string> {
+    return docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, tail: 20 })
+        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
+        .catch(() => "");
 }

@@ -47,6 +47,29 @@ describe("two apps behind one proxy on the Docker host", async () => {
         ).toHaveLength(1);
     });
 
+    it("answers its admin API only through the port published on the host's loopback, never to an app container on its network", () => {
+        // An app container on the proxy's network asks the proxy's admin port directly, as a
+        // compromised app would to point another stack's host at itself.
+        const image = execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", PROXY]).toString().trim();
+        const asked = execFileSync(
+            "docker",
+            [
+                "run",
+                "--rm",
+                "--network",
+                PROXY,
+                "--entrypoint",
+                "bash",
+                image,
+                "-c",
+                `exec 3<>/dev/tcp/${PROXY}/2019 && printf 'GET /config/ HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && head -c 200 <&3 || echo refused`,
+            ],
+            { timeout: 60_000 },
+        ).toString();
+        expect(asked).not.toMatch(/^HTTP\/1\.[01] 200/);
+        expect(asked).not.toContain("slot-");
+    });
+
     it("keeps the other app serving when one is destroyed, and removes the proxy with the last", async () => {
         await fx.a.destroy();
         expect(await greeting("b.localhost")).toBe("from-b");

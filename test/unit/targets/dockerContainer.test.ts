@@ -86,6 +86,8 @@ interface FakeContainer {
 class FakeEngine {
     readonly containers = new Map<string, FakeContainer>();
     readonly created: string[] = [];
+    /** What every container's log says. */
+    logText = "";
     private seq = 0;
     private ephemeral = 40000;
 
@@ -138,7 +140,7 @@ class FakeEngine {
                 if (!engine.containers.delete(id)) throw notFound();
             },
             async logs() {
-                return Buffer.from("");
+                return Buffer.from(engine.logText);
             },
         });
         return class {
@@ -244,6 +246,18 @@ describe("DockerContainer provider finds the slot's containers by their labels",
         const mine = [...engine.containers.values()].filter((c) => c.Config.Labels["app.kubernetes.io/instance"] === "app-dev");
         expect(mine.map((c) => [c.Id, c.State.Running, c.Config.Labels["delivery.release"]])).toEqual([[updated.outs!.containerId, true, "r-2"]]);
         expect(engine.containers.get(theirsId)?.State.Running).toBe(true);
+    });
+
+    it("masks the secret values in the log lines of a release that never becomes healthy", async () => {
+        vi.stubGlobal("fetch", async () => new Response("down", { status: 503 }));
+        engine.logText = "starting with S=s3cr3t-value\nlistening\n";
+        const failing = { ...inputs, secretEnv: { S: "s3cr3t-value" }, healthTimeoutSeconds: 1 };
+        const error = await dockerContainerProvider.create!(failing).then(
+            () => undefined,
+            (e: Error) => e.message,
+        );
+        expect(error).toMatch(/did not become healthy[\s\S]*last log lines:[\s\S]*listening/);
+        expect(error).not.toContain("s3cr3t-value");
     });
 
     it("delete removes every container of the slot this stack owns, and no other stack's", async () => {

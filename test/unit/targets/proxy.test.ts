@@ -3,14 +3,17 @@ import { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import {
     ProxyHandle,
+    PROXY_REVISION,
     ProxyRoute,
     caddyRoutes,
     candidateHost,
+    ensureProxy,
     initialProxyConfig,
     parseRoutes,
     proxyName,
     readRoutesTagged,
     routeConflict,
+    routesWritten,
     updateRoutes,
     withRoute,
     withoutRoute,
@@ -29,7 +32,7 @@ describe("the proxy's routes (Caddy JSON)", () => {
 
     it("reads back what it writes, without the 404", () => {
         expect(parseRoutes(caddyRoutes([a, b]))).toEqual([a, b]);
-        expect(parseRoutes(initialProxyConfig().apps)).toEqual([]);
+        expect(parseRoutes(initialRoutes())).toEqual([]);
         expect(parseRoutes(null)).toEqual([]);
     });
 
@@ -54,12 +57,29 @@ describe("the proxy's routes (Caddy JSON)", () => {
         expect(candidateHost("e2e-1.dev_x")).toBe("e2e-1-dev-x.candidate.delivery.invalid");
     });
 
-    it("starts with its admin API reachable through the published loopback port and no app route", () => {
-        const config = initialProxyConfig() as { admin: { listen: string }; apps: { http: { servers: { delivery: { routes: unknown[] } } } } };
-        expect(config.admin.listen).toBe("0.0.0.0:2019");
-        expect(config.apps.http.servers.delivery.routes.map((r) => (r as { "@id": string })["@id"])).toEqual(["delivery-fallback"]);
+    it("starts with no app route, marked as never written", () => {
+        expect(initialRoutes().map((r) => (r as { "@id": string })["@id"])).toEqual(["delivery-unset"]);
+        expect(routesWritten(initialRoutes())).toBe(false);
+        expect(routesWritten(caddyRoutes([]))).toBe(true);
+    });
+
+    it("keeps Caddy's admin API off every network address: only the gate on the admin port, which passes the network's gateway (the published loopback port) alone", () => {
+        type Server = { listen: string[]; routes: Array<{ match?: Array<{ remote_ip?: { ranges: string[] } }>; handle: Array<Record<string, unknown>> }> };
+        const config = initialProxyConfig(["172.18.0.1", "fd00::1"]) as { admin: { listen: string }; apps: { http: { servers: Record<string, Server> } } };
+        // An app container on the proxy's network reaches every TCP address of the proxy: not Caddy's admin.
+        expect(config.admin.listen).toMatch(/^unix\//);
+        const gate = config.apps.http.servers["delivery-admin"];
+        expect(gate.listen).toEqual([":2019"]);
+        expect(gate.routes[0].match).toEqual([{ remote_ip: { ranges: ["172.18.0.1/32", "fd00::1/128"] } }]);
+        expect(gate.routes[0].handle[0]).toMatchObject({ handler: "reverse_proxy", upstreams: [{ dial: config.admin.listen }] });
+        expect(gate.routes[1]).toEqual({ handle: [expect.objectContaining({ handler: "static_response", status_code: 403 })], terminal: true });
+        expect(() => initialProxyConfig([])).toThrow(/no gateway/);
     });
 });
+
+function initialRoutes(): unknown[] {
+    return (initialProxyConfig(["172.18.0.1"]) as { apps: { http: { servers: { delivery: { routes: unknown[] } } } } }).apps.http.servers.delivery.routes;
+}
 
 /**
  * A stand-in for Caddy's admin API on loopback: GET sends the routes with an ETag trailer (as
@@ -120,5 +140,82 @@ describe("updateRoutes against the admin API", () => {
         } finally {
             admin.server.close();
         }
+    });
+});
+
+/** A Docker engine with one running proxy of this revision whose admin API is `adminPort`, and `apps` on its network. */
+function fakeDocker(adminPort: number, image: string, apps: unknown[]) {
+    return {
+        listNetworks: async () => [{ Name: "delivery-proxy-127_0_0_1-8000" }],
+        getNetwork: () => ({ inspect: async () => ({ IPAM: { Config: [{ Gateway: "172.18.0.1" }] } }) }),
+        getContainer: () => ({
+            inspect: async () => ({
+                Id: "proxy",
+                Config: { Image: image, Labels: { "delivery.proxy-revision": PROXY_REVISION } },
+                State: { Running: true },
+                NetworkSettings: { Ports: { "2019/tcp": [{ HostIp: "127.0.0.1", HostPort: String(adminPort) }] } },
+            }),
+        }),
+        listContainers: async () => apps,
+    } as unknown as import("dockerode");
+}
+
+describe("ensureProxy on a proxy that runs", () => {
+    const app = { Names: ["/a-dev-r-1-live-1"], Created: 1, Labels: { "delivery.slot": "a-dev", "delivery.host": "a.localhost", "delivery.port": "8080" } };
+
+    it("writes the routes from the labels when they were never written (the run that made the proxy was killed before it wrote them)", async () => {
+        const admin = fakeAdmin(initialRoutes());
+        await new Promise<void>((r) => admin.server.listen(0, "127.0.0.1", r));
+        try {
+            const docker = fakeDocker((admin.server.address() as AddressInfo).port, "proxy:1", [app]);
+            await ensureProxy(docker, { image: "proxy:1", bindAddress: "127.0.0.1", hostPort: 8000 });
+            expect(parseRoutes(admin.routes())).toEqual([a]);
+            expect(routesWritten(admin.routes())).toBe(true);
+        } finally {
+            admin.server.close();
+        }
+    });
+
+    it("leaves written routes alone, also when a stack making the same proxy wrote them between this one's read and write", async () => {
+        const admin = fakeAdmin(initialRoutes());
+        await new Promise<void>((r) => admin.server.listen(0, "127.0.0.1", r));
+        try {
+            const docker = fakeDocker((admin.server.address() as AddressInfo).port, "proxy:1", [app]);
+            // The other stack wrote the labels' routes and then its candidate: not undone.
+            admin.interfereOnce(() => caddyRoutes([a, cand]));
+            await ensureProxy(docker, { image: "proxy:1", bindAddress: "127.0.0.1", hostPort: 8000 });
+            expect(parseRoutes(admin.routes()).map((r) => r.id)).toEqual(["candidate-b-dev", "slot-a-dev"]);
+            await ensureProxy(docker, { image: "proxy:1", bindAddress: "127.0.0.1", hostPort: 8000 });
+            expect(parseRoutes(admin.routes()).map((r) => r.id)).toEqual(["candidate-b-dev", "slot-a-dev"]);
+        } finally {
+            admin.server.close();
+        }
+    });
+});
+
+describe("the proxy image's pull", () => {
+    /** The options of the pull of a proxy that is not there yet (the pull is where this stops). */
+    async function pullOptions(image: string, auth?: { serveraddress: string; username: string; password: string }): Promise<unknown> {
+        let seen: unknown;
+        const docker = {
+            listNetworks: async () => [{ Name: "delivery-proxy-127_0_0_1-8000" }],
+            getNetwork: () => ({ inspect: async () => ({ IPAM: { Config: [{ Gateway: "172.18.0.1" }] } }) }),
+            getContainer: () => ({ inspect: async () => Promise.reject(Object.assign(new Error("no such container"), { statusCode: 404 })) }),
+            getImage: () => ({ inspect: async () => Promise.reject(Object.assign(new Error("no such image"), { statusCode: 404 })) }),
+            pull: async (_image: string, opts: unknown) => {
+                seen = opts;
+                throw new Error("pulled");
+            },
+        } as unknown as import("dockerode");
+        await expect(ensureProxy(docker, { image, bindAddress: "127.0.0.1", hostPort: 8000, registryAuth: auth })).rejects.toThrow("pulled");
+        return seen;
+    }
+    const auth = { serveraddress: "127.0.0.1:5000", username: "ci", password: "app-registry-password" };
+
+    it("sends the app registry's credentials only to that registry, never to another image's (an official caddy:2 is Docker Hub's)", async () => {
+        expect(await pullOptions("caddy:2", auth)).toEqual({});
+        expect(await pullOptions("ghcr.io/acme/caddy:2", auth)).toEqual({});
+        expect(await pullOptions("127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5", auth)).toEqual({ authconfig: auth });
+        expect(await pullOptions("127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5")).toEqual({});
     });
 });

@@ -17,7 +17,6 @@ import {
     pullImage,
     readRoutes,
     removeProxyIfUnused,
-    routeConflict,
     slotRouteId,
     withRoute,
     updateRoutes,
@@ -446,12 +445,7 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
     });
     const routes = await readRoutes(proxy);
     const mine = slotRouteId(inputs.name);
-    const conflict = routeConflict(routes, slotRoute(inputs, "-"));
-    if (conflict) {
-        throw new Error(
-            `the proxy ${settings.name} already routes ${conflict.hosts.length ? `host ${conflict.hosts.join(", ")}` : "every other host"} to ${conflict.id.replace(/^slot-/, "")}; give this app its own delivery:proxyHost (or another delivery:hostPort)`,
-        );
-    }
+    withRoute(routes, slotRoute(inputs, "-")); // refuses a host another slot has, before anything starts
     const routedDial = routes.find((r) => r.id === mine)?.dial;
     const routed = slot.find((c) => c.running && routedDial === `${c.name}:${inputs.containerPort}`);
     const done = routed && routed.releaseId === inputs.releaseId && routed.image === inputs.image;
@@ -484,8 +478,13 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
             `release ${inputs.releaseId} (${inputs.image}) did not become healthy: ${(e as Error).message}; it received no traffic${routed ? " and the previous release keeps serving" : ""}${logs ? `\nlast log lines:\n${logs}` : ""}`,
         );
     }
-    // The switch: one admin request; the candidate route goes with it.
-    await updateRoutes(proxy, (now) => withoutRoute(withRoute(now, slotRoute(inputs, started.name)), candidate.id));
+    // The switch: one admin request; the candidate route goes with it. Refused (another slot took
+    // the host meanwhile): the candidate goes, what served keeps serving.
+    await updateRoutes(proxy, (now) => withoutRoute(withRoute(now, slotRoute(inputs, started.name)), candidate.id)).catch(async (e: Error) => {
+        await updateRoutes(proxy, (now) => withoutRoute(now, candidate.id)).catch(() => undefined);
+        await removeContainer(docker, started.id).catch(() => undefined);
+        throw e;
+    });
     const switchedAt = Date.now();
     await testStep("switched");
     if (routed) {

@@ -17,8 +17,10 @@
  * every other host, then a 404 for hosts no app has.
  *
  * Like dockerContainer.ts, these functions are captured by the dynamic provider's serialization:
- * they require their modules inside and use nothing but each other.
+ * they require their modules inside and use nothing but each other and oneOffContainer's demuxLogs.
  */
+
+import { demuxLogs } from "./oneOffContainer";
 
 /** The proxy image made by `scripts/services start proxy` (Caddy 2.6.2 from Debian's package). */
 export const DEFAULT_PROXY_IMAGE = "127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5";
@@ -103,8 +105,19 @@ export function routesWritten(json: unknown): boolean {
     return Array.isArray(json) && json.some((r) => r?.["@id"] === FALLBACK_ID);
 }
 
-/** `routes` with `route` in place of the one of the same id (added when there is none), or without `removeId`. */
+/**
+ * `routes` with `route` in place of the one of the same id (added when there is none), or without
+ * `removeId`. A route another slot's takes the requests of is refused here, on the very list
+ * updateRoutes writes over (a check on an earlier read would let two stacks claim one host at once).
+ */
 export function withRoute(routes: readonly ProxyRoute[], route: ProxyRoute): ProxyRoute[] {
+    const taken = routeConflict(routes, route);
+    if (taken) {
+        const what = taken.hosts.length ? `host ${taken.hosts.join(", ")}` : "every other host";
+        throw new Error(
+            `the proxy already routes ${what} to ${taken.id.replace(/^slot-/, "")}; give this app its own delivery:proxyHost (or another delivery:hostPort)`,
+        );
+    }
     return [...routes.filter((r) => r.id !== route.id), route];
 }
 export function withoutRoute(routes: readonly ProxyRoute[], ...ids: string[]): ProxyRoute[] {
@@ -278,7 +291,7 @@ export async function findProxy(docker: import("dockerode"), name: string, bindA
 /**
  * The proxy for `spec`'s address, started if needed: its network, its container (restart policy
  * unless-stopped; Caddy resumes its last configuration). A proxy made anew gets the routes of the
- * app containers already on its network (the newest running one of each slot).
+ * app containers already on its network (the oldest running one of each slot).
  */
 export async function ensureProxy(docker: import("dockerode"), spec: ProxySpec): Promise<ProxyHandle> {
     const name = proxyName(spec.bindAddress, spec.hostPort);
@@ -412,18 +425,24 @@ async function waitAdmin(docker: import("dockerode"), name: string, spec: ProxyS
     throw new Error(`the proxy ${name} did not answer on its admin API within 30s (${last})${logs ? `\nlast log lines:\n${logs}` : ""}`);
 }
 
-/** The newest running app container of each slot on the proxy's network, as routes (labels delivery.slot, delivery.host, delivery.dial). */
+/**
+ * The oldest running app container of each slot on the proxy's network, as routes (labels
+ * delivery.slot, delivery.host, delivery.port). Never the newest: a new release's container runs
+ * (labelled live) before its health gate, and one whose run was killed there never passed it; the
+ * oldest passed its gate (or is the slot's only one), and a release killed after its switch is
+ * made again by the next up.
+ */
 export async function routesFromLabels(docker: import("dockerode"), name: string): Promise<ProxyRoute[]> {
     const listed = await docker.listContainers({ filters: { label: [`delivery.proxy=${name}`, "delivery.role=live"], status: ["running"] } });
-    const newest = new Map<string, (typeof listed)[number]>();
+    const oldest = new Map<string, (typeof listed)[number]>();
     for (const c of listed) {
         const slot = c.Labels["delivery.slot"];
-        const seen = slot ? newest.get(slot) : undefined;
-        if (slot && (!seen || seen.Created < c.Created)) {
-            newest.set(slot, c);
+        const seen = slot ? oldest.get(slot) : undefined;
+        if (slot && (!seen || seen.Created > c.Created)) {
+            oldest.set(slot, c);
         }
     }
-    return [...newest.entries()].map(([slot, c]) => ({
+    return [...oldest.entries()].map(([slot, c]) => ({
         id: slotRouteId(slot),
         hosts: c.Labels["delivery.host"] ? [c.Labels["delivery.host"]] : [],
         dial: `${c.Names[0].replace(/^\//, "")}:${c.Labels["delivery.port"]}`,
@@ -474,6 +493,6 @@ export async function logTail(docker: import("dockerode"), id: string): Promise<
     return docker
         .getContainer(id)
         .logs({ stdout: true, stderr: true, tail: 20 })
-        .then((b) => b.toString("utf8").replace(/[\x00-\x08]/g, ""))
+        .then((b) => demuxLogs(Buffer.isBuffer(b) ? b : Buffer.from(String(b))))
         .catch(() => "");
 }

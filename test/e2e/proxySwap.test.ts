@@ -74,6 +74,9 @@ describe("zero-downtime releases behind the proxy on the Docker host", async () 
 
     it("switches back when the new release fails its health path inside the watch window; up fails with the reason and its last log lines", async () => {
         const good = (await getApp(url)).body.release_id;
+        // The old release's container, and when it started: it must run through the window untouched.
+        const [old] = slotContainers(SLOT).map((l) => l.split(" ")[0]);
+        const oldStarted = docker("inspect", "-f", "{{.State.StartedAt}}", old);
         // Healthy for its first 4 s (the gate passes), then 503: inside the 6 s watch window.
         fx.project.changeApp((src) =>
             healthz(
@@ -93,7 +96,9 @@ describe("zero-downtime releases behind the proxy on the Docker host", async () 
         const app = await getApp(url);
         expect(app.status).toBe(200);
         expect(app.body.release_id).toBe(good);
-        expect(slotContainers(SLOT)).toHaveLength(1);
+        // The one container left is the old one, never stopped or started again.
+        expect(slotContainers(SLOT).map((l) => l.split(" ")[0])).toEqual([old]);
+        expect(docker("inspect", "-f", "{{.State.StartedAt}}", old)).toBe(oldStarted);
     });
 
     it("keeps routing across a proxy restart, and restores a killed container, a route pointed elsewhere and a removed proxy on up --refresh", async () => {

@@ -9,10 +9,12 @@ import {
     candidateHost,
     ensureProxy,
     initialProxyConfig,
+    logTail,
     parseRoutes,
     proxyName,
     readRoutesTagged,
     routeConflict,
+    routesFromLabels,
     routesWritten,
     updateRoutes,
     withRoute,
@@ -141,6 +143,24 @@ describe("updateRoutes against the admin API", () => {
             admin.server.close();
         }
     });
+
+    it("refuses a host another slot took between this stack's read and its write, on the routes it read again (two stacks claiming one host at once)", async () => {
+        const admin = fakeAdmin(caddyRoutes([a]));
+        await new Promise<void>((r) => admin.server.listen(0, "127.0.0.1", r));
+        const { port } = admin.server.address() as AddressInfo;
+        const proxy: ProxyHandle = { name: "p", containerId: "c", adminUrl: `http://127.0.0.1:${port}`, url: "http://127.0.0.1:1" };
+        try {
+            // This stack (b) switches to take every other host; meanwhile c took every other host.
+            const c: ProxyRoute = { id: "slot-c-dev", hosts: [], dial: "c-dev-r-1-live-1:8080" };
+            admin.interfereOnce(() => caddyRoutes([a, c]));
+            await expect(updateRoutes(proxy, (now) => withRoute(now, b))).rejects.toThrow(
+                "the proxy already routes every other host to c-dev; give this app its own delivery:proxyHost",
+            );
+            expect(parseRoutes(admin.routes())).toEqual([a, c]);
+        } finally {
+            admin.server.close();
+        }
+    });
 });
 
 /** A Docker engine with one running proxy of this revision whose admin API is `adminPort`, and `apps` on its network. */
@@ -217,5 +237,37 @@ describe("the proxy image's pull", () => {
         expect(await pullOptions("ghcr.io/acme/caddy:2", auth)).toEqual({});
         expect(await pullOptions("127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5", auth)).toEqual({ authconfig: auth });
         expect(await pullOptions("127.0.0.1:5000/delivery/proxy:caddy-2.6.2-5")).toEqual({});
+    });
+});
+
+describe("routes rebuilt from the labels", () => {
+    it("route each slot to its oldest running container, never to a new release's one that has not passed its health gate", async () => {
+        const live = (name: string, created: number, slot = "a-dev") => ({
+            Names: [`/${name}`],
+            Created: created,
+            Labels: { "delivery.slot": slot, "delivery.port": "8080", ...(slot === "a-dev" ? { "delivery.host": "a.localhost" } : {}) },
+        });
+        // The run that started r-2 was killed inside r-2's health gate: r-1 passed its gate and serves.
+        const docker = {
+            listContainers: async () => [live("a-dev-r-2-live-2", 200), live("a-dev-r-1-live-1", 100), live("b-dev-r-1-live-1", 150, "b-dev")],
+        } as unknown as import("dockerode");
+        expect(await routesFromLabels(docker, "delivery-proxy-127_0_0_1-8000")).toEqual([a, b]);
+    });
+});
+
+describe("a container's last log lines", () => {
+    it("come without the Engine API's stream headers (a frame's length byte is often printable: 0x3d is '=')", async () => {
+        const frame = (stream: number, text: string) => {
+            const body = Buffer.from(text);
+            const head = Buffer.alloc(8);
+            head[0] = stream;
+            head.writeUInt32BE(body.length, 4);
+            return Buffer.concat([head, body]);
+        };
+        const line = `172.19.0.2 - - [01/Dec/2026 16:06:05] "GET / HTTP/1.1" 200 -${" ".repeat(61 - 57)}\n`;
+        const docker = {
+            getContainer: () => ({ logs: async () => Buffer.concat([frame(1, line), frame(2, '{"event": "starting"}\n')]) }),
+        } as unknown as import("dockerode");
+        expect(await logTail(docker, "x")).toBe(`${line}{"event": "starting"}\n`);
     });
 });

@@ -450,7 +450,14 @@ async function deployBehindProxy(inputs: DockerContainerInputs, previous?: Docke
     const routed = slot.find((c) => c.running && routedDial === `${c.name}:${inputs.containerPort}`);
     const done = routed && routed.releaseId === inputs.releaseId && routed.image === inputs.image;
     if (done) {
-        // An earlier, interrupted run already switched to this very release (or nothing changed but settings the route carries).
+        // An earlier, interrupted run already switched to this very release (or nothing changed but
+        // settings the route carries). Killed after its switch it was never watched: done only if it answers.
+        await waitHealthyViaProxy(docker, routed.id, inputs, proxy, inputs.proxyHost ?? new URL(proxy.url).host).catch(async (e: Error) => {
+            const logs = await lastLogLines(docker, routed.id, inputs.secretEnv);
+            throw new Error(
+                `release ${inputs.releaseId} (${inputs.image}) is routed but does not answer its health path: ${e.message}; release another or roll back${logs ? `\nlast log lines:\n${logs}` : ""}`,
+            );
+        });
         await updateRoutes(proxy, (now) => withoutRoute(withRoute(now, slotRoute(inputs, routed.name)), candidateRouteId(inputs.name)));
         await removeAll(docker, slot, routed.id);
         return { ...inputs, containerId: routed.id, containerName: routed.name, upstream: slotRoute(inputs, routed.name).dial, ...samePhase(inputs, previous) };

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
+import { DNS_HOST_PATTERN, DNS_LABEL_PATTERN, TAG_PATTERN, isDigestPinned, refSlug } from "./refs";
 import { REGISTRY_SERVER_PATTERN, registryProblems } from "./registry/registry";
 import { ENV_NAME_PATTERN, RESERVED_ENV_NAMES } from "./release/runtimeEnv";
 import { DEFAULT_DRAIN_SECONDS, DEFAULT_WATCH_SECONDS, DRAIN_RANGE, WATCH_RANGE, dockerHostTargetProblems } from "./targets/dockerHostTarget";
@@ -194,6 +194,7 @@ const repositoryPath = z
         "must be a lowercase repository path such as group/project/app",
     );
 const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, "must be a DNS label: lowercase letters, digits and '-', at most 63 characters");
+const dnsHost = z.string().regex(DNS_HOST_PATTERN, "must be a DNS host name such as staging.example.com");
 /**
  * A map setting (set with `--path`), which the engine hands over as JSON. `problem` names
  * what is wrong with one entry, or returns undefined when it is fine.
@@ -294,11 +295,11 @@ export const KEYS = {
     drainSeconds: spec(intIn(DRAIN_RANGE.min, DRAIN_RANGE.max), String(DEFAULT_DRAIN_SECONDS)),
     watchSeconds: spec(intIn(WATCH_RANGE.min, WATCH_RANGE.max), String(DEFAULT_WATCH_SECONDS)),
     proxyImage: spec(z.string().regex(/^[^\s]+$/, "must be an image reference without spaces"), "caddy:2.6.2"),
-    proxyHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
+    proxyHost: spec(dnsHost, "staging.example.com"),
     namespace: spec(dnsLabel, "staging"),
     replicas: spec(intIn(REPLICAS_RANGE.min, REPLICAS_RANGE.max), "2"),
     kubeconfig: spec(z.string().min(1, "must not be empty"), "~/.kube/config"),
-    ingressHost: spec(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name such as staging.example.com"), "staging.example.com"),
+    ingressHost: spec(dnsHost, "staging.example.com"),
     ingressClassName: spec(dnsLabel, "nginx"),
     rolloutTimeoutSeconds: spec(intIn(10, 3600), "300"),
     podLabels: spec(labelMap, "team", { path: true }),
@@ -470,6 +471,7 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
         }
     }
     problems.push(...herokuTargetProblems(stack, v, raw));
+    problems.push(...proxySwapProblems(stack, v, raw));
     // The components' own invariants (targets, registry), each named by the key it came from.
     const keyOfArg = (arg: string) => (arg === "server" ? "registryServer" : arg.replace(/^resources\./, "")) as Key;
     const named = (arg: string) => `${NAMESPACE}:${keyOfArg(arg)}`;
@@ -618,6 +620,26 @@ function rollbackOf(op: ReleaseOperation | undefined, problems: string[]): Extra
 export function isLoopback(hostPortOrUrl: string): boolean {
     const host = hostPortOrUrl.replace(/^[a-z]+:\/\//, "").replace(/[/].*$/, "");
     return /^(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?$/.test(host);
+}
+
+/** The proxy's own keys where no proxy runs: another target, or the docker target's recreate swap. */
+function proxySwapProblems(stack: string, v: Parsed, raw: Raw): string[] {
+    const problems: string[] = [];
+    for (const key of ["proxyHost", "proxyImage"] as const) {
+        if (raw[key] === undefined || raw[key] === "" || raw[key] === DEFAULTS[key]) {
+            continue;
+        }
+        if (v.target !== undefined && v.target !== "docker") {
+            problems.push(
+                `${NAMESPACE}:${key}: only applies to the docker target's proxy swap, but ${NAMESPACE}:target is ${v.target}. Fix: pulumi config rm ${NAMESPACE}:${key} --stack ${stack}`,
+            );
+        } else if (v.swap === "recreate") {
+            problems.push(
+                `${NAMESPACE}:${key}: only applies to the proxy swap, but ${NAMESPACE}:swap is recreate. Fix: pulumi config rm ${NAMESPACE}:swap --stack ${stack} (the proxy is the default), or pulumi config rm ${NAMESPACE}:${key} --stack ${stack}`,
+            );
+        }
+    }
+    return problems;
 }
 
 /** The heroku keys with another target, and a plain-HTTP Platform API off the loopback interface. */

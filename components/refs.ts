@@ -104,3 +104,9 @@ export function imageTags(repository: string, commitSha: string, ref: string): s
 
 /** Kubernetes DNS-1123 label: namespaces, container names. */
 export const DNS_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * A DNS-1123 subdomain, the host names of an Ingress rule and of the Docker proxy's routes:
+ * dot-separated DNS labels (none empty, each at most 63 characters), at most 253 in all.
+ */
+export const DNS_HOST_PATTERN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;

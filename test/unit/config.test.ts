@@ -290,6 +290,36 @@ describe("parseSettings: each bad setting has its own clear error", () => {
         ["unknown swap", "dev", { ...base, swap: "bluegreen" }, "delivery:swap: must be proxy or recreate"],
         ["proxy host not a DNS name", "dev", { ...base, proxyHost: "Not A Host" }, "delivery:proxyHost: must be a DNS host name such as staging.example.com"],
         [
+            "proxy host with an empty label",
+            "dev",
+            { ...base, proxyHost: "a..example.com" },
+            "delivery:proxyHost: must be a DNS host name such as staging.example.com",
+        ],
+        [
+            "proxy host label over 63 characters",
+            "dev",
+            { ...base, proxyHost: `${"a".repeat(64)}.example.com` },
+            "delivery:proxyHost: must be a DNS host name such as staging.example.com",
+        ],
+        [
+            "ingress host with an empty label",
+            "dev",
+            { ...base, target: "kubernetes", ingressHost: "a..b" },
+            "delivery:ingressHost: must be a DNS host name such as staging.example.com",
+        ],
+        [
+            "proxy host with the recreate swap",
+            "dev",
+            { ...base, swap: "recreate", proxyHost: "staging.example.com" },
+            "delivery:proxyHost: only applies to the proxy swap, but delivery:swap is recreate. Fix: pulumi config rm delivery:swap --stack dev (the proxy is the default), or pulumi config rm delivery:proxyHost --stack dev",
+        ],
+        [
+            "proxy image on the kubernetes target",
+            "dev",
+            { ...base, target: "kubernetes", proxyImage: "caddy:2" },
+            "delivery:proxyImage: only applies to the docker target's proxy swap, but delivery:target is kubernetes. Fix: pulumi config rm delivery:proxyImage --stack dev",
+        ],
+        [
             "health path relative",
             "dev",
             { ...base, healthPath: "healthz" },

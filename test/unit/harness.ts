@@ -49,6 +49,15 @@ export const mockVerification = (checks: Array<{ name: string; passed: boolean; 
 /** The release key the mocks give a stack's ReleaseKey. */
 export const releaseKeyOf = (stack: string) => createHash("sha256").update(`release-key:${stack}`).digest("hex");
 
+/** One frame of the Docker Engine API's multiplexed log stream: stream byte, 3 zero bytes, big-endian length, the text. */
+export function dockerStreamFrame(stream: number, text: string): Buffer {
+    const body = Buffer.from(text);
+    const head = Buffer.alloc(8);
+    head[0] = stream;
+    head.writeUInt32BE(body.length, 4);
+    return Buffer.concat([head, body]);
+}
+
 export const fakeDigest = (seed: string) => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
 
 export interface MockOptions {

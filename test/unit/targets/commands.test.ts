@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DockerHostTarget } from "../../../components/targets/dockerHostTarget";
 import { KubernetesTarget, KubernetesTargetArgs, commandJobName } from "../../../components/targets/kubernetesTarget";
 import { demuxLogs } from "../../../components/targets/oneOffContainer";
-import { fakeDigest, isSecretValue, kubernetesTargetArgs, plain, settle, targetArgs, useMocks, valueOf } from "../harness";
+import { dockerStreamFrame as frame, fakeDigest, isSecretValue, kubernetesTargetArgs, plain, settle, targetArgs, useMocks, valueOf } from "../harness";
 
 const IMAGE = `127.0.0.1:5000/delivery/app@${fakeDigest("cmd")}`;
 const VERIFICATION = "pulumi-nodejs:dynamic/release:ReleaseVerification";
@@ -98,13 +98,6 @@ describe("release phase and verification as Jobs on Kubernetes", () => {
 
 describe("one-off container logs", () => {
     it("demultiplexes Docker's framed stream, and keeps a raw (tty) stream as is", () => {
-        const frame = (stream: number, text: string) => {
-            const body = Buffer.from(text);
-            const head = Buffer.alloc(8);
-            head[0] = stream;
-            head.writeUInt32BE(body.length, 4);
-            return Buffer.concat([head, body]);
-        };
         expect(demuxLogs(Buffer.concat([frame(1, "out\n"), frame(2, "err\n")]))).toBe("out\nerr\n");
         expect(demuxLogs(Buffer.from("plain text\n"))).toBe("plain text\n");
     });

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { dockerStreamFrame as frame } from "../harness";
 import {
     ProxyHandle,
     PROXY_REVISION,
@@ -257,13 +258,6 @@ describe("routes rebuilt from the labels", () => {
 
 describe("a container's last log lines", () => {
     it("come without the Engine API's stream headers (a frame's length byte is often printable: 0x3d is '=')", async () => {
-        const frame = (stream: number, text: string) => {
-            const body = Buffer.from(text);
-            const head = Buffer.alloc(8);
-            head[0] = stream;
-            head.writeUInt32BE(body.length, 4);
-            return Buffer.concat([head, body]);
-        };
         const line = `172.19.0.2 - - [01/Dec/2026 16:06:05] "GET / HTTP/1.1" 200 -${" ".repeat(61 - 57)}\n`;
         const docker = {
             getContainer: () => ({ logs: async () => Buffer.concat([frame(1, line), frame(2, '{"event": "starting"}\n')]) }),

@@ -25,8 +25,15 @@ export interface PullCheckInputs {
     readonly graceSeconds?: number;
 }
 
-/** The refusal, or undefined when the registry serves the manifest (or cannot be asked from here). */
-export async function pullRefusal(inputs: PullCheckInputs): Promise<string | undefined> {
+/**
+ * How long the check asks the registry (challenge, token service and manifest together). A
+ * registry that takes the connection and never answers would otherwise hold the update for
+ * fetch's own limits (5 minutes per request): past this, the pods' own pull decides.
+ */
+export const PULL_CHECK_TIMEOUT_MS = 10_000;
+
+/** The refusal, or undefined when the registry serves the manifest (or cannot be asked from here in timeoutMs). */
+export async function pullRefusal(inputs: PullCheckInputs, timeoutMs: number = PULL_CHECK_TIMEOUT_MS): Promise<string | undefined> {
     const slash = inputs.imageRef.indexOf("/");
     const at = inputs.imageRef.indexOf("@");
     if (slash < 0 || at < 0) {
@@ -47,17 +54,29 @@ export async function pullRefusal(inputs: PullCheckInputs): Promise<string | und
     }
     const url = `${inputs.insecure ? "http" : "https"}://${server}/v2/${repository}/manifests/${digest}`;
     let status: number;
+    // The signal ends the manifest requests; the race also ends a hung token request (authorizedFetch's own).
+    const signal = AbortSignal.timeout(timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-        const res = await authorizedFetch(url, { method: "HEAD", headers: { accept: MANIFEST_TYPES } }, auth, `repository:${repository}:pull`, {});
-        await res.arrayBuffer();
-        status = res.status;
+        const asked = (async () => {
+            const res = await authorizedFetch(url, { method: "HEAD", headers: { accept: MANIFEST_TYPES }, signal }, auth, `repository:${repository}:pull`, {});
+            await res.arrayBuffer();
+            return res.status;
+        })();
+        asked.catch(() => undefined); // a late failure after the timeout is not unhandled
+        status = await Promise.race([asked, timedOut]);
     } catch (e) {
         const message = (e as Error).message;
         // No credentials where the registry wants some, or a token service that refused them.
         if (/requires authentication|refused the credentials/.test(message)) {
             return `registry ${server} refused the image pull secret (${auth.username === undefined ? "no credentials" : `user ${auth.username}`}): ${message}`;
         }
-        return undefined; // not reachable from here: the pods' own pull decides
+        return undefined; // not reachable from here, or no answer in time: the pods' own pull decides
+    } finally {
+        clearTimeout(timer);
     }
     if (status === 401 || status === 403) {
         return `registry ${server} refused the image pull secret's credentials (user ${auth.username ?? "none"}, HTTP ${status} on ${repository}@${digest})`;

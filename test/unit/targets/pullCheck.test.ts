@@ -1,7 +1,7 @@
-import { createServer, Server } from "node:http";
+import { createServer, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pullCheckProvider, pullRefusal } from "../../../components/targets/pullCheck";
+import { PULL_CHECK_TIMEOUT_MS, pullCheckProvider, pullRefusal } from "../../../components/targets/pullCheck";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const GOOD = "Basic " + Buffer.from("delivery:right").toString("base64");
@@ -57,5 +57,33 @@ describe("pull check", () => {
 
     it("does not fail what it cannot ask from here (an unreachable registry): the pods' pull decides", async () => {
         expect(await pullRefusal({ ...inputs("delivery", "wrong"), imageRef: `127.0.0.1:1/delivery/app@${DIGEST}` })).toBeUndefined();
+    });
+
+    it("gives up on a registry, or its token service, that takes the connection and never answers (an up would hang for minutes): the pods' pull decides", async () => {
+        // /v2/hang/... hangs; /v2/token/... answers with a Bearer challenge whose token service hangs.
+        const held: ServerResponse[] = [];
+        let at = "";
+        const silent = createServer((req, res) => {
+            held.push(res);
+            if (req.url?.startsWith("/v2/token/")) {
+                res.writeHead(401, { "www-authenticate": `Bearer realm="http://${at}/auth",service="registry"` }).end();
+            }
+        });
+        await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+        at = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+        try {
+            for (const repository of ["hang/app", "token/app"]) {
+                const t0 = Date.now();
+                const refusal = await pullRefusal({ ...inputs("delivery", "right"), imageRef: `${at}/${repository}@${DIGEST}` }, 300);
+                expect(refusal).toBeUndefined();
+                expect(Date.now() - t0).toBeLessThan(5_000);
+            }
+            expect(held.length).toBe(3); // the hung manifest; the challenge and its hung token request
+        } finally {
+            silent.closeAllConnections();
+            silent.close();
+        }
+        // The default bound is well under the rollout timeout.
+        expect(PULL_CHECK_TIMEOUT_MS).toBeLessThanOrEqual(15_000);
     });
 });

@@ -455,6 +455,12 @@ export function parseSettings(stack: string, raw: Raw, ambient: AmbientDefaults 
             `${NAMESPACE}:namespace: only applies to the kubernetes target, but ${NAMESPACE}:target is docker. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:namespace --stack ${stack}`,
         );
     }
+    // Placement only the kubernetes target has: elsewhere it would be silently ignored.
+    if (v.target !== undefined && v.target !== "kubernetes" && raw.nodeSelector !== undefined) {
+        problems.push(
+            `${NAMESPACE}:nodeSelector: only applies to the kubernetes target, but ${NAMESPACE}:target is ${v.target}. Fix: pulumi config set ${NAMESPACE}:target kubernetes --stack ${stack}, or pulumi config rm ${NAMESPACE}:nodeSelector --stack ${stack}`,
+        );
+    }
     if (v.target === "heroku") {
         need("herokuApp", "with the heroku target (the stack's Heroku app)");
         for (const key of ["verifyCommand", "releaseCommand"]) {

@@ -364,6 +364,39 @@ describe("parseSettings: each bad setting has its own clear error", () => {
         });
     }
 
+    it("refuses each bad nodeSelector in the format with its fix, beside the other keys' problems, and a nodeSelector where no pods run", () => {
+        const fix = "Fix: pulumi config set --path 'delivery:nodeSelector.pool' <value> --stack dev";
+        const bad: [Record<string, unknown> | string, string][] = [
+            [{ "bad key!": "x" }, 'has "bad key!", which is not a label key'],
+            [{ "Example.com/pool": "real" }, 'has "Example.com/pool", which is not a label key'],
+            [{ [`${"a".repeat(64)}`]: "real" }, `has "${"a".repeat(64)}", which is not a label key`],
+            [{ pool: "x y" }, 'has a value for "pool" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)'],
+            [{ pool: "x".repeat(64) }, 'has a value for "pool" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)'],
+            [{ size: 1 }, 'has a value for "size" that is not a label value (at most 63 of A-Z a-z 0-9 - _ ., quoted)'],
+            ['"real"', "must be a map of label: value (set it with --path, see below)"],
+            ["[]", "must be a map of label: value (set it with --path, see below)"],
+            ["real", "must be a map of label: value (set it with --path, see below)"],
+        ];
+        for (const [value, problem] of bad) {
+            const raw = typeof value === "string" ? value : JSON.stringify(value);
+            // One problem per key; the other keys' problems come with it.
+            expect(problemsOf("dev", { ...base, target: "kubernetes", replicas: "0", nodeSelector: raw })).toEqual([
+                'delivery:replicas: must be a whole number from 1 to 50 (got "0"). Fix: pulumi config set delivery:replicas 2 --stack dev',
+                `delivery:nodeSelector: ${problem} (got ${JSON.stringify(raw)}). ${fix}`,
+            ]);
+        }
+        const real = JSON.stringify({ "delivery.dev/pool": "real" });
+        for (const target of ["docker", "heroku"]) {
+            const problems = problemsOf("dev", { ...base, target, herokuApp: target === "heroku" ? "web-dev" : undefined, nodeSelector: real });
+            expect(problems).toContain(
+                `delivery:nodeSelector: only applies to the kubernetes target, but delivery:target is ${target}. Fix: pulumi config set delivery:target kubernetes --stack dev, or pulumi config rm delivery:nodeSelector --stack dev`,
+            );
+        }
+        const s = parseSettings("dev", { ...base, target: "kubernetes", nodeSelector: real });
+        expect(s.target).toMatchObject({ kind: "kubernetes", nodeSelector: { "delivery.dev/pool": "real" } });
+        expect(parseSettings("dev", { ...base, target: "kubernetes" }).target).toMatchObject({ nodeSelector: {} });
+    });
+
     it("checks the promotion gate's settings and PROMOTE_UNVERIFIED", () => {
         const promote = { ...base, promoteFrom: "staging" };
         expect(problemsOf("production", { ...promote, soakSeconds: "10m" })).toEqual([

@@ -78,6 +78,26 @@ describe("kubernetes target on the real node: real pods, probes, Service, rollou
         expect(exec("cat", "/proc/1/cmdline").replace(/\0/g, " ")).toContain("python3 app.py");
     });
 
+    it("a pod cannot reach the kubelet (anonymous, AlwaysAllow: exec into any pod) on the node's bridge address; the API server still can", () => {
+        const node = kubectlJson("node", REAL_NODE);
+        const ip = node.status.addresses.find((a: Json) => a.type === "InternalIP").address;
+        const port = node.status.daemonEndpoints.kubeletEndpoint.Port;
+        expect(ip.startsWith(REAL_POD_CIDR_PREFIX)).toBe(true);
+        const pod = pods()[0].metadata.name;
+        const probe = [
+            "import socket",
+            "try:",
+            `    socket.create_connection((${JSON.stringify(ip)}, ${port}), 3).close()`,
+            "    print('reached')",
+            "except OSError as e:",
+            "    print('refused:', e)",
+        ].join("\n");
+        const answer = kubectl("exec", "-n", NS, pod, "-c", "app", "--", "python3", "-c", probe).trim();
+        expect(answer).toMatch(/^refused:/);
+        // kubectl exec itself goes API server -> kubelet: that path is untouched.
+        expect(kubectl("exec", "-n", NS, pod, "-c", "app", "--", "id", "-u").trim()).toBe("10001");
+    });
+
     it("a new release rolls with 0 failed requests through the Service under a bounded load loop", async () => {
         fx.project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, real r2"));
         const ip = clusterIP();

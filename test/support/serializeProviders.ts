@@ -8,8 +8,8 @@ export const ROOT = resolve(__dirname, "../..");
 
 /**
  * The text `pulumi.runtime.serializeFunction` makes of each dynamic provider, as the engine
- * stores it: serialized in a process of its own under ts-node (as the nodejs language host
- * compiles the program), never under the test runner's module transform.
+ * stores it: serialized in a process of its own that loads the program's modules through
+ * loader.js, as the program runs (entry.js), never under the test runner's module transform.
  * `providers` maps an exported provider's name to its module, relative to the clone;
  * `allowSecrets` is passed on to `serializeFunction` (false fails on a captured secret).
  */
@@ -23,7 +23,8 @@ export async function serializeProviders(
     const requires = Object.entries(providers).map(([name, file]) => `    ${name}: require(${JSON.stringify(join(ROOT, file))}).${name},`);
     writeFileSync(
         serializer,
-        `const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
+        `require(${JSON.stringify(join(ROOT, "loader.js"))}).register(${JSON.stringify(ROOT)});
+const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
 const providers = {
 ${requires.join("\n")}
 };
@@ -36,9 +37,6 @@ ${requires.join("\n")}
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
     );
-    await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", serializer, out], {
-        cwd: ROOT,
-        env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
-    });
+    await promisify(execFile)(process.execPath, [serializer, out], { cwd: ROOT });
     return JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
 }

@@ -20,12 +20,14 @@ const PROVIDERS = {
     releaseLedgerProvider: "components/release/releaseLedger",
     dockerContainerProvider: "components/targets/dockerContainer",
     releaseVerificationProvider: "components/release/verification",
+    pullCheckProvider: "components/targets/pullCheck",
 } as const;
 /** Measured when the helpers were first shared: DockerContainer 18.3 kB (15.5 kB with the checks inlined); the ledger with its numbering 9.6 kB. */
 /** With the release phase and the one-off runner (oneOffContainer.ts, masking): DockerContainer 24.1 kB. */
 /** With the proxy swap (proxy.ts: the Caddy admin client, routes, the proxy's lifecycle) beside the recreate swap: DockerContainer 56.0 kB, the verification (httpGetVia) 1 kB more. */
 /** With the proxy's admin gate, its never-written routes rebuilt once and the shared pull and log helpers: DockerContainer 60.2 kB. */
-const MAX_CHARS = { releaseLedgerProvider: 14_000, dockerContainerProvider: 63_000, releaseVerificationProvider: 16_000 } as const;
+/** The pull check with the registry client it shares with RegistryTag (authorizedFetch): measured 7.3 kB. */
+const MAX_CHARS = { releaseLedgerProvider: 14_000, dockerContainerProvider: 63_000, releaseVerificationProvider: 16_000, pullCheckProvider: 12_000 } as const;
 
 let texts: Record<keyof typeof PROVIDERS, string>;
 
@@ -62,6 +64,12 @@ describe("serialized providers", () => {
         expect(text.length).toBeLessThan(MAX_CHARS[name]);
         // The engine's sentinel comes from the SDK (a require), never inlined.
         expect(text).not.toContain(unknown);
+        if (name === "pullCheckProvider") {
+            // The registry client it calls, not the program-side resource class.
+            expect(text).toContain("authorizedFetch");
+            expect(text).not.toContain("class PullCheck");
+            return;
+        }
         if (name === "releaseVerificationProvider") {
             // The pure decisions and the one-off runner it calls, not the program-side gate.
             expect(text).toContain("releaseIdCheck");
@@ -111,6 +119,40 @@ describe("serialized providers", () => {
             ]);
             expect(result.same).toBe(false);
             expect(result.next).toBe(true);
+        } finally {
+            server.close();
+        }
+    }, 30_000);
+
+    it("PullCheck judges credentials from its text: a 401 fails create with the refusal and the fix, a 200 passes", async () => {
+        const http = await import("node:http");
+        // Distribution API: a manifest HEAD without accepted credentials answers 401 (https://distribution.github.io/distribution/spec/api/).
+        const server = http.createServer((req, res) => {
+            const good = req.headers.authorization === `Basic ${Buffer.from("delivery:right").toString("base64")}`;
+            res.writeHead(good ? 200 : 401, good ? {} : { "www-authenticate": 'Basic realm="registry"' });
+            res.end();
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+        const inputs = (password: string) => ({
+            imageRef: `${host}/delivery/app@sha256:${"b".repeat(64)}`,
+            dockerConfigJson: JSON.stringify({ auths: { [host]: { username: "delivery", password } } }),
+            insecure: true,
+            fix: "pulumi config set --secret delivery:registryPassword <password> --stack s",
+        });
+        try {
+            const result = (await inFreshProcess(
+                "pullCheckProvider",
+                `async (provider) => {
+                    const ok = await provider.create(${JSON.stringify(inputs("right"))}).then(() => "created", (e) => e.message);
+                    const bad = await provider.create(${JSON.stringify(inputs("wrong"))}).then(() => "created", (e) => e.message);
+                    return { ok, bad };
+                }`,
+            )) as { ok: string; bad: string };
+            expect(result.ok).toBe("created");
+            expect(result.bad).toContain(`registry ${host} refused the image pull secret's credentials (user delivery, HTTP 401`);
+            expect(result.bad).toContain("Fix: pulumi config set --secret delivery:registryPassword <password> --stack s");
+            expect(result.bad).not.toContain("wrong");
         } finally {
             server.close();
         }

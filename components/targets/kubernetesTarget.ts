@@ -173,7 +173,7 @@ export class KubernetesTarget extends CheckedComponent {
                 dockerConfigJson: args.dockerConfigJson,
                 insecure: args.registryInsecure ?? false,
                 fix: args.pullCredentialsFix ?? "set the registry credentials of the stack",
-                graceSeconds: (args.rolloutTimeoutSeconds ?? 300) + 10,
+                graceSeconds: rolloutTimeout(args) + 10,
             },
             { parent: this, dependsOn: secrets },
         );
@@ -240,14 +240,26 @@ function createPullSecret(scope: Scope): k8s.core.v1.Secret {
     });
 }
 
+/** Seconds the provider waits for the release's pods (the Deployment's rollout, the Service's endpoints) before it fails the update. */
+function rolloutTimeout(args: KubernetesTargetArgs): number {
+    return args.rolloutTimeoutSeconds ?? 300;
+}
+
+/** The provider's wait on an object that waits for the release's pods: the annotation it reads, and the same custom timeouts. */
+function awaitsPods(args: KubernetesTargetArgs): { annotations: Record<string, string>; customTimeouts: pulumi.CustomTimeouts } {
+    const timeout = rolloutTimeout(args);
+    return { annotations: { "pulumi.com/timeoutSeconds": String(timeout) }, customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } };
+}
+
 function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1.Deployment {
     const { args, name, child, selector } = scope;
-    const timeout = args.rolloutTimeoutSeconds ?? 300;
+    const timeout = rolloutTimeout(args);
+    const wait = awaitsPods(args);
     return new (kube().apps.v1.Deployment)(
         `${name}-deployment`,
         {
             // The provider waits for the rollout up to this long, then fails the update.
-            metadata: ownedMetadata(scope, args.appName, { "pulumi.com/timeoutSeconds": String(timeout) }),
+            metadata: ownedMetadata(scope, args.appName, wait.annotations),
             spec: {
                 replicas: args.replicas,
                 selector: { matchLabels: selector },
@@ -257,7 +269,7 @@ function createDeployment(scope: Scope, secrets: pulumi.Resource[]): k8s.apps.v1
                 template: podTemplate(args),
             },
         },
-        { ...child, dependsOn: secrets, customTimeouts: { create: `${timeout}s`, update: `${timeout}s` } },
+        { ...child, dependsOn: secrets, customTimeouts: wait.customTimeouts },
     );
 }
 
@@ -330,13 +342,16 @@ function appContainer(args: KubernetesTargetArgs): k8s.types.input.core.v1.Conta
 
 function createService(scope: Scope): k8s.core.v1.Service {
     const { args, name, child, selector } = scope;
+    // On create the provider waits for a ready endpoint (10 minutes by default): with pods that
+    // never become Ready a first `up` hung long after the Deployment had failed at its timeout.
+    const wait = awaitsPods(args);
     return new (kube().core.v1.Service)(
         `${name}-service`,
         {
-            metadata: ownedMetadata(scope, args.appName),
+            metadata: ownedMetadata(scope, args.appName, wait.annotations),
             spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http" }] },
         },
-        child,
+        { ...child, customTimeouts: wait.customTimeouts },
     );
 }
 

@@ -58,6 +58,15 @@ describe("KubernetesTarget", () => {
         expect(d.spec.replicas).toBe(2);
     });
 
+    it("gives the Service's wait for endpoints the same timeout: a first release whose pods never become Ready fails in time", async () => {
+        // On create the provider waits for the Service to have a ready endpoint, 10 minutes by
+        // default; with pods that never become Ready that held a first `up` long after the
+        // Deployment had failed at its timeout (seen on the local cluster).
+        await deploy(mocks());
+        const svc = plain(mocks().one("kubernetes:core/v1:Service").inputs);
+        expect(svc.metadata.annotations["pulumi.com/timeoutSeconds"]).toBe("120");
+    });
+
     it("forces its server-side applies on every object, so a hand edit cannot block the next update", async () => {
         await deploy(mocks(), { ingressHost: "app.example.com" });
         const k8sObjects = mocks().resources.filter((r) => r.type.startsWith("kubernetes:") && r.custom);

@@ -5,7 +5,8 @@ import { kubectlJson, useK8sStack } from "./cluster";
  * On the kwok node: the first release of a new stack whose pods never become Ready. On create the
  * Kubernetes provider also waits for the Service to get a ready endpoint, 10 minutes by default;
  * before the Service carried the rollout timeout too, this `up` was still running minutes after
- * the Deployment had failed at its timeout.
+ * the Deployment had failed at its timeout (twice here; in another run the Service saw an
+ * endpoint before the never-ready stage applied and did not wait, so the Service is not named).
  */
 describe("kubernetes target: a first release whose pods never become Ready", () => {
     const NS = "k8s-e2e-first";
@@ -15,7 +16,7 @@ describe("kubernetes target: a first release whose pods never become Ready", () 
         podLabels: '{"delivery.test/never-ready":"true"}',
     }));
 
-    it("fails `pulumi up` within rolloutTimeoutSeconds, the Deployment and the Service both named", async () => {
+    it("fails `pulumi up` within rolloutTimeoutSeconds, naming the Deployment", async () => {
         const started = Date.now();
         // Bounded here so that a hang fails this test instead of the whole level's timeout.
         const up = fx.stack.up().then(
@@ -33,8 +34,6 @@ describe("kubernetes target: a first release whose pods never become Ready", () 
         const message = String((outcome as Error).message);
         expect(message).toMatch(/kubernetes:apps\/v1:Deployment/);
         expect(message).toContain("'web' timed out waiting to be Ready");
-        expect(message).toContain("Service does not target any Pods");
-        expect(message).toMatch(/kubernetes:core\/v1:Service/);
         // The pods exist and are not Ready: the release never served.
         const pods = kubectlJson("pods", "-n", NS).items as Array<{ status: { conditions?: Array<{ type: string; status: string }> } }>;
         expect(pods.length).toBeGreaterThan(0);

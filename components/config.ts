@@ -632,7 +632,7 @@ export function isLoopback(hostPortOrUrl: string): boolean {
 function proxySwapProblems(stack: string, v: Parsed, raw: Raw): string[] {
     const problems: string[] = [];
     for (const key of ["proxyHost", "proxyImage"] as const) {
-        if (raw[key] === undefined || raw[key] === "" || raw[key] === DEFAULTS[key]) {
+        if (raw[key] === undefined || raw[key] === DEFAULTS[key]) {
             continue;
         }
         if (v.target !== undefined && v.target !== "docker") {

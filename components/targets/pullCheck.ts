@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { parsePinnedRef, splitRepository } from "../refs";
 import { MANIFEST_TYPES, authorizedFetch } from "../registry/registryTag";
 
 /**
@@ -34,14 +35,12 @@ export const PULL_CHECK_TIMEOUT_MS = 10_000;
 
 /** The refusal, or undefined when the registry serves the manifest (or cannot be asked from here in timeoutMs). */
 export async function pullRefusal(inputs: PullCheckInputs, timeoutMs: number = PULL_CHECK_TIMEOUT_MS): Promise<string | undefined> {
-    const slash = inputs.imageRef.indexOf("/");
-    const at = inputs.imageRef.indexOf("@");
-    if (slash < 0 || at < 0) {
+    const pinned = parsePinnedRef(inputs.imageRef);
+    if (pinned === undefined) {
         return undefined;
     }
-    const server = inputs.imageRef.slice(0, slash);
-    const repository = inputs.imageRef.slice(slash + 1, at);
-    const digest = inputs.imageRef.slice(at + 1);
+    const { server, path: repository } = splitRepository(pinned.repository);
+    const digest = pinned.digest;
     let auth: { username?: string; password?: string; auth?: string } = {};
     try {
         auth = (JSON.parse(inputs.dockerConfigJson) as { auths?: Record<string, typeof auth> }).auths?.[server] ?? {};

@@ -1,6 +1,7 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { imageTags, pinnedRef } from "../refs";
+import { imageTags, pinnedRef, refSlug, splitRepository, stripTagAndDigest } from "../refs";
+import { RegistryTag } from "../registry/registryTag";
 import { RegistryCredentials } from "../registry/registry";
 
 export interface AppImageArgs {
@@ -27,8 +28,25 @@ export interface AppImageArgs {
 }
 
 /**
- * Builds the app once per commit with BuildKit, pushes it tagged with the commit SHA and
- * the ref slug, and exposes it only as `repository@sha256:...`. The mutable tags are
+ * Where the commit's name goes. docker-build's refresh reads each of an Image's `tags` back from
+ * the registry, always over HTTPS (its registry client is given no TLS setting): against a
+ * plain-HTTP registry every `--refresh` retried for ~3 s (regclient's backoff), then logged "unable
+ * to verify image tags, leaving state unchanged" and checked nothing. For such a registry the name
+ * is given to the registry export instead (BuildKit pushes the same tag; the Image's read then has
+ * no tag to fetch). An HTTPS registry (GitLab's) keeps `tags`: its read is one manifest GET, and a
+ * deleted tag shows up on refresh. One name only: BuildKit keeps the last of several `name=` keys,
+ * and docker-build refuses a second export before it has booted the builder.
+ */
+export function commitName(tag: string, insecure: boolean): Pick<dockerBuild.ImageArgs, "tags" | "exports"> {
+    if (insecure) {
+        return { tags: [], exports: [{ registry: { insecure: true, push: true, names: [tag] } }] };
+    }
+    return { tags: [tag], exports: [{ registry: { insecure: false, push: true } }] };
+}
+
+/**
+ * Builds the app once per commit with BuildKit, pushes it tagged with the commit SHA, tags the
+ * same manifest with the ref slug, and exposes it only as `repository@sha256:...`. The mutable tags are
  * never an output: what is deployed is what was built.
  */
 export class AppImage extends pulumi.ComponentResource {
@@ -42,6 +60,7 @@ export class AppImage extends pulumi.ComponentResource {
         super("delivery:build:AppImage", name, {}, opts);
         this.tags = imageTags(args.repositoryUrl, args.commitSha, args.refName);
         const creds = pulumi.output(args.credentials);
+        const insecure = args.insecure ?? false;
         const image = new dockerBuild.Image(
             `${name}-image`,
             {
@@ -49,9 +68,8 @@ export class AppImage extends pulumi.ComponentResource {
                 dockerfile: { location: args.dockerfile },
                 buildArgs: { BASE_IMAGE: args.baseImage },
                 platforms: [(args.platform ?? "linux/amd64") as dockerBuild.Platform],
-                tags: this.tags,
+                ...commitName(this.tags[0], insecure),
                 push: false,
-                exports: [{ registry: { insecure: args.insecure ?? false, push: true } }],
                 labels: {
                     "org.opencontainers.image.revision": args.commitSha,
                     "org.opencontainers.image.ref.name": args.refName,
@@ -63,6 +81,24 @@ export class AppImage extends pulumi.ComponentResource {
             { parent: this },
         );
         this.digest = image.digest;
+        if (this.tags.length > 1) {
+            // The ref slug moves with each build of the branch: a tag added to the built manifest,
+            // byte for byte, never a second push (see commitName for why not the Image's own).
+            const { server, path } = splitRepository(stripTagAndDigest(args.repositoryUrl));
+            new RegistryTag(
+                `${name}-ref-tag`,
+                {
+                    server,
+                    repository: path,
+                    digest: image.digest,
+                    tag: refSlug(args.refName),
+                    insecure,
+                    mutable: true,
+                    credentials: args.credentials,
+                },
+                { parent: this },
+            );
+        }
         this.ref = image.digest.apply((d) => pinnedRef(args.repositoryUrl, d));
         this.registerOutputs({ ref: this.ref, digest: this.digest, tags: this.tags });
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { refSlug } from "../../components/refs";
 import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers, useStacks } from "../support/workspace";
 
 /**
@@ -12,6 +13,7 @@ describe("dev stack lifecycle", () => {
     const fx = useStacks((project) => ({ stack: ["dev", localConfig(project, port)] }));
 
     let first: ReleaseOutput;
+    const branchTag = () => refSlug(fx.project.git("rev-parse", "--abbrev-ref", "HEAD"));
 
     it("previews, then up builds, pushes and serves the release over HTTP", async () => {
         const preview = await fx.stack.preview();
@@ -30,8 +32,9 @@ describe("dev stack lifecycle", () => {
         expect(app.body.app_env).toBe("dev");
         expect((await getApp(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
-        // The commit tag names the very digest that was deployed.
+        // The commit tag and the branch's tag name the very digest that was deployed.
         expect(await registryDigest("127.0.0.1:5000", fx.project.repository, first.commitSha)).toBe(first.digest);
+        expect(await registryDigest("127.0.0.1:5000", fx.project.repository, branchTag())).toBe(first.digest);
         expect(await resourceTypes(fx.stack)).toContain("docker-build:index:Image");
     });
 
@@ -45,6 +48,9 @@ describe("dev stack lifecycle", () => {
     it("a refresh finds the container and image as Pulumi left them", async () => {
         const refresh = await fx.stack.refresh();
         expect(refresh.summary.result).toBe("succeeded");
+        // The Image's read has no tag to fetch over HTTPS from this plain-HTTP registry (it used to
+        // retry ~3 s, then warn and check nothing).
+        expect(refresh.stdout).not.toContain("unable to verify image tags");
         await fx.stack.preview({ expectNoChanges: true });
     });
 
@@ -56,6 +62,9 @@ describe("dev stack lifecycle", () => {
         const up = await fx.stack.up();
         const second = outputValue<ReleaseOutput>(up.outputs, "release");
         expect(second.digest).not.toBe(first.digest);
+        // The branch's tag moved to the new build; the first commit's tag still names the first.
+        expect(await registryDigest("127.0.0.1:5000", fx.project.repository, branchTag())).toBe(second.digest);
+        expect(await registryDigest("127.0.0.1:5000", fx.project.repository, first.commitSha)).toBe(first.digest);
         expect(second.releaseId).not.toBe(first.releaseId);
         expect(up.summary.resourceChanges?.update).toBeGreaterThanOrEqual(1);
 

@@ -17,19 +17,43 @@ describe("AppImage", () => {
         baseImage: "127.0.0.1:5000/delivery/python-base:bookworm",
     };
 
-    it("builds with BuildKit, tags the commit SHA and the ref slug, and pushes", async () => {
+    it("builds with BuildKit, pushes the commit SHA tag and tags the same manifest with the ref slug", async () => {
         const image = new AppImage("app", args);
         await valueOf(image.ref);
         await settle(mocks());
         const i = plain(mocks().one("docker-build:index:Image").inputs);
-        expect(i.tags).toEqual([`127.0.0.1:5000/delivery/app:${SHA}`, "127.0.0.1:5000/delivery/app:feature-login"]);
+        // A plain-HTTP registry: the name is on the export (docker-build's refresh reads `tags` over HTTPS only).
+        expect(i.tags).toEqual([]);
+        expect(i.exports).toEqual([{ registry: { insecure: true, push: true, names: [`127.0.0.1:5000/delivery/app:${SHA}`] } }]);
         expect(i.buildArgs).toEqual({ BASE_IMAGE: "127.0.0.1:5000/delivery/python-base:bookworm" });
-        expect(i.exports).toEqual([{ registry: { insecure: true, push: true } }]);
         expect(i.platforms).toEqual(["linux/amd64"]);
         expect(i.context).toEqual({ location: "app" });
         expect(i.dockerfile).toEqual({ location: "app/Dockerfile" });
         expect(i.labels["org.opencontainers.image.revision"]).toBe(SHA);
         expect(i.buildOnPreview).toBe(false);
+        const refTag = plain(mocks().one("pulumi-nodejs:dynamic/registry:RegistryTag").inputs);
+        expect(refTag).toMatchObject({ server: "127.0.0.1:5000", repository: "delivery/app", tag: "feature-login", insecure: true, mutable: true });
+        expect(refTag.digest).toBe(await valueOf(image.digest));
+    });
+
+    it("against an HTTPS registry, tags the image itself so that a refresh checks the tag", async () => {
+        new AppImage("app", { ...args, repositoryUrl: "registry.gitlab.example/group/app", registryServer: "registry.gitlab.example", insecure: false });
+        await settle(mocks());
+        const i = plain(mocks().one("docker-build:index:Image").inputs);
+        expect(i.tags).toEqual([`registry.gitlab.example/group/app:${SHA}`]);
+        expect(i.exports).toEqual([{ registry: { insecure: false, push: true } }]);
+        expect(plain(mocks().one("pulumi-nodejs:dynamic/registry:RegistryTag").inputs)).toMatchObject({
+            server: "registry.gitlab.example",
+            repository: "group/app",
+            tag: "feature-login",
+            insecure: false,
+        });
+    });
+
+    it("adds no ref tag when the ref slug is the commit SHA itself or empty", async () => {
+        new AppImage("app", { ...args, refName: "" });
+        await settle(mocks());
+        expect(mocks().ofType("pulumi-nodejs:dynamic/registry:RegistryTag")).toHaveLength(0);
     });
 
     it("outputs only the digest-pinned ref, never a tag", async () => {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { appendEntry } from "../../components/release/ledger";
 import { packEntries } from "../../components/release/releaseLedger";
 import { createHash } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
 
 /**
  * Runs components or the whole program under `pulumi.runtime.setMocks`, recording every
@@ -186,13 +186,73 @@ export async function secretOf(o: pulumi.Output<unknown>): Promise<boolean> {
     return pulumi.isSecret(o);
 }
 
-/** Lets pending registrations finish: components register children asynchronously. */
+/**
+ * The SDK's own wait for its RPC queue to drain: what a real program's run awaits before it
+ * exits (`runInPulumiStack`), so a registration it does not cover would be lost in a real
+ * deployment too. Internal to the SDK (not in its typings); a version without it fails here.
+ */
+const waitForRPCs: () => Promise<void> = (() => {
+    const f = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+    if (typeof f !== "function") {
+        throw new Error("@pulumi/pulumi no longer has runtime.waitForRPCs: settle() needs another way to see pending registrations");
+    }
+    return f;
+})();
+
+/** One turn of the event loop: every microtask queued so far (an apply's callback, a mock's answer) has run. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Lets pending registrations finish: components register children asynchronously (in applies,
+ * after their parent's outputs resolve). Each round waits for every RPC begun so far, then one
+ * event-loop turn for the callbacks those RPCs' results release; it ends after two rounds in a
+ * row record nothing new. The mocks answer without I/O or timers, so no real time has to pass
+ * (a fixed 20 ms poll cost 40 ms or more per call).
+ */
 export async function settle(recorder: Recorder): Promise<void> {
     let last = -1;
-    for (let i = 0; i < 50 && recorder.resources.length !== last; i++) {
+    let quiet = 0;
+    for (let i = 0; i < 1000 && quiet < 2; i++) {
+        await waitForRPCs();
+        await turn();
+        quiet = recorder.resources.length === last ? quiet + 1 : 0;
         last = recorder.resources.length;
-        await new Promise((r) => setTimeout(r, 20));
     }
+}
+
+/**
+ * A fake clock for code that waits on real time (polls, backoffs, deadlines): `setTimeout` and
+ * `Date` are faked, and whenever a turn of the event loop passes the clock jumps to the next
+ * timer (vitest's "nextTimerAsync" tick mode). Real I/O still runs at its own pace; a timer
+ * pending while a request is in flight fires early, so it suits waits that run one at a time
+ * (poll, await the answer, sleep), not a timeout racing a request.
+ *
+ * fetch's own timers (undici's 500 ms tick driving its connect, header and body timeouts) hang
+ * off one timer the process makes once; a fetch before the fake clock (one refused connection)
+ * makes it a real one, so undici keeps real time and its timers keep working after this test.
+ */
+async function fakeClock(): Promise<void> {
+    await fetch("http://127.0.0.1:1/").catch(() => undefined);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    vi.setTimerTickMode("nextTimerAsync");
+}
+
+/** Runs `body` on the fake clock (see fakeClock), real timers again afterwards. */
+export async function onFakeClock<T>(body: () => Promise<T>): Promise<T> {
+    await fakeClock();
+    try {
+        return await body();
+    } finally {
+        vi.useRealTimers();
+    }
+}
+
+/** The fake clock (see fakeClock) for every test of a describe block. */
+export function useFakeClock(): void {
+    beforeEach(fakeClock);
+    afterEach(() => {
+        vi.useRealTimers();
+    });
 }
 
 export const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -207,8 +267,8 @@ export function useMocks(opts: MockOptions | (() => MockOptions) = {}): () => Re
         rec = installMocks(typeof opts === "function" ? opts() : opts);
     });
     afterEach(async () => {
+        // settle's last rounds waited for every RPC begun: nothing is in flight when the next test installs its mocks.
         await settle(rec);
-        await new Promise((r) => setTimeout(r, 50));
     });
     return () => rec;
 }

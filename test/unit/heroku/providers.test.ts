@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { followRelease, herokuRequest, newestRelease } from "../../../components/heroku/herokuApi";
 import { herokuConfigVarsProvider } from "../../../components/heroku/herokuConfigVars";
 import { HerokuDouble, startHerokuDouble } from "../../support/heroku";
+import { useFakeClock } from "../harness";
 
 /** The Platform API client and the config vars provider against the Heroku double (test/support/heroku). */
 const KEY = "heroku-unit-key-0001";
@@ -66,6 +67,11 @@ describe("followRelease", () => {
 });
 
 describe("herokuConfigVarsProvider", () => {
+    // The provider follows each release it makes at followRelease's real pace (reads 250 ms, then
+    // 500 ms after it: 0.75 s per release with the double's one pending read). The fake clock runs
+    // those waits at once; the requests and reads are the same.
+    useFakeClock();
+
     const inputs = () => ({
         apiUrl: double.url,
         apiKey: KEY,

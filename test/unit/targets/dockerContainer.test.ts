@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DockerContainerOutputs, dockerContainerProvider } from "../../../components/targets/dockerContainer";
 import { standardLabels } from "../../../components/targets/labels";
-import { fakeDigest } from "../harness";
+import { fakeDigest, onFakeClock } from "../harness";
 
 const base: DockerContainerOutputs = {
     name: "app-dev",
@@ -252,9 +252,12 @@ describe("DockerContainer provider finds the slot's containers by their labels",
         vi.stubGlobal("fetch", async () => new Response("down", { status: 503 }));
         engine.logText = "starting with S=s3cr3t-value\nlistening\n";
         const failing = { ...inputs, secretEnv: { S: "s3cr3t-value" }, healthTimeoutSeconds: 1 };
-        const error = await dockerContainerProvider.create!(failing).then(
-            () => undefined,
-            (e: Error) => e.message,
+        // Its health polls (500 ms apart) run out the 1 s timeout on the fake clock: the engine and fetch are in memory.
+        const error = await onFakeClock(() =>
+            dockerContainerProvider.create!(failing).then(
+                () => undefined,
+                (e: Error) => e.message,
+            ),
         );
         expect(error).toMatch(/did not become healthy[\s\S]*last log lines:[\s\S]*listening/);
         expect(error).not.toContain("s3cr3t-value");

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DockerContainerInputs, dockerContainerProvider } from "../../../components/targets/dockerContainer";
 import { standardLabels } from "../../../components/targets/labels";
 import { DEFAULT_PROXY_IMAGE, PROXY_REVISION, caddyRoutes, proxyName } from "../../../components/targets/proxy";
-import { fakeDigest } from "../harness";
+import { fakeDigest, onFakeClock } from "../harness";
 
 /** A loopback server answering every request with `status`, and Caddy's admin API stand-in (GET routes with an ETag trailer, PATCH). */
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
@@ -145,7 +145,8 @@ describe("DockerContainer behind the proxy: a routed release of the same inputs"
 
     it("is not taken as done when it does not answer (killed inside its watch window, never watched): up fails saying so", async () => {
         health = 503;
-        await expect(dockerContainerProvider.create!(inputs)).rejects.toThrow(
+        // Its health polls through the proxy (250 ms apart, each answered before the next) run out the 1 s timeout on the fake clock.
+        await expect(onFakeClock(() => dockerContainerProvider.create!(inputs))).rejects.toThrow(
             /release r-1 .* is routed but does not answer its health path: no healthy answer within 1s \(GET \/healthz answered 503\)/,
         );
     });

@@ -80,12 +80,12 @@ export class AppImage extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.digest = image.digest;
+        let named: pulumi.Output<string> = image.digest;
         if (this.tags.length > 1) {
             // The ref slug moves with each build of the branch: a tag added to the built manifest,
             // byte for byte, never a second push (see commitName for why not the Image's own).
             const { server, path } = splitRepository(stripTagAndDigest(args.repositoryUrl));
-            new RegistryTag(
+            const refTag = new RegistryTag(
                 `${name}-ref-tag`,
                 {
                     server,
@@ -98,8 +98,13 @@ export class AppImage extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            // Nothing uses the image before its tag is written: the local registry (distribution's
+            // filesystem driver) rewrites a manifest's revision link on each PUT, and a pull or
+            // another tag's PUT of the same manifest meanwhile got a 500 "invalid checksum digest format".
+            named = refTag.digest;
         }
-        this.ref = image.digest.apply((d) => pinnedRef(args.repositoryUrl, d));
+        this.digest = named;
+        this.ref = named.apply((d) => pinnedRef(args.repositoryUrl, d));
         this.registerOutputs({ ref: this.ref, digest: this.digest, tags: this.tags });
     }
 }

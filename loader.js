@@ -23,10 +23,13 @@ const LOADER_TEXT = fs.readFileSync(__filename);
 
 /** What a run loaded: files read from the cache and files compiled (DELIVERY_TS_LOADER_REPORT=path appends them). */
 const stats = { hits: 0, compiled: [] };
+/** Each .ts file loaded, by absolute path, with its key: what names its exact text (components/dynamicResource.ts keys on them). */
+const loaded = new Map();
 
 function register(root) {
     root = fs.realpathSync(root);
     const cacheDir = process.env.DELIVERY_TS_CACHE || path.join(root, "node_modules", ".cache", "delivery-ts");
+    module.exports.registered = { root, cacheDir };
     const tsPackage = require.resolve("typescript/package.json", { paths: [root] });
     const tsVersion = JSON.parse(fs.readFileSync(tsPackage, "utf8")).version;
     let tsconfig = "";
@@ -68,6 +71,7 @@ function register(root) {
         }
         const source = fs.readFileSync(filename, "utf8");
         const key = base.copy().update(`${rel}\0`).update(source).digest("hex");
+        loaded.set(filename, key);
         const entry = path.join(cacheDir, key.slice(0, 2), `${key}.js`);
         let js;
         try {
@@ -100,4 +104,4 @@ function register(root) {
     }
 }
 
-module.exports = { register, stats };
+module.exports = { register, stats, loaded, registered: undefined };

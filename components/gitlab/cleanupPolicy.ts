@@ -9,6 +9,7 @@ import {
     keepRegexWithReleaseTags,
     userPartOfKeepRegex,
 } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * The project's container registry cleanup policy, set through "Edit a project"
@@ -169,7 +170,7 @@ export const cleanupPolicyProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A GitLab project's container registry cleanup policy as a Pulumi resource. */
-export class ContainerRegistryCleanupPolicy extends pulumi.dynamic.Resource {
+export class ContainerRegistryCleanupPolicy extends DynamicResource {
     constructor(name: string, args: CleanupPolicyArgs, opts?: pulumi.CustomResourceOptions) {
         super(cleanupPolicyProvider, name, kit.resourceProps(args, ["nextRunAt"]), kit.withSecretOutputs(opts), "gitlab", "ContainerRegistryCleanupPolicy");
     }

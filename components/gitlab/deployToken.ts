@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kit from "./providerKit";
 import { DEFAULT_DEPLOY_TOKEN_SCOPES, deployTokenScopesProblem, type DeployTokenScope, isoDateProblem } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A project deploy token (docs: api/deploy_tokens.md), by default with only `read_registry`: the
@@ -193,7 +194,7 @@ export const deployTokenProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A GitLab project deploy token as a Pulumi resource; `token` is a secret. */
-export class DeployToken extends pulumi.dynamic.Resource {
+export class DeployToken extends DynamicResource {
     constructor(name: string, args: DeployTokenArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             deployTokenProvider,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kit from "./providerKit";
 import { type EnvironmentTier, environmentNameProblem, environmentTierProblem, externalUrlProblem, tierForEnvironment } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A GitLab environment (docs: api/environments.md). The id is `<project>:<environment id>`.
@@ -155,7 +156,7 @@ export const environmentProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A GitLab environment as a Pulumi resource. */
-export class Environment extends pulumi.dynamic.Resource {
+export class Environment extends DynamicResource {
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(environmentProvider, name, kit.resourceProps(args, ["environmentId", "slug", "state"]), kit.withSecretOutputs(opts), "gitlab", "Environment");
     }

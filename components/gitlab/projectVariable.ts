@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { errorStatus, gitlabApiError } from "./client";
 import * as kit from "./providerKit";
 import { VARIABLE_DEFAULTS, variableProblems } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A project-level CI/CD variable (GitLab docs: project_level_variables.md).
@@ -242,7 +243,7 @@ export const projectVariableProvider: pulumi.dynamic.ResourceProvider = {
  * A GitLab project CI/CD variable as a Pulumi resource. `value` and the token are always secrets
  * in state.
  */
-export class ProjectVariable extends pulumi.dynamic.Resource {
+export class ProjectVariable extends DynamicResource {
     constructor(name: string, args: ProjectVariableArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             projectVariableProvider,

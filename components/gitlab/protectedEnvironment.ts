@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { errorStatus } from "./client";
 import * as kit from "./providerKit";
 import { accessLevelProblem, type AccessLevel, environmentNameProblem, PROTECTION_DEFAULTS, requiredApprovalsProblem } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A protected environment (docs: api/protected_environments.md; GitLab Premium): who may deploy
@@ -200,7 +201,7 @@ export const protectedEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A GitLab protected environment as a Pulumi resource. */
-export class ProtectedEnvironment extends pulumi.dynamic.Resource {
+export class ProtectedEnvironment extends DynamicResource {
     constructor(name: string, args: ProtectedEnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(protectedEnvironmentProvider, name, kit.resourceProps(args), kit.withSecretOutputs(opts), "gitlab", "ProtectedEnvironment");
     }

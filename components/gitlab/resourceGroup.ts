@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GitlabClient } from "./client";
 import * as kit from "./providerKit";
 import { environmentNameProblem, processModeProblem, RESOURCE_GROUP_DEFAULTS, type ResourceGroupProcessMode, resourceGroupNotYetWarning } from "./gitlabRules";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * The process mode of the stack's CI/CD resource group (docs: api/resource_groups.md, "Edit an
@@ -149,7 +150,7 @@ export const resourceGroupProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** The process mode of a GitLab CI/CD resource group as a Pulumi resource. */
-export class ResourceGroup extends pulumi.dynamic.Resource {
+export class ResourceGroup extends DynamicResource {
     constructor(name: string, args: ResourceGroupArgs, opts?: pulumi.CustomResourceOptions) {
         super(resourceGroupProvider, name, kit.resourceProps(args, ["exists"]), kit.withSecretOutputs(opts), "gitlab", "ResourceGroup");
     }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
 import { followRelease, herokuRequest, newestRelease } from "./herokuApi";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * The config vars this stack gives one Heroku app: its plain and secret settings and RELEASE_ID
@@ -82,7 +83,7 @@ export const herokuConfigVarsProvider: pulumi.dynamic.ResourceProvider = {
 
 export type HerokuConfigVarsArgs = ArgsOf<HerokuConfigVarsInputs>;
 
-export class HerokuConfigVars extends pulumi.dynamic.Resource {
+export class HerokuConfigVars extends DynamicResource {
     declare readonly releaseVersion: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: HerokuConfigVarsArgs, opts?: pulumi.CustomResourceOptions) {

@@ -3,6 +3,7 @@ import { ArgsOf } from "../dynamicArgs";
 import { parsePinnedRef, splitRepository } from "../refs";
 import { copyImage } from "../registry/blobCopy";
 import { followRelease, herokuRequest, newestRelease } from "./herokuApi";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * Releases one image, by digest, to one process type of a Heroku app, with no build:
@@ -128,7 +129,7 @@ export const herokuReleaseProvider: pulumi.dynamic.ResourceProvider = {
 
 export type HerokuReleaseArgs = ArgsOf<HerokuReleaseInputs>;
 
-export class HerokuRelease extends pulumi.dynamic.Resource {
+export class HerokuRelease extends DynamicResource {
     declare readonly digest: pulumi.Output<string>;
     declare readonly imageId: pulumi.Output<string>;
     declare readonly releaseVersion: pulumi.Output<number>;

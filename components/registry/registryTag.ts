@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * Adds a tag to an existing manifest in a registry, without pulling or rebuilding:
@@ -191,7 +192,7 @@ export const registryTagProvider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-export class RegistryTag extends pulumi.dynamic.Resource {
+export class RegistryTag extends DynamicResource {
     declare readonly digest: pulumi.Output<string>;
     declare readonly tag: pulumi.Output<string>;
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * The stack's release key: 32 random bytes, created once with the stack and kept in its state
@@ -30,7 +31,7 @@ export const releaseKeyProvider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-export class ReleaseKey extends pulumi.dynamic.Resource {
+export class ReleaseKey extends DynamicResource {
     declare readonly key: pulumi.Output<string>;
 
     constructor(name: string, opts?: pulumi.CustomResourceOptions) {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf } from "../dynamicArgs";
 import { isDigestPinned, parsePinnedRef } from "../refs";
 import { LedgerCandidate, LedgerEntry, appendEntry, isNewRelease, origins } from "./ledger";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * The stack's release ledger as one resource: its state holds every entry the stack ever made
@@ -133,7 +134,7 @@ export const releaseLedgerProvider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-export class ReleaseLedger extends pulumi.dynamic.Resource {
+export class ReleaseLedger extends DynamicResource {
     declare readonly entriesJson: pulumi.Output<string>;
     declare readonly ledgerId: pulumi.Output<string>;
 

@@ -13,6 +13,7 @@ import {
 } from "./verificationResult";
 import { runOneOff } from "../targets/oneOffContainer";
 import { httpGetVia } from "../targets/proxy";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A running release's evidence: after the target serves it, its checks run and their result is
@@ -151,7 +152,7 @@ export const releaseVerificationProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** The recorded verification of the release that runs. */
-export class ReleaseVerification extends pulumi.dynamic.Resource {
+export class ReleaseVerification extends DynamicResource {
     declare readonly result: pulumi.Output<VerificationResult>;
 
     constructor(name: string, args: ReleaseVerificationArgs, opts?: pulumi.CustomResourceOptions) {

@@ -23,6 +23,7 @@ import {
     withoutRoute,
 } from "./proxy";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./targetArgs";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * A dynamic provider that runs one release as one container on a Docker host, over the
@@ -704,7 +705,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
 
 export type DockerContainerArgs = ArgsOf<DockerContainerInputs>;
 
-export class DockerContainer extends pulumi.dynamic.Resource {
+export class DockerContainer extends DynamicResource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly containerName: pulumi.Output<string>;
     declare readonly releasePhase: pulumi.Output<ReleasePhaseRecord | undefined>;

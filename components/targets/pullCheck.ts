@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parsePinnedRef, splitRepository } from "../refs";
 import { MANIFEST_TYPES, authorizedFetch } from "../registry/registryTag";
+import { DynamicResource } from "../dynamicResource";
 
 /**
  * Whether the credentials of a Kubernetes image pull secret can pull the release's image: a
@@ -108,7 +109,7 @@ export const pullCheckProvider: pulumi.dynamic.ResourceProvider = {
     async delete() {},
 };
 
-export class PullCheck extends pulumi.dynamic.Resource {
+export class PullCheck extends DynamicResource {
     constructor(name: string, args: { [K in keyof PullCheckInputs]: pulumi.Input<PullCheckInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
         super(pullCheckProvider, name, { ...args, dockerConfigJson: pulumi.secret(args.dockerConfigJson) }, opts, "targets", "PullCheck");
     }

@@ -21,7 +21,7 @@ const path = require("node:path");
 // This file's own text is part of every key: a change to how it compiles compiles everything again.
 const LOADER_TEXT = fs.readFileSync(__filename);
 
-/** What a run loaded: files read from the cache and files compiled (DELIVERY_TS_LOADER_REPORT=path appends them). */
+/** What a run loaded: files read from the cache and files compiled (DELIVERY_TS_LOADER_REPORT=path appends them, and whether TypeScript was loaded). */
 const stats = { hits: 0, compiled: [] };
 /** Each .ts file loaded, by absolute path, with its key: what names its exact text (components/dynamicResource.ts keys on them). */
 const loaded = new Map();
@@ -99,7 +99,10 @@ function register(root) {
     }
     if (process.env.DELIVERY_TS_LOADER_REPORT) {
         process.on("exit", () => {
-            fs.appendFileSync(process.env.DELIVERY_TS_LOADER_REPORT, `${JSON.stringify({ pid: process.pid, hits: stats.hits, compiled: stats.compiled })}\n`);
+            // typescript: whether TypeScript itself was loaded (a compile, or the SDK's closure serializer).
+            const typescript = Object.keys(require.cache).some((k) => /[\\/]node_modules[\\/]typescript[\\/]lib[\\/]typescript\.js$/.test(k));
+            const report = { pid: process.pid, hits: stats.hits, compiled: stats.compiled, typescript };
+            fs.appendFileSync(process.env.DELIVERY_TS_LOADER_REPORT, `${JSON.stringify(report)}\n`);
         });
     }
 }

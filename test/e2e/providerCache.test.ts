@@ -34,15 +34,21 @@ describe("dynamic provider cache", () => {
     const fx = useStacks((project) => ({ stack: ["dev", localConfig(project, port)] }));
     afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
+    const report = join(cache, "loader-report.jsonl");
+    /** What the program's process last reported (loader.js DELIVERY_TS_LOADER_REPORT). */
+    const lastReport = (): { typescript: boolean } => JSON.parse(readFileSync(report, "utf8").trim().split("\n").at(-1)!);
     const preview = async (mode: string) => {
         // The workspace's environment is what the engine, and so the program, runs with.
         fx.stack.workspace.envVars.DELIVERY_TS_CACHE = join(cache, "delivery-ts");
         fx.stack.workspace.envVars.DELIVERY_PROVIDER_CACHE = mode;
+        fx.stack.workspace.envVars.DELIVERY_TS_LOADER_REPORT = report;
         return fx.stack.preview();
     };
 
     it("a first run writes one text per dynamic type; the next run reads them instead of serializing", async () => {
         await preview("on");
+        // A cold run compiles and serializes: TypeScript is loaded (defer-typescript.js only puts it off).
+        expect(lastReport().typescript).toBe(true);
         const first = entries(providers);
         // The dev stack's dynamic types: ReleaseKey, ReleaseLedger, RegistryTag, DockerContainer, ReleaseVerification.
         expect(first).toHaveLength(5);
@@ -55,6 +61,8 @@ describe("dynamic provider cache", () => {
         }
         await preview("on");
         expect(entries(providers)).toEqual(first);
+        // Nothing to serialize or compile: TypeScript was never loaded.
+        expect(lastReport().typescript).toBe(false);
         const up = await fx.stack.up();
         expect(up.summary.result).toBe("succeeded");
         const state = await fx.stack.exportStack();

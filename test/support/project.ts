@@ -43,6 +43,7 @@ export class Project {
             "Pulumi.dev.yaml",
             "entry.js",
             "loader.js",
+            "defer-typescript.js",
             "index.ts",
             "program.ts",
             "tsconfig.json",

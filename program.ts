@@ -13,6 +13,7 @@ import { GitlabConfigError, GitlabSettings, readGitlabSettings } from "./compone
 import { GitlabProjectSettings } from "./components/gitlab/gitlabProjectSettings";
 import { HerokuTarget, HerokuTargetArgs } from "./components/heroku/herokuTarget";
 import { Registry, RegistryArgs } from "./components/registry/registry";
+import type { RegistryTag } from "./components/registry/registryTag";
 import { PromotedRelease, Promotion, UnknownStackError, readUpstreamRelease } from "./components/release/promotion";
 import { releaseActor } from "./components/release/actor";
 import { LedgerEntry, newest, origins } from "./components/release/ledger";
@@ -236,6 +237,8 @@ interface ReleaseSource {
     readonly rollbackOf?: number;
     /** For a promotion: the promotion gate's decision, recorded in the ledger entry. */
     readonly gate?: PromotedRelease["gate"];
+    /** Registry tags written on the digest before the release's own (a promotion's git tag). */
+    readonly tags?: RegistryTag[];
 }
 
 function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: PromotedRelease | undefined): ReleaseSource {
@@ -256,6 +259,7 @@ function buildOrPromote(s: DeliverySettings, registry: Registry, upstream: Promo
         origin: release.origin,
         ...(s.source.kind === "rollback" ? { rollbackOf: s.source.of } : {}),
         ...(release.gate !== undefined ? { gate: release.gate } : {}),
+        tags: promotion.tags,
     };
 }
 

@@ -1,7 +1,7 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { imageTags, pinnedRef, refSlug, splitRepository, stripTagAndDigest } from "../refs";
-import { RegistryTag } from "../registry/registryTag";
+import { RegistryTag, afterTagged } from "../registry/registryTag";
 import { RegistryCredentials } from "../registry/registry";
 
 export interface AppImageArgs {
@@ -98,10 +98,8 @@ export class AppImage extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            // Nothing uses the image before its tag is written: the local registry (distribution's
-            // filesystem driver) rewrites a manifest's revision link on each PUT, and a pull or
-            // another tag's PUT of the same manifest meanwhile got a 500 "invalid checksum digest format".
-            named = refTag.digest;
+            // Nothing uses the image before its tag is written (registry/registryTag.ts afterTagged says why).
+            named = afterTagged(image.digest, refTag);
         }
         this.digest = named;
         this.ref = named.apply((d) => pinnedRef(args.repositoryUrl, d));

@@ -222,6 +222,8 @@ export class Promotion extends CheckedComponent {
     readonly commitSha: string;
     readonly origin: string;
     readonly taggedRef?: pulumi.Output<string>;
+    /** The registry tags it writes on the digest (what pulls it waits for them: registryTag.ts afterTagged). */
+    readonly tags: RegistryTag[] = [];
 
     constructor(name: string, args: PromotionArgs, opts?: pulumi.ComponentResourceOptions) {
         super(
@@ -251,6 +253,7 @@ export class Promotion extends CheckedComponent {
                 { parent: this },
             );
             this.taggedRef = pulumi.interpolate`${pinned.repository}:${tag.tag}@${tag.digest}`;
+            this.tags.push(tag);
         }
         this.registerOutputs({ imageRef: this.imageRef, taggedRef: this.taggedRef });
     }

@@ -3,7 +3,7 @@ import { isDigestPinned, parsePinnedRef } from "../refs";
 import { releaseActor } from "./actor";
 import { configHash, keyedHash, releaseId } from "./identity";
 import { Registry } from "../registry/registry";
-import { RegistryTag } from "../registry/registryTag";
+import { RegistryTag, afterTagged } from "../registry/registryTag";
 import type { GateRecord } from "./gate";
 import { LedgerActor, LedgerCandidate, LedgerEntry, currentEntry, releaseTag } from "./ledger";
 import { ReleaseKey } from "./releaseKey";
@@ -51,6 +51,12 @@ export interface ReleaseArgs {
     readonly registry?: Registry;
     /** Who makes the release, and from which CI job. @default releaseActor() (CI variables, else the git user) */
     readonly actor?: LedgerActor;
+    /**
+     * Registry tags other components write on the same digest (a promotion's git tag): the
+     * release tag is written after them, and `imageRef` resolves after all of them
+     * (registryTag.ts afterTagged). @default []
+     */
+    readonly tags?: RegistryTag[];
 }
 
 /**
@@ -78,7 +84,7 @@ export class Release extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(refused(args.imageRef), opts?.parent);
         }
         super("delivery:release:Release", name, {}, opts);
-        this.imageRef =
+        const imageRef =
             typeof args.imageRef === "string"
                 ? pulumi.output(args.imageRef)
                 : pulumi.output(args.imageRef).apply((ref) => {
@@ -102,9 +108,9 @@ export class Release extends pulumi.ComponentResource {
             (secretEnv, k) => Object.fromEntries(Object.keys(secretEnv).map((n) => [n, keyedHash(k, n, secretEnv[n])])),
             {},
         );
-        this.releaseId = pulumi.all([this.imageRef, this.configHash]).apply(([ref, hash]) => releaseId(parsePinnedRef(ref)!.digest, hash));
+        this.releaseId = pulumi.all([imageRef, this.configHash]).apply(([ref, hash]) => releaseId(parsePinnedRef(ref)!.digest, hash));
         const candidate = pulumi
-            .all([this.imageRef, args.commitSha, this.releaseId, this.configHash, secretHashes])
+            .all([imageRef, args.commitSha, this.releaseId, this.configHash, secretHashes])
             .apply(([imageRef, commitSha, id, hash, secrets]): LedgerCandidate => ({
                 ...(args.actor ?? releaseActor()),
                 releaseId: id,
@@ -148,9 +154,12 @@ export class Release extends pulumi.ComponentResource {
             };
         });
         // A known ref in another registry (a pin from elsewhere) is not the stack's to tag; a build always is.
+        const tags = [...(args.tags ?? [])];
         if (args.registry && (typeof args.imageRef !== "string" || args.imageRef.startsWith(`${args.registry.server}/`))) {
-            this.createTag(name, args.stack, args.registry);
+            tags.push(this.createTag(name, args.stack, args.registry, imageRef, args.tags ?? []));
         }
+        // What deploys the release pulls the digest only once every tag on it is written.
+        this.imageRef = tags.reduce((ref, tag) => afterTagged(ref, tag), imageRef);
         this.registerOutputs({ info: this.info });
     }
 
@@ -159,9 +168,9 @@ export class Release extends pulumi.ComponentResource {
      * regex always covers (components/gitlab), so no digest a ledger names can be cleaned up. The
      * tag is never deleted: a later release replaces the resource, not the tag.
      */
-    private createTag(name: string, stack: string, registry: Registry): RegistryTag {
+    private createTag(name: string, stack: string, registry: Registry, imageRef: pulumi.Output<string>, after: RegistryTag[]): RegistryTag {
         const prefix = `${registry.server}/`;
-        const pinned = this.imageRef.apply((ref) => parsePinnedRef(ref)!);
+        const pinned = imageRef.apply((ref) => parsePinnedRef(ref)!);
         return new RegistryTag(
             `${name}-tag`,
             {
@@ -173,7 +182,7 @@ export class Release extends pulumi.ComponentResource {
                 mutable: false,
                 credentials: registry.pushCredentials,
             },
-            { parent: this, retainOnDelete: true },
+            { parent: this, retainOnDelete: true, dependsOn: after },
         );
     }
 }

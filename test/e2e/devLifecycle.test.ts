@@ -36,6 +36,14 @@ describe("dev stack lifecycle", () => {
         expect(await registryDigest("127.0.0.1:5000", fx.project.repository, first.commitSha)).toBe(first.digest);
         expect(await registryDigest("127.0.0.1:5000", fx.project.repository, branchTag())).toBe(first.digest);
         expect(await resourceTypes(fx.stack)).toContain("docker-build:index:Image");
+        // The container pulls the digest only after both tags on it are written (a PUT of a
+        // manifest and a pull of it at the same time got a 500 from the registry).
+        const state = await fx.stack.exportStack();
+        const resources = state.deployment.resources as Array<{ urn: string; dependencies?: string[] }>;
+        const container = resources.find((r) => r.urn.endsWith("::app-container"))!;
+        const tags = resources.filter((r) => r.urn.endsWith("::app-ref-tag") || r.urn.endsWith("::release-tag")).map((r) => r.urn);
+        expect(tags).toHaveLength(2);
+        expect(container.dependencies).toEqual(expect.arrayContaining(tags));
     });
 
     it("a second run changes nothing (no spurious image diff)", async () => {

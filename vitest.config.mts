@@ -57,6 +57,9 @@ export default defineConfig({
                 test: {
                     name: "k8s",
                     include: ["test/k8s/**/*.test.ts"],
+                    // Every cached provider text is checked against a fresh serialization (components/dynamicResource.ts):
+                    // this level runs the Kubernetes target's providers, in stacks of several kinds.
+                    env: { DELIVERY_PROVIDER_CACHE: "verify" },
                     testTimeout: 900_000,
                     hookTimeout: 900_000,
                     fileParallelism: false,

@@ -27,7 +27,7 @@ function entries(dir: string): string[] {
  * checked against a fresh serialization in verify mode.
  */
 describe("dynamic provider cache", () => {
-    const port = 18041;
+    const port = 18101;
     // The loader's cache of its own: the provider texts go next to it (delivery-providers/).
     const cache = mkdtempSync(join(tmpdir(), "delivery-provider-cache-"));
     const providers = join(cache, "delivery-providers");

@@ -13,7 +13,9 @@ import { Project, ROOT, StackConfig, getApp, localConfig, resourceTypes, slotCon
  * the program as it was before the change, then upgrades them to this program: no resource is
  * replaced or deleted, and the running container stays the same one. Since then ReleaseRecord
  * became the ReleaseLedger (aliased to both of its old types): the upgrade updates it once, its
- * record becoming the ledger's v1, and creates the release's registry tag and its verification.
+ * record becoming the ledger's v1, and creates the release's registry tag and its verification;
+ * the build's Image moved its commit tag onto the registry export, an update keeping the digest,
+ * and its ref slug tag became a resource.
  */
 const OLD_TOKENS_COMMIT = "97a57a89ad95875dc37accc400b3a6e48d49cb62";
 // Pulumi.yaml too: it declares the keys (with their defaults) of the program it ships with.
@@ -94,13 +96,22 @@ describe("type tokens: a stack made by the earlier program upgrades without a re
             // the container takes the new settings as an update and stays the same one. (The move onto the
             // proxy starts a new container: test/e2e/proxySwap.test.ts, and scripts/main on an older dev stack.)
             await stack.setConfig("delivery:swap", { value: "recreate" });
+            // A build also gets its ref slug tag as a resource of its own, and the Image names the
+            // commit tag on its registry export (components/image/appImage.ts commitName): one update
+            // that pushes the same digest.
+            const built = stack === fx.upstream;
+            const expected = built ? { create: 3, update: 3 } : { create: 2, update: 2 };
             const preview = await stack.preview({ diff: true });
-            expect(changes(preview.changeSummary), preview.stdout).toEqual({ create: 2, update: 2 });
+            expect(changes(preview.changeSummary), preview.stdout).toEqual(expected);
+            if (built) {
+                expect(preview.stdout).toMatch(/~ docker-build:index:Image: \(update\)\n(.*\n)?.*::app-image\]/);
+                expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/registry:RegistryTag: \(create\)\n.*::app-ref-tag\]/);
+            }
             expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/targets:DockerContainer: \(update\)\n(.*\n)?.*::app-container\]/);
             expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/registry:RegistryTag: \(create\)\n.*::release-tag\]/);
             expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/release:ReleaseLedger: \(update\)\n(.*\n)?.*::release-ledger\]/);
             const up = await stack.up();
-            expect(changes(up.summary.resourceChanges), up.stdout).toEqual({ create: 2, update: 2 });
+            expect(changes(up.summary.resourceChanges), up.stdout).toEqual(expected);
         }
         const migrated = (await fx.upstream.outputs()).releases.value;
         expect(migrated).toHaveLength(1);

@@ -80,14 +80,7 @@ function register(root) {
         } catch {
             js = compile(rel, source);
             stats.compiled.push(rel);
-            try {
-                fs.mkdirSync(path.dirname(entry), { recursive: true });
-                const tmp = `${entry}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-                fs.writeFileSync(tmp, js);
-                fs.renameSync(tmp, entry);
-            } catch {
-                // A cache that cannot be written costs a compile next time, nothing else.
-            }
+            writeEntry(entry, js);
         }
         module._compile(js, filename);
     }
@@ -107,4 +100,20 @@ function register(root) {
     }
 }
 
-module.exports = { register, stats, loaded, registered: undefined };
+/**
+ * Writes a cache entry (this loader's, or components/dynamicResource.ts's) to a temporary file and
+ * renames it, so a concurrent run never reads half an entry. A cache that cannot be written costs
+ * the work again next time, nothing else.
+ */
+function writeEntry(entry, text) {
+    try {
+        fs.mkdirSync(path.dirname(entry), { recursive: true });
+        const tmp = `${entry}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        fs.writeFileSync(tmp, text);
+        fs.renameSync(tmp, entry);
+    } catch {
+        // Not written: see above.
+    }
+}
+
+module.exports = { register, stats, loaded, registered: undefined, writeEntry };

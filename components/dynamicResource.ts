@@ -42,10 +42,12 @@ export abstract class DynamicResource extends pulumi.CustomResource {
     }
 }
 
-/** What loader.js tells of the run (loader.js `loaded`, `registered`). */
+/** What loader.js tells of the run and how it writes cache entries (loader.js `loaded`, `registered`, `writeEntry`). */
 interface LoaderState {
     readonly loaded: Map<string, string>;
     readonly registered?: { readonly root: string; readonly cacheDir: string };
+    /** Writes an entry atomically (temporary file, rename). */
+    readonly writeEntry: (entry: string, text: string) => void;
 }
 
 /** Per process, one text per provider object, as the SDK's own cache. */
@@ -90,7 +92,7 @@ function cachedText(token: string, provider: pulumi.dynamic.ResourceProvider): p
             );
         }
         if (hit === undefined && !s.containsSecrets) {
-            writeEntry(entry, s.text);
+            loader.writeEntry(entry, s.text);
         }
         return s;
     });
@@ -137,17 +139,5 @@ function readEntry(entry: string): string | undefined {
         return fs.readFileSync(entry, "utf8");
     } catch {
         return undefined;
-    }
-}
-
-/** Written to a temporary file and renamed: a concurrent run never reads half an entry. */
-function writeEntry(entry: string, text: string): void {
-    try {
-        fs.mkdirSync(path.dirname(entry), { recursive: true });
-        const tmp = `${entry}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-        fs.writeFileSync(tmp, text);
-        fs.renameSync(tmp, entry);
-    } catch {
-        // A cache that cannot be written costs a serialization next time, nothing else.
     }
 }

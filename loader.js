@@ -76,6 +76,9 @@ function register(root) {
         let js;
         try {
             js = fs.readFileSync(entry, "utf8");
+            if (!js) {
+                throw new Error("an empty entry (a write cut short by a crash): compile again");
+            }
             stats.hits++;
         } catch {
             js = compile(rel, source);

@@ -30,6 +30,8 @@ export default defineConfig({
                 test: {
                     name: "gitlab",
                     include: ["test/gitlab/**/*.test.ts"],
+                    // The GitLab providers' cached texts checked against fresh ones (components/dynamicResource.ts).
+                    env: { DELIVERY_PROVIDER_CACHE: "verify" },
                     testTimeout: 600_000,
                     hookTimeout: 600_000,
                     fileParallelism: false,

@@ -14,8 +14,9 @@ import * as path from "node:path";
  *
  * - the type token, and the loader's key of every project module loaded so far (each names one
  *   file's exact text: the provider's functions, and every module they capture, are among them);
- * - package-lock.json (the packages a provider captures by value or requires by name), the
- *   `@pulumi/pulumi` version (its serializer) and the Node.js version (`Function.toString`).
+ * - node_modules/.package-lock.json (what npm installed: the packages a provider captures by value
+ *   or requires by name), the `@pulumi/pulumi` version (its serializer) and the Node.js version
+ *   (`Function.toString`).
  *
  * So the text depends only on source, as long as a provider captures nothing set at run time (a
  * module variable the program assigns, an environment variable read when a module loads): that
@@ -71,8 +72,24 @@ function asOutput(serialized: Promise<pulumi.runtime.SerializedFunction>): pulum
     return pulumi.output(serialized).apply((s): pulumi.Output<string> => (s.containsSecrets ? pulumi.secret(s.text) : pulumi.output(s.text)));
 }
 
+const MODES = ["on", "verify", "off"] as const;
+
+/** DELIVERY_PROVIDER_CACHE, checked: a typo must not quietly mean "on". */
+export function cacheMode(env: NodeJS.ProcessEnv = process.env): (typeof MODES)[number] {
+    const raw = env.DELIVERY_PROVIDER_CACHE ?? "on";
+    const mode = MODES.find((m) => m === raw);
+    if (!mode) {
+        throw new pulumi.RunError(
+            `DELIVERY_PROVIDER_CACHE is "${raw}": expected on (the default), verify or off. Fix: unset DELIVERY_PROVIDER_CACHE, or export DELIVERY_PROVIDER_CACHE=verify`,
+        );
+    }
+    return mode;
+}
+
+// Read when the program's modules load: a bad value stops the run before any resource registers.
+const mode = cacheMode();
+
 function cachedText(token: string, provider: pulumi.dynamic.ResourceProvider): pulumi.Output<string> {
-    const mode = process.env.DELIVERY_PROVIDER_CACHE ?? "on";
     const loader = loaderState();
     // Outside loader.js (the unit tests' module transform) the keys are unknown: serialize.
     if (mode === "off" || !loader?.registered || !loader.loaded.has(__filename)) {
@@ -85,6 +102,8 @@ function cachedText(token: string, provider: pulumi.dynamic.ResourceProvider): p
     }
     const serialized = serialize(provider).then((s) => {
         if (hit !== undefined && hit !== s.text) {
+            // The entry cannot be trusted: a later run without verify must not read it.
+            fs.rmSync(entry, { force: true });
             throw new Error(
                 `${token}: the cached provider text (${entry}) differs from a fresh serialization, so this provider captures ` +
                     "something its source does not fix (a module variable set at run time, or an environment variable read when " +
@@ -116,7 +135,8 @@ function entryPath(loader: LoaderState, token: string): string {
     if (!baseHash) {
         baseHash = createHash("sha256").update(`delivery-provider-text\0${process.version}\0`);
         baseHash.update(`${readOrEmpty(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }))}\0`);
-        baseHash.update(`${readOrEmpty(path.join(root, "package-lock.json"))}\0`);
+        // What npm installed (project copies link node_modules, not package-lock.json).
+        baseHash.update(`${readOrEmpty(path.join(root, "node_modules", ".package-lock.json"))}\0`);
     }
     const hash = baseHash.copy().update(`${token}\0`);
     for (const [file, key] of [...loader.loaded].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -134,9 +154,11 @@ function readOrEmpty(file: string): string {
     }
 }
 
+/** An entry's text; none for a missing entry, or one that is not a serialized provider (a file cut short by a crash). */
 function readEntry(entry: string): string | undefined {
     try {
-        return fs.readFileSync(entry, "utf8");
+        const text = fs.readFileSync(entry, "utf8");
+        return text.startsWith("exports.handler = ") ? text : undefined;
     } catch {
         return undefined;
     }

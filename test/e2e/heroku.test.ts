@@ -98,6 +98,12 @@ describe("heroku target", () => {
         }),
         { setup: () => undefined },
     );
+    // The Heroku providers' cached texts are checked against fresh ones on every run (components/dynamicResource.ts).
+    beforeAll(() => {
+        for (const stack of [fx.staging, fx.production]) {
+            stack.workspace.envVars.DELIVERY_PROVIDER_CACHE = "verify";
+        }
+    });
 
     let r1: Verified;
     let p1: Verified;

@@ -73,7 +73,10 @@ describe("dynamic provider cache", () => {
 
     it("verify mode fails a run whose cached text differs from a fresh serialization, naming the type and the fix", async () => {
         const [entry] = entries(providers);
+        const count = entries(providers).length;
         await expect(preview("verify")).rejects.toThrow(/the cached provider text \(.*\) differs from a fresh serialization[\s\S]*Fix: read that value inside/);
+        // The rejected entry is gone: a later run without verify cannot read it.
+        expect(entries(providers).length).toBeLessThan(count);
         // Restored to what the serializer makes, verify passes.
         for (const f of entries(providers)) {
             writeFileSync(f, readFileSync(f, "utf8").replace(/\n\/\/ cached\n$/, ""));

@@ -52,7 +52,9 @@ describe("AppImage", () => {
 
     it("adds no ref tag when the ref slug is the commit SHA itself or empty", async () => {
         new AppImage("app", { ...args, refName: "" });
+        new AppImage("same", { ...args, refName: SHA });
         await settle(mocks());
+        expect(mocks().ofType("docker-build:index:Image")).toHaveLength(2);
         expect(mocks().ofType("pulumi-nodejs:dynamic/registry:RegistryTag")).toHaveLength(0);
     });
 

@@ -19,6 +19,7 @@
 //	node.go      finding node and the project's @pulumi/pulumi entry points
 //	run.go       Run: the program through @pulumi/pulumi/cmd/run
 //	plugin.go    RunPlugin: policy packs and other Node.js plugins
+//	policyrunner.js  the runner of a policy pack with typescript: false (embedded)
 //	packages.go  package.json reading, required plugins and program dependencies
 //	install.go   InstallDependencies with the project's package manager
 //	stream.go    writers that forward a child's output to a gRPC stream

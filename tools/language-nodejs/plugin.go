@@ -1,10 +1,13 @@
 package main
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -27,7 +30,14 @@ func (h *host) RunPlugin(
 	dir := programDir(info, req.GetProgram())
 	opts := h.options(info.GetOptions())
 	script, pluginArgs := pluginCommand(req.GetKind(), dir, req.GetArgs())
-	node, args, err := nodeScript(dir, opts.nodeargs, script)
+	var node string
+	var args []string
+	var err error
+	if req.GetKind() == "analyzer" && !opts.typescript {
+		node, args, err = policyRunnerCommand(dir, opts.nodeargs)
+	} else {
+		node, args, err = nodeScript(dir, opts.nodeargs, script)
+	}
 	if err != nil {
 		return err
 	}
@@ -69,4 +79,41 @@ func pluginCommand(kind, dir string, reqArgs []string) (string, []string) {
 		return "run-policy-pack", append(append([]string{}, reqArgs...), dir)
 	}
 	return "run-plugin", append([]string{dir}, reqArgs...)
+}
+
+// policyRunner runs a policy pack whose PulumiPolicy.yaml sets runtime.options.typescript: false
+// (policyrunner.js says how it differs from @pulumi/pulumi's cmd/run-policy-pack).
+//
+//go:embed policyrunner.js
+var policyRunner string
+
+// policyRunnerCommand is node with its leading arguments for such a pack in dir: the runtime's
+// nodeargs, defer-typescript.js preloaded when the project holding the SDK has it (the same rule
+// as pulumi-resource-pulumi-nodejs), then the runner and the SDK's directory. The engine address
+// and the pack (pluginCommand) follow.
+func policyRunnerCommand(dir, nodeargs string) (string, []string, error) {
+	sdk, err := findPulumiPackage(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", nil, fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	return node, policyRunnerArgs(sdk, nodeargs, fileExists), nil
+}
+
+// policyRunnerArgs: see policyRunnerCommand (exists is os.Stat, or a test's stand-in).
+func policyRunnerArgs(sdk, nodeargs string, exists func(string) bool) []string {
+	args := strings.Fields(nodeargs)
+	project := filepath.Dir(filepath.Dir(filepath.Dir(sdk)))
+	if deferTS := filepath.Join(project, "defer-typescript.js"); exists(deferTS) {
+		args = append(args, "-r", deferTS)
+	}
+	return append(args, "-e", policyRunner, "--", sdk)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +29,33 @@ func TestPluginCommand(t *testing.T) {
 				t.Errorf("pluginCommand(%q) = %s %q, want %s %q", tt.kind, script, got, tt.wantScript, tt.wantArgs)
 			}
 		})
+	}
+}
+
+func TestPolicyRunnerArgs(t *testing.T) {
+	sdk := "/p/node_modules/@pulumi/pulumi"
+	with := func(string) bool { return true }
+	without := func(string) bool { return false }
+	tests := []struct {
+		name     string
+		nodeargs string
+		exists   func(string) bool
+		want     []string
+	}{
+		{"defers TypeScript when the project has defer-typescript.js", "", with,
+			[]string{"-r", "/p/defer-typescript.js", "-e", policyRunner, "--", sdk}},
+		{"nodeargs first", "--max-old-space-size=512 --trace-warnings", without,
+			[]string{"--max-old-space-size=512", "--trace-warnings", "-e", policyRunner, "--", sdk}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := policyRunnerArgs(sdk, tt.nodeargs, tt.exists); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("policyRunnerArgs = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// The runner is the SDK's, minus ts-node: it must pass typeScript: false to run.js.
+	if !strings.Contains(policyRunner, "typeScript: false,") || !strings.Contains(policyRunner, `"cmd", "run-policy-pack", "run"`) {
+		t.Errorf("policyrunner.js does not run cmd/run-policy-pack/run with typeScript: false")
 	}
 }

@@ -36,13 +36,22 @@ func findPulumiPackage(dir string) (string, error) {
 // returns node's path with its leading arguments: the runtime's nodeargs, then that package's
 // cmd/<script> entry point (run, run-plugin, run-policy-pack).
 func nodeScript(dir, nodeargs, script string) (string, []string, error) {
-	sdk, err := findPulumiPackage(dir)
+	node, sdk, err := nodeAndSDK(dir)
 	if err != nil {
 		return "", nil, err
 	}
+	return node, append(strings.Fields(nodeargs), filepath.Join(sdk, "cmd", script)), nil
+}
+
+// nodeAndSDK finds node on the PATH and the @pulumi/pulumi package that the program in dir loads.
+func nodeAndSDK(dir string) (string, string, error) {
+	sdk, err := findPulumiPackage(dir)
+	if err != nil {
+		return "", "", err
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return "", nil, fmt.Errorf("could not find node on the $PATH: %w", err)
+		return "", "", fmt.Errorf("could not find node on the $PATH: %w", err)
 	}
-	return node, append(strings.Fields(nodeargs), filepath.Join(sdk, "cmd", script)), nil
+	return node, sdk, nil
 }

@@ -92,13 +92,9 @@ var policyRunner string
 // as pulumi-resource-pulumi-nodejs), then the runner and the SDK's directory. The engine address
 // and the pack (pluginCommand) follow.
 func policyRunnerCommand(dir, nodeargs string) (string, []string, error) {
-	sdk, err := findPulumiPackage(dir)
+	node, sdk, err := nodeAndSDK(dir)
 	if err != nil {
 		return "", nil, err
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return "", nil, fmt.Errorf("could not find node on the $PATH: %w", err)
 	}
 	return node, policyRunnerArgs(sdk, nodeargs, fileExists), nil
 }

@@ -56,7 +56,6 @@ function deferTypeScript(root) {
     require.cache[shim] = stand;
 }
 
-
 module.exports = { deferTypeScript };
 // Preloaded (node -r), before any main module: defer for this project's SDK.
 if (require.main === undefined) {

@@ -21,7 +21,8 @@ import * as path from "node:path";
  * So the text depends only on source, as long as a provider captures nothing set at run time (a
  * module variable the program assigns, an environment variable read when a module loads): that
  * is the rule for provider modules (their functions read such things when they run), and
- * `DELIVERY_PROVIDER_CACHE=verify` (set for the k8s test level; test/e2e/providerCache.test.ts)
+ * `DELIVERY_PROVIDER_CACHE=verify` (set for the GitLab and k8s test levels and the Heroku e2e
+ * stacks; test/e2e/providerCache.test.ts)
  * serializes again on every hit and fails the run if the two texts differ. `off` never uses the
  * cache. A text that captured a secret is never written (the state keeps it encrypted; a cache
  * file would not).

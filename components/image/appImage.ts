@@ -80,29 +80,30 @@ export class AppImage extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        let named: pulumi.Output<string> = image.digest;
+        const refTags: RegistryTag[] = [];
         if (this.tags.length > 1) {
             // The ref slug moves with each build of the branch: a tag added to the built manifest,
             // byte for byte, never a second push (see commitName for why not the Image's own).
             const { server, path } = splitRepository(stripTagAndDigest(args.repositoryUrl));
-            const refTag = new RegistryTag(
-                `${name}-ref-tag`,
-                {
-                    server,
-                    repository: path,
-                    digest: image.digest,
-                    tag: refSlug(args.refName),
-                    insecure,
-                    mutable: true,
-                    credentials: args.credentials,
-                },
-                { parent: this },
+            refTags.push(
+                new RegistryTag(
+                    `${name}-ref-tag`,
+                    {
+                        server,
+                        repository: path,
+                        digest: image.digest,
+                        tag: refSlug(args.refName),
+                        insecure,
+                        mutable: true,
+                        credentials: args.credentials,
+                    },
+                    { parent: this },
+                ),
             );
-            // Nothing uses the image before its tag is written (registry/registryTag.ts afterTagged says why).
-            named = afterTagged(image.digest, refTag);
         }
-        this.digest = named;
-        this.ref = named.apply((d) => pinnedRef(args.repositoryUrl, d));
+        // Nothing uses the image before its tags are written (registry/registryTag.ts afterTagged says why).
+        this.digest = afterTagged(image.digest, refTags);
+        this.ref = this.digest.apply((d) => pinnedRef(args.repositoryUrl, d));
         this.registerOutputs({ ref: this.ref, digest: this.digest, tags: this.tags });
     }
 }

@@ -193,14 +193,14 @@ export const registryTagProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /**
- * `value`, resolved only once `tag` is written (its URN resolves when its operation is done, and
- * is known in a preview, so a replaced tag does not make the value unknown). A pull or another
+ * `value`, resolved only once every one of `tags` is written (a tag's URN resolves when its
+ * operation is done, and is known in a preview, so a replaced tag does not make the value unknown). A pull or another
  * tag's PUT of the same manifest while a PUT is under way got a 500 "invalid checksum digest
  * format" from the local registry (distribution's filesystem driver rewrites the manifest's
  * revision link in place on each PUT), so what pulls or tags a digest waits for the tags on it.
  */
-export function afterTagged<T>(value: pulumi.Input<T>, tag: RegistryTag): pulumi.Output<T> {
-    return pulumi.all([value, tag.urn]).apply(([v]) => v) as pulumi.Output<T>;
+export function afterTagged<T>(value: pulumi.Input<T>, tags: readonly RegistryTag[]): pulumi.Output<T> {
+    return pulumi.all([value, ...tags.map((t) => t.urn)]).apply(([v]) => v) as pulumi.Output<T>;
 }
 
 export class RegistryTag extends DynamicResource {

@@ -159,7 +159,7 @@ export class Release extends pulumi.ComponentResource {
             tags.push(this.createTag(name, args.stack, args.registry, imageRef, args.tags ?? []));
         }
         // What deploys the release pulls the digest only once every tag on it is written.
-        this.imageRef = tags.reduce((ref, tag) => afterTagged(ref, tag), imageRef);
+        this.imageRef = afterTagged(imageRef, tags);
         this.registerOutputs({ info: this.info });
     }
 

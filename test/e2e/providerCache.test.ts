@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,19 +6,10 @@ import { localConfig, useStacks } from "../support/workspace";
 
 /** Every entry file of a provider cache directory. */
 function entries(dir: string): string[] {
-    const out: string[] = [];
-    const walk = (d: string) => {
-        for (const name of readdirSync(d)) {
-            const p = join(d, name);
-            if (statSync(p).isDirectory()) {
-                walk(p);
-            } else {
-                out.push(p);
-            }
-        }
-    };
-    walk(dir);
-    return out.sort();
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
 }
 
 /**

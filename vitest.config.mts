@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 // One project per test level; each level has its own npm script (see package.json).
-// The slow levels run one file at a time: they share one Docker engine, registry and API server.
+// The slow levels but e2e run one file at a time: they share one Docker engine, registry and API
+// server. scripts/test-all runs the levels themselves side by side.
 export default defineConfig({
     test: {
         projects: [
@@ -43,7 +44,10 @@ export default defineConfig({
                     include: ["test/e2e/**/*.test.ts"],
                     testTimeout: 900_000,
                     hookTimeout: 900_000,
-                    fileParallelism: false,
+                    // Two files at a time: a file mostly waits (health checks, drain and watch
+                    // windows, Docker), and each names its own ports (test/support/ports.ts), app,
+                    // stacks and registry repository, so two never touch the same container.
+                    maxWorkers: 2,
                 },
             },
             {

@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { PASSPHRASE, Project, ROOT, ensureEnvironment, envValue, localConfig } from "../test/support/project";
+import { PORTS } from "../test/support/ports";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const GOALS = { preview: 3, up: 4, startSeconds: 1, unitSeconds: 8 };
@@ -159,10 +160,10 @@ async function main(): Promise<void> {
             cwd: floor.dir,
             env: { ...process.env, PULUMI_BACKEND_URL: floor.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
         });
-        const up = await project.stack(upstream, localConfig(project, 18095));
+        const up = await project.stack(upstream, localConfig(project, PORTS.benchHotpath.upstream));
         made.push(up);
         await up.up({ policyPacks: [policy[1]] });
-        const down = await project.stack(downstream, localConfig(project, 18096, { promoteFrom: upstream }));
+        const down = await project.stack(downstream, localConfig(project, PORTS.benchHotpath.downstream, { promoteFrom: upstream }));
         made.push(down);
         await down.up({ policyPacks: [policy[1]] });
 

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { entriesOf, packEntries } from "../components/release/releaseLedger";
 import { PASSPHRASE, Project, ensureEnvironment, localConfig } from "../test/support/project";
+import { PORTS } from "../test/support/ports";
 
 const GOAL = 1.25;
 const RUNS = 3;
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     ensureEnvironment();
     const project = new Project();
     const name = "bench-ledger";
-    const stack = await project.stack(name, localConfig(project, 18093));
+    const stack = await project.stack(name, localConfig(project, PORTS.benchLedger));
     const env = { ...process.env, PULUMI_BACKEND_URL: project.backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
     const pulumi = async (...args: string[]) => {
         const started = process.hrtime.bigint();

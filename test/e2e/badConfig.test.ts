@@ -1,6 +1,7 @@
 import { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Project, ensureEnvironment, localConfig, resourceTypes } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /** Invalid settings stop `pulumi preview` and `pulumi up` with the key named, changing nothing. */
 describe("bad configuration on the real engine", () => {
@@ -10,7 +11,7 @@ describe("bad configuration on the real engine", () => {
     beforeAll(async () => {
         ensureEnvironment("registry");
         project = new Project();
-        stack = await project.stack("e2e-bad", localConfig(project, 18041));
+        stack = await project.stack("e2e-bad", localConfig(project, PORTS.badConfig));
     });
 
     afterAll(() => project?.cleanup());

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { refSlug } from "../../components/refs";
 import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The dev stack's whole life on the real engine, Docker engine and registry, in the order
  * of Pulumi's own ProgramTest: preview, up, empty preview, refresh, edit, up, destroy.
  */
 describe("dev stack lifecycle", () => {
-    const port = 18011;
+    const port = PORTS.devLifecycle;
     /** Container slot on the Docker host: appName-stack (see localConfig). */
-    const SLOT = "e2e-18011-dev";
+    const SLOT = `e2e-${port}-dev`;
     const fx = useStacks((project) => ({ stack: ["dev", localConfig(project, port)] }));
 
     let first: ReleaseOutput;

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The promotion gate on the real engine (Docker target, two stacks): the downstream stack takes
@@ -22,8 +23,8 @@ interface Entry {
 }
 
 describe("the promotion gate", () => {
-    const portA = 18031;
-    const portB = 18032;
+    const portA = PORTS.gate.upstream;
+    const portB = PORTS.gate.downstream;
     const UP = "e2e-gate-staging";
     const fx = useStacks((project) => ({
         upstream: [UP, localConfig(project, portA, { env: '{"APP_ENV":"staging"}' })],

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /** A release that never becomes healthy fails `pulumi up` and leaves the old one serving. */
 describe("health-gated release on the Docker host", () => {
-    const port = 18031;
+    const port = PORTS.healthGate;
     /** Container slot on the Docker host: appName-stack (see localConfig). */
-    const SLOT = "e2e-18031-e2e-health";
+    const SLOT = `e2e-${port}-e2e-health`;
     const fx = useStacks((project) => ({ stack: ["e2e-health", localConfig(project, port, { healthTimeoutSeconds: "10" })] }));
 
     it("keeps the previous container answering when the new release fails its health check", async () => {

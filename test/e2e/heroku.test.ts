@@ -6,6 +6,7 @@ import type { VerificationResult } from "../../components/release/verificationRe
 import { HerokuDouble, HerokuRegistry, startHerokuDouble, startHerokuRegistry } from "../support/heroku";
 import { DYNO_LABEL, dynoName } from "../support/heroku/dynos";
 import { PASSPHRASE, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, resourceTypes, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The heroku target on the real engine against the Heroku double (test/support/heroku): a
@@ -81,7 +82,7 @@ describe("heroku target", () => {
             staging: [
                 "e2e-hk-staging",
                 {
-                    ...localConfig(project, 18061, heroku(STAGING_APP)),
+                    ...localConfig(project, PORTS.heroku.staging, heroku(STAGING_APP)),
                     env: '{"APP_ENV":"staging","EXTRA":"x"}',
                     secretEnv: { value: '{"SECRET_KEY":"hk-secret-value-42"}', secret: true },
                 },
@@ -90,7 +91,7 @@ describe("heroku target", () => {
             production: [
                 "e2e-hk-production",
                 {
-                    ...localConfig(project, 18062, heroku(PRODUCTION_APP)),
+                    ...localConfig(project, PORTS.heroku.production, heroku(PRODUCTION_APP)),
                     promoteFrom: "e2e-hk-staging",
                     env: '{"APP_ENV":"production"}',
                 },

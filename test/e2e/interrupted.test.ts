@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyName } from "../../components/targets/proxy";
 import { PASSPHRASE, Project, ReleaseOutput, ensureEnvironment, getApp, localConfig, outputValue, slotContainers } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The `pulumi` CLI killed (SIGKILL, by its pid) at a chosen step of an update or destroy on the
@@ -279,7 +280,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     });
 
     it("killed during the build of the first release", async () => {
-        const port = 18061;
+        const port = PORTS.interrupted.build;
         const { stack, slot, cli } = await stackFor("e2e-kill-build", port);
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { output: /docker-build:index:Image\s+\S+\s+creating/ }, "crash");
         expect(slotContainers(slot)).toEqual([]);
@@ -289,7 +290,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     });
 
     it("killed while the first release's container answers its health check (create), the provider finishing", async () => {
-        const port = 18062;
+        const port = PORTS.interrupted.create;
         const { stack, slot, cli } = await stackFor("e2e-kill-create", port);
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "live-started" }, "finish");
         // The provider finished: a container the state does not know holds the port.
@@ -300,7 +301,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     });
 
     it("killed during the health gate of a new release, the provider finishing the swap", async () => {
-        const port = 18063;
+        const port = PORTS.interrupted.swap;
         const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-candidate", port, "candidate");
         // live-started: the new container runs on the proxy's network, not yet health-gated or routed.
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "live-started" }, "finish");
@@ -317,7 +318,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     });
 
     it("killed right after the proxy switched, the provider killed too", async () => {
-        const port = 18064;
+        const port = PORTS.interrupted.switched;
         const { stack, slot, cli, old } = await releasedThenChanged("e2e-kill-stopped", port, "stopped");
         await interrupt(cli, ["up", "--yes", "--skip-preview"], { step: "switched" }, "crash");
         // No gap: the proxy already routes to the new release; the old container still runs beside it (never watched, never drained).
@@ -329,7 +330,7 @@ describe("an interrupted update on the Docker host is recovered by `pulumi cance
     });
 
     it("killed during the delete of a destroy that follows an interrupted swap", async () => {
-        const port = 18065;
+        const port = PORTS.interrupted.destroy;
         const { stack, slot, cli } = await stackFor("e2e-kill-delete", port);
         await stack.up();
         project.changeApp((src) => src.replace('"ok"', '"ok, delete"'), "delete kill");

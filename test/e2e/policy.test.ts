@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Project, ensureEnvironment, localConfig, resourceTypes } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The policy pack (policy/) run by the real engine: `--policy-pack` starts it through the
@@ -18,7 +19,7 @@ describe("the policy pack on the real engine", () => {
         ensureEnvironment();
         project = new Project();
         policyPack = join(project.dir, "policy");
-        stack = await project.stack("e2e-policy", localConfig(project, 18051));
+        stack = await project.stack("e2e-policy", localConfig(project, PORTS.policy));
     });
 
     afterAll(async () => {

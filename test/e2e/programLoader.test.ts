@@ -2,6 +2,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { localConfig, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * The program runs as JavaScript compiled once per source text (entry.js, loader.js), never as a
@@ -10,7 +11,7 @@ import { localConfig, useStacks } from "../support/workspace";
  * every e2e test runs the program), even when the edit keeps the file's size and mtime.
  */
 describe("program loader: an edited component runs on the next preview", () => {
-    const fx = useStacks((project) => ({ dev: ["e2e-loader", localConfig(project, 18091)] }));
+    const fx = useStacks((project) => ({ dev: ["e2e-loader", localConfig(project, PORTS.programLoader)] }));
 
     const preview = async () => {
         let out = "";

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, resourceTypes, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * Stack A builds; stack B promotes A's release through a StackReference without building,
  * tags the same digest in the registry, and rolls back by pinning an earlier release.
  */
 describe("promotion and rollback", () => {
-    const portA = 18021;
-    const portB = 18022;
+    const portA = PORTS.promotion.upstream;
+    const portB = PORTS.promotion.downstream;
     const fx = useStacks((project) => ({
         upstream: ["e2e-staging", localConfig(project, portA, { env: '{"APP_ENV":"staging"}' })],
         downstream: ["e2e-production", localConfig(project, portB, { promoteFrom: "e2e-staging", promotionTag: "v1.0.0", env: '{"APP_ENV":"production"}' })],

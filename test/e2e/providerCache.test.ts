@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { localConfig, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /** Every entry file of a provider cache directory. */
 function entries(dir: string): string[] {
@@ -18,7 +19,7 @@ function entries(dir: string): string[] {
  * checked against a fresh serialization in verify mode.
  */
 describe("dynamic provider cache", () => {
-    const port = 18101;
+    const port = PORTS.providerCache;
     // The loader's cache of its own: the provider texts go next to it (delivery-providers/).
     const cache = mkdtempSync(join(tmpdir(), "delivery-provider-cache-"));
     const providers = join(cache, "delivery-providers");

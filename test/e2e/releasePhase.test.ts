@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, getApp, localConfig, outputValue, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /** The live container of a slot: its id and when Docker started it (ns). */
 function liveStartedNs(slot: string): bigint {
@@ -22,8 +23,8 @@ function liveStartedNs(slot: string): bigint {
  * update and the old release keeps serving.
  */
 describe("release phase on the Docker host", () => {
-    const port = 18082;
-    const SLOT = "e2e-18082-e2e-release-phase";
+    const port = PORTS.releasePhase;
+    const SLOT = `e2e-${port}-e2e-release-phase`;
     const secret = `e2e-phase-secret-${Date.now()}`;
     const fx = useStacks((project) => ({
         stack: [

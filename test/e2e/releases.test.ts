@@ -4,6 +4,7 @@ import type { ReleasesJson } from "../../cli/output";
 import type { ChangeJson } from "../../cli/change";
 import { LedgerEntry } from "../../components/release/ledger";
 import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * `delivery` (scripts/delivery, as `npx delivery` runs it) on a project copy with two stacks on the
@@ -18,8 +19,8 @@ function containerImage(slot: string): { id: string; image: string } {
 }
 
 describe("delivery releases, rollback and promote on the real engine", () => {
-    const portA = 18061;
-    const portB = 18062;
+    const portA = PORTS.releases.upstream;
+    const portB = PORTS.releases.downstream;
     const UP = "e2e-rel-staging";
     const DOWN = "e2e-rel-production";
     const SLOT_A = `e2e-${portA}-${UP}`;

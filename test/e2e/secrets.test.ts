@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Project, ReleaseOutput, ensureEnvironment, envValue, getApp, localConfig, outputValue } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {
@@ -36,7 +37,7 @@ describe("secrets stay encrypted", () => {
         const runDir = envValue("DELIVERY_RUN_DIR");
         registryPassword = readFileSync(join(runDir, "registry-auth", "password"), "utf8").trim();
         project = new Project();
-        stack = await project.stack("e2e-secrets", localConfig(project, 18051, settings()));
+        stack = await project.stack("e2e-secrets", localConfig(project, PORTS.secrets.stack, settings()));
     });
 
     afterAll(async () => {
@@ -72,7 +73,7 @@ describe("secrets stay encrypted", () => {
 
     it("hashes secrets under the stack's own key: the same secret elsewhere gives another hash, a re-run keeps the release id", async () => {
         const first = outputValue<ReleaseOutput>(await stack.outputs(), "release");
-        twin = await project.stack("e2e-secrets-twin", localConfig(project, 18052, settings()));
+        twin = await project.stack("e2e-secrets-twin", localConfig(project, PORTS.secrets.twin, settings()));
         const other = outputValue<ReleaseOutput>((await twin.up()).outputs, "release");
         // configHash covers only the settings, which are the same in both stacks: only the key differs.
         expect(other.configHash).not.toBe(first.configHash);

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PASSPHRASE, ROOT, getApp, localConfig, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * Two `pulumi up` of one stack started at the same moment through the project's lock
@@ -9,7 +10,7 @@ import { PASSPHRASE, ROOT, getApp, localConfig, useStacks } from "../support/wor
  * refused at once by name, and the engine's own lock check is never raced.
  */
 describe("two updates of one stack at once", () => {
-    const port = 18071;
+    const port = PORTS.stackLock;
     const fx = useStacks((project) => ({ stack: ["e2e-lock", localConfig(project, port)] }));
 
     /** `pulumi up` behind the stack lock, as the project's commands run it. */

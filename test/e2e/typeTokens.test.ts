@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { proxyName } from "../../components/targets/proxy";
 import { Project, ROOT, StackConfig, getApp, localConfig, resourceTypes, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 /**
  * Every dynamic resource's type is `pulumi-nodejs:dynamic/<folder>:<Type>` (the GitLab ones
@@ -58,8 +59,8 @@ const changes = (summary: Record<string, number> | undefined) =>
     Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && op !== "read" && n > 0));
 
 describe("type tokens: a stack made by the earlier program upgrades without a replacement", () => {
-    const portA = 18041;
-    const portB = 18042;
+    const portA = PORTS.typeTokens.a;
+    const portB = PORTS.typeTokens.b;
     // The earlier program knows no proxy swap: its settings (localConfig's short watch and drain) would be refused as typos.
     const earlier = (config: StackConfig): StackConfig => {
         const { watchSeconds: _w, drainSeconds: _d, ...rest } = config;

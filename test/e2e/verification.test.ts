@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { VerificationResult } from "../../components/release/verificationResult";
 import { ReleaseOutput, getApp, localConfig, outputValue, slotContainers, useStacks } from "../support/workspace";
+import { PORTS } from "../support/ports";
 
 type Verified = ReleaseOutput & { verification?: VerificationResult };
 
@@ -21,8 +22,8 @@ function filesUnder(dir: string): string[] {
  * keeps what runs and stays recorded as failed for that release.
  */
 describe("release verification on the Docker host", () => {
-    const port = 18081;
-    const SLOT = "e2e-18081-e2e-verify";
+    const port = PORTS.verification;
+    const SLOT = `e2e-${port}-e2e-verify`;
     const secret = `e2e-verify-secret-${Date.now()}`;
     const fx = useStacks((project) => ({
         stack: [

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { refSlug } from "../../components/refs";
 import { ReleaseOutput, getApp, localConfig, outputValue, registryDigest, resourceTypes, slotContainers, useStacks } from "../support/workspace";
@@ -45,6 +46,40 @@ describe("dev stack lifecycle", () => {
         const tags = resources.filter((r) => r.urn.endsWith("::app-ref-tag") || r.urn.endsWith("::release-tag")).map((r) => r.urn);
         expect(tags).toHaveLength(2);
         expect(container.dependencies).toEqual(expect.arrayContaining(tags));
+    });
+
+    it("the image's HEALTHCHECK, every 30 s, passes on the live release and fails on a health path answering 503", async () => {
+        const live = execFileSync("docker", ["ps", "-q", "--filter", `label=delivery.slot=${SLOT}`, "--filter", "label=delivery.role=live"])
+            .toString()
+            .trim();
+        expect(live).toMatch(/^[0-9a-f]+$/);
+        const check = JSON.parse(execFileSync("docker", ["inspect", "--format", "{{json .Config.Healthcheck}}", live]).toString()) as {
+            Test: string[];
+            Interval: number;
+        };
+        expect(check.Interval).toBe(30e9);
+        expect(check.Test[0]).toBe("CMD");
+        const probe = (port: string) => spawnSync("docker", ["exec", "-e", `PORT=${port}`, live, ...check.Test.slice(1)], { encoding: "utf8" });
+
+        const healthy = probe("8080");
+        expect({ status: healthy.status, stderr: healthy.stderr }).toEqual({ status: 0, stderr: "" });
+
+        // A server in the same container whose health path answers 503: the check fails cleanly
+        // (exit 1, nothing on stderr), not by an error of its own.
+        const server =
+            "import http.server\n" +
+            "class H(http.server.BaseHTTPRequestHandler):\n" +
+            "    def do_GET(self):\n" +
+            "        self.send_response(503)\n" +
+            "        self.end_headers()\n" +
+            "http.server.HTTPServer(('127.0.0.1', 8081), H).serve_forever()\n";
+        execFileSync("docker", ["exec", "-d", live, "python3", "-c", server]);
+        let failing = probe("8081");
+        for (let i = 0; i < 50 && /ConnectionRefused/.test(failing.stderr); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            failing = probe("8081");
+        }
+        expect({ status: failing.status, stderr: failing.stderr }).toEqual({ status: 1, stderr: "" });
     });
 
     it("a second run changes nothing (no spurious image diff)", async () => {

@@ -4,6 +4,7 @@ import { ManifestLocation, manifestExists } from "../components/registry/registr
 import { LedgerEntry, currentEntry, findEntry, rangeText } from "../components/release/ledger";
 import { entriesOf } from "../components/release/releaseLedger";
 import { parsePinnedRef, splitRepository } from "../components/refs";
+import { engineCommand } from "./engineCommand";
 import { io, Refusal } from "./io";
 import { Progress } from "./progress";
 
@@ -33,7 +34,7 @@ export async function openStack(opts: StackOptions): Promise<Stack> {
         process.env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
     }
     try {
-        return await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: projectDir(opts) });
+        return await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: projectDir(opts) }, { pulumiCommand: await engineCommand() });
     } catch (e) {
         const text = String((e as Error).message ?? e);
         if (/no stack named|not found|does not exist/i.test(text)) {

@@ -6,6 +6,7 @@ import { gunzipSync } from "node:zlib";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, handMadeVariable, startDouble } from "../support/gitlab";
+import { engineCommand } from "../../cli/engineCommand";
 
 /**
  * GitlabProjectSettings with the real engine (CLI, nodejs language host, dynamic provider host)
@@ -83,6 +84,7 @@ describe.skipIf(skip)(title, () => {
                     GITLAB_TOKEN: "",
                     GITLAB_URL: "",
                 },
+                pulumiCommand: await engineCommand(),
             },
         );
         await stack.setAllConfig({

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
+import { engineCommand } from "../../cli/engineCommand";
 
 /**
  * What the e2e levels and the benchmarks (plain scripts, outside vitest) share: a throw-away copy of the project, with its own file:// backend, driven by the
@@ -92,6 +93,7 @@ export class Project {
                     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
                 },
                 secretsProvider: "passphrase",
+                pulumiCommand: await engineCommand(),
             },
         );
         const map: ConfigMap = {};

@@ -1,22 +1,5 @@
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 
-/**
- * The `pulumi` CLI as the Automation API runs it (LocalWorkspaceOptions.pulumiCommand), with the
- * SDK's read-backs cut to what they return. After every up, preview, refresh and destroy, the SDK
- * runs three more CLI processes: `stack output --json`, the same with `--show-secrets`, and
- * `stack history --json --show-secrets --page-size 1`. The two with `--show-secrets` derive the
- * stack's passphrase key (PBKDF2, ~0.2 s of CPU here each) and together cost more than a no-op
- * `up` of the engine's floor (measured: 0.18 + 0.40 + 0.38 CPU-s; `pulumi version` 0.18). So:
- *
- * - the plaintext `stack output` is answered with the masked one when that holds no "[secret]"
- *   anywhere: the CLI masks only secrets (`display.MassageSecrets`), so with none the two texts
- *   are the same;
- * - `stack history` never gets `--show-secrets`: the CLI then leaves secret config values out of
- *   the summary instead of printing them in plain text (nothing here reads them);
- * - `pulumi version` runs once per process, not once per workspace.
- *
- * Every other command runs unchanged.
- */
 /** What the SDK's runner returns (its CommandResult, which the package does not export). */
 export interface CommandResult {
     readonly stdout: string;
@@ -39,7 +22,24 @@ export interface EngineCommand {
 
 const SECRET_MASK = '"[secret]"';
 
-/** Wraps a CLI runner (the SDK's PulumiCommand; a recording one in the unit tests). */
+/**
+ * The `pulumi` CLI as the Automation API runs it (LocalWorkspaceOptions.pulumiCommand), with the
+ * SDK's read-backs cut to what they return. After every up, preview, refresh and destroy, the SDK
+ * runs three more CLI processes: `stack output --json`, the same with `--show-secrets`, and
+ * `stack history --json --show-secrets --page-size 1`. The two with `--show-secrets` derive the
+ * stack's passphrase key (PBKDF2, ~0.2 s of CPU here each) and together cost more than a no-op
+ * `up` of the engine's floor (measured: 0.18 + 0.40 + 0.38 CPU-s; `pulumi version` 0.18). So:
+ *
+ * - the plaintext `stack output` is answered with the masked one when that holds no "[secret]"
+ *   anywhere: the CLI masks only secrets (`display.MassageSecrets`), so with none the two texts
+ *   are the same;
+ * - `stack history` never gets `--show-secrets`: the CLI then leaves secret config values out of
+ *   the summary instead of printing them in plain text (nothing here reads them).
+ *
+ * Every other command runs unchanged (engineCommand() also runs `pulumi version` once per
+ * process, not once per workspace). `inner` is the SDK's PulumiCommand (a recording runner in
+ * the unit tests).
+ */
 export function readBackCommand(inner: EngineCommand): EngineCommand {
     // The last masked `stack output` text of each workspace and stack, answered only to the
     // plaintext call that follows it (LocalWorkspace.stackOutputs makes the two in turn): any

@@ -2,6 +2,6 @@
 // language host's runner loads no ts-node): index.ts and what it imports run as JavaScript
 // compiled once per source text (loader.js), so an edited .ts file is always the one that runs.
 "use strict";
-require("./defer-typescript.js").deferTypeScript(__dirname);
+require("./defer-sdk.js").deferTypeScript(__dirname);
 require("./loader.js").register(__dirname);
 module.exports = require("./index.ts");

@@ -39,7 +39,7 @@ describe("dynamic provider cache", () => {
 
     it("a first run writes one text per dynamic type; the next run reads them instead of serializing", async () => {
         await preview("on");
-        // A cold run compiles and serializes: TypeScript is loaded (defer-typescript.js only puts it off).
+        // A cold run compiles and serializes: TypeScript is loaded (defer-sdk.js only puts it off).
         expect(lastReport().typescript).toBe(true);
         const first = entries(providers);
         // The dev stack's dynamic types: ReleaseKey, ReleaseLedger, RegistryTag, DockerContainer, ReleaseVerification.

@@ -44,7 +44,7 @@ export class Project {
             "Pulumi.dev.yaml",
             "entry.js",
             "loader.js",
-            "defer-typescript.js",
+            "defer-sdk.js",
             "index.ts",
             "program.ts",
             "tsconfig.json",

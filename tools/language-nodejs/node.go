@@ -33,14 +33,26 @@ func findPulumiPackage(dir string) (string, error) {
 }
 
 // nodeScript finds node and the @pulumi/pulumi package that the program in dir loads, and
-// returns node's path with its leading arguments: the runtime's nodeargs, then that package's
-// cmd/<script> entry point (run, run-plugin, run-policy-pack).
+// returns node's path with its leading arguments: the runtime's nodeargs, the SDK's preload
+// (sdkPreload), then that package's cmd/<script> entry point (run, run-plugin, run-policy-pack).
 func nodeScript(dir, nodeargs, script string) (string, []string, error) {
 	node, sdk, err := nodeAndSDK(dir)
 	if err != nil {
 		return "", nil, err
 	}
-	return node, append(strings.Fields(nodeargs), filepath.Join(sdk, "cmd", script)), nil
+	args := append(strings.Fields(nodeargs), sdkPreload(sdk, fileExists)...)
+	return node, append(args, filepath.Join(sdk, "cmd", script)), nil
+}
+
+// sdkPreload is node's `-r` of defer-sdk.js when the project that holds the SDK has one (what it
+// puts off: its header), else nothing; pulumi-resource-pulumi-nodejs has the same rule for the
+// dynamic providers' process. exists is os.Stat, or a test's stand-in.
+func sdkPreload(sdk string, exists func(string) bool) []string {
+	project := filepath.Dir(filepath.Dir(filepath.Dir(sdk)))
+	if preload := filepath.Join(project, "defer-sdk.js"); exists(preload) {
+		return []string{"-r", preload}
+	}
+	return nil
 }
 
 // nodeAndSDK finds node on the PATH and the @pulumi/pulumi package that the program in dir loads.

@@ -93,6 +93,22 @@ func TestNodeScript(t *testing.T) {
 	}
 }
 
+func TestNodeScriptPreloadsDeferSDK(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, merge(sdkFiles(""), map[string]string{"defer-sdk.js": ""}))
+	t.Setenv("NODE_PATH", "")
+	node := fakeNode(t, "exit 0")
+	sdk := filepath.Join(root, "node_modules", "@pulumi", "pulumi")
+	gotNode, args, err := nodeScript(root, "--trace-warnings", "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--trace-warnings", "-r", filepath.Join(root, "defer-sdk.js"), filepath.Join(sdk, "cmd", "run")}
+	if gotNode != node || !reflect.DeepEqual(args, want) {
+		t.Errorf("nodeScript = %s %q, want %s %q", gotNode, args, node, want)
+	}
+}
+
 func TestNodeScriptErrors(t *testing.T) {
 	root := t.TempDir()
 	t.Setenv("NODE_PATH", "")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -88,9 +87,8 @@ func pluginCommand(kind, dir string, reqArgs []string) (string, []string) {
 var policyRunner string
 
 // policyRunnerCommand is node with its leading arguments for such a pack in dir: the runtime's
-// nodeargs, defer-typescript.js preloaded when the project holding the SDK has it (the same rule
-// as pulumi-resource-pulumi-nodejs), then the runner and the SDK's directory. The engine address
-// and the pack (pluginCommand) follow.
+// nodeargs, the SDK's preload (sdkPreload), then the runner and the SDK's directory. The engine
+// address and the pack (pluginCommand) follow.
 func policyRunnerCommand(dir, nodeargs string) (string, []string, error) {
 	node, sdk, err := nodeAndSDK(dir)
 	if err != nil {
@@ -101,11 +99,7 @@ func policyRunnerCommand(dir, nodeargs string) (string, []string, error) {
 
 // policyRunnerArgs: see policyRunnerCommand (exists is os.Stat, or a test's stand-in).
 func policyRunnerArgs(sdk, nodeargs string, exists func(string) bool) []string {
-	args := strings.Fields(nodeargs)
-	project := filepath.Dir(filepath.Dir(filepath.Dir(sdk)))
-	if deferTS := filepath.Join(project, "defer-typescript.js"); exists(deferTS) {
-		args = append(args, "-r", deferTS)
-	}
+	args := append(strings.Fields(nodeargs), sdkPreload(sdk, exists)...)
 	return append(args, "-e", policyRunner, "--", sdk)
 }
 

@@ -42,8 +42,8 @@ func TestPolicyRunnerArgs(t *testing.T) {
 		exists   func(string) bool
 		want     []string
 	}{
-		{"defers TypeScript when the project has defer-typescript.js", "", with,
-			[]string{"-r", "/p/defer-typescript.js", "-e", policyRunner, "--", sdk}},
+		{"preloads defer-sdk.js when the project has it", "--trace-warnings", with,
+			[]string{"--trace-warnings", "-r", "/p/defer-sdk.js", "-e", policyRunner, "--", sdk}},
 		{"nodeargs first", "--max-old-space-size=512 --trace-warnings", without,
 			[]string{"--max-old-space-size=512", "--trace-warnings", "-e", policyRunner, "--", sdk}},
 	}

@@ -96,6 +96,29 @@ export function serviceGet(url: string): Promise<{ status: number; body: Record<
     });
 }
 
+/**
+ * GETs url (a Service's ClusterIP) until this release answers it with 200, or fails after
+ * timeoutMs naming the last answer. kube-proxy rewrites its rules for a Service's endpoints a
+ * moment after they change, and `pulumi up` ends when the pods are ready, not when kube-proxy
+ * has caught up: a GET right after it can still go to a pod that is gone (a kwok pod's address
+ * leaves this machine, and its gateway answers 404).
+ */
+export async function serviceAnswer(url: string, releaseId: string, timeoutMs = 30_000): Promise<{ status: number; body: Record<string, unknown> }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const answer = await serviceGet(url).catch((e: Error) => ({ status: 0, body: { error: e.message } as Record<string, unknown> }));
+        if (answer.status === 200 && answer.body.release_id === releaseId) {
+            return answer;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(
+                `GET ${url}: release ${releaseId} did not answer within ${timeoutMs / 1000}s; last answer HTTP ${answer.status} ${JSON.stringify(answer.body)}`,
+            );
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
 /** `kubectl get ... -o json`, parsed. */
 export function kubectlJson(...args: string[]): Json {
     return JSON.parse(kubectl("get", ...args, "-o", "json"));

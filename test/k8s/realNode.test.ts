@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { ReleaseOutput, outputValue } from "../support/workspace";
-import { Json, REAL_NODE, REAL_NODE_SELECTOR, REAL_POD_CIDR_PREFIX, kubectl, kubectlJson, replicaSets, serviceGet, useK8sStack, waitFor } from "./cluster";
+import {
+    Json,
+    REAL_NODE,
+    REAL_NODE_SELECTOR,
+    REAL_POD_CIDR_PREFIX,
+    kubectl,
+    kubectlJson,
+    replicaSets,
+    serviceAnswer,
+    serviceGet,
+    useK8sStack,
+    waitFor,
+} from "./cluster";
 
 /**
  * One stack on the real node (kubelet, containerd, CNI bridge, kube-proxy; scripts/k8s): the
@@ -59,8 +71,7 @@ describe("kubernetes target on the real node: real pods, probes, Service, rollou
         // Through the Service: kube-proxy's DNAT of the ClusterIP, from the host.
         const ip = clusterIP();
         expect(ip.startsWith("10.96.")).toBe(true);
-        const answer = await serviceGet(`http://${ip}/`);
-        expect(answer.status).toBe(200);
+        const answer = await serviceAnswer(`http://${ip}/`, first.releaseId);
         expect(answer.body).toMatchObject({ release_id: first.releaseId, app_env: "k8s-real", greeting: "Hej" });
         expect((await serviceGet(`http://${ip}/healthz`)).status).toBe(200);
     });

@@ -10,7 +10,7 @@ import {
     k8sConfig,
     kubectlJson,
     resetNamespaces,
-    serviceGet,
+    serviceAnswer,
     useCluster,
     waitFor,
 } from "./cluster";
@@ -111,8 +111,7 @@ describe("kubernetes target on the real node: pulls with the image pull secret f
         const events = kubectlJson("events", "-n", SOURCE, "--field-selector", `involvedObject.name=${pod.metadata.name}`).items as Json[];
         expect(events.some((e) => e.reason === "Pulled" && String(e.message).includes("Successfully pulled image"))).toBe(true);
         const ip = kubectlJson("service", APP, "-n", SOURCE).spec.clusterIP;
-        const answer = await serviceGet(`http://${ip}/`);
-        expect(answer.status).toBe(200);
+        const answer = await serviceAnswer(`http://${ip}/`, release.releaseId);
         expect(answer.body.release_id).toBe(release.releaseId);
     });
 });

@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 // One project per test level; each level has its own npm script (see package.json).
-// The slow levels but e2e run one file at a time: they share one Docker engine, registry and API
-// server. scripts/test-all runs the levels themselves side by side.
+// The GitLab and pipeline levels run one file at a time (one GitLab double, one pipeline
+// sequence); e2e and k8s two at a time. scripts/test-all runs the levels themselves side by side.
+const K8S_RESTART = "test/k8s/restart.test.ts";
 export default defineConfig({
     test: {
         projects: [
@@ -63,12 +64,25 @@ export default defineConfig({
                 test: {
                     name: "k8s",
                     include: ["test/k8s/**/*.test.ts"],
+                    exclude: [K8S_RESTART],
                     // Every cached provider text is checked against a fresh serialization (components/dynamicResource.ts):
                     // this level runs the Kubernetes target's providers, in stacks of several kinds.
                     env: { DELIVERY_PROVIDER_CACHE: "verify" },
                     testTimeout: 900_000,
                     hookTimeout: 900_000,
-                    fileParallelism: false,
+                    // Two files at a time, as e2e: each has its own namespaces, stacks and registry
+                    // repository, and mostly waits on rollouts, pulls and Jobs. One at a time this
+                    // level was the last to end by ~110 s, with a core idle (measured in .ci/run).
+                    maxWorkers: 2,
+                },
+            },
+            {
+                // Stops and starts the control plane's components: alone, after the k8s project.
+                test: {
+                    name: "k8s-restart",
+                    include: [K8S_RESTART],
+                    testTimeout: 900_000,
+                    hookTimeout: 900_000,
                 },
             },
         ],

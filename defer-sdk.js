@@ -49,10 +49,7 @@ function deferTypeScript(root) {
         }
         return ts;
     };
-    const stand = new Module(shim);
-    stand.filename = shim;
-    stand.loaded = true;
-    stand.exports = new Proxy(
+    const lazy = new Proxy(
         {},
         {
             get: (_, key) => real()[key],
@@ -64,7 +61,7 @@ function deferTypeScript(root) {
             },
         },
     );
-    require.cache[shim] = stand;
+    standIn(shim, lazy);
 }
 
 /**
@@ -118,10 +115,16 @@ function skipSourceMapSupport(root) {
     if (require.cache[register]) {
         return;
     }
-    const stand = new Module(register);
-    stand.filename = register;
+    standIn(register, {});
+}
+
+/** Puts a loaded module with these exports in the module cache under file: a later require of file returns them. */
+function standIn(file, exports) {
+    const stand = new Module(file);
+    stand.filename = file;
     stand.loaded = true;
-    require.cache[register] = stand;
+    stand.exports = exports;
+    require.cache[file] = stand;
 }
 
 module.exports = { deferTypeScript, deferInspector, skipSourceMapSupport };

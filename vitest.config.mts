@@ -4,6 +4,10 @@ import { defineConfig } from "vitest/config";
 // The GitLab and pipeline levels run one file at a time (one GitLab double, one pipeline
 // sequence); e2e and k8s two at a time. scripts/test-all runs the levels themselves side by side.
 const K8S_RESTART = "test/k8s/restart.test.ts";
+// What both k8s projects share. Every cached provider text is checked against a fresh
+// serialization (components/dynamicResource.ts): this level runs the Kubernetes target's
+// providers, in stacks of several kinds.
+const K8S_LEVEL = { env: { DELIVERY_PROVIDER_CACHE: "verify" }, testTimeout: 900_000, hookTimeout: 900_000 };
 export default defineConfig({
     test: {
         projects: [
@@ -65,11 +69,7 @@ export default defineConfig({
                     name: "k8s",
                     include: ["test/k8s/**/*.test.ts"],
                     exclude: [K8S_RESTART],
-                    // Every cached provider text is checked against a fresh serialization (components/dynamicResource.ts):
-                    // this level runs the Kubernetes target's providers, in stacks of several kinds.
-                    env: { DELIVERY_PROVIDER_CACHE: "verify" },
-                    testTimeout: 900_000,
-                    hookTimeout: 900_000,
+                    ...K8S_LEVEL,
                     // Two files at a time, as e2e: each has its own namespaces, stacks and registry
                     // repository, and mostly waits on rollouts, pulls and Jobs. One at a time this
                     // level was the last to end by ~110 s, with a core idle (measured in .ci/run).
@@ -81,8 +81,7 @@ export default defineConfig({
                 test: {
                     name: "k8s-restart",
                     include: [K8S_RESTART],
-                    testTimeout: 900_000,
-                    hookTimeout: 900_000,
+                    ...K8S_LEVEL,
                 },
             },
         ],

@@ -103,20 +103,18 @@ export function serviceGet(url: string): Promise<{ status: number; body: Record<
  * has caught up: a GET right after it can still go to a pod that is gone (a kwok pod's address
  * leaves this machine, and its gateway answers 404).
  */
-export async function serviceAnswer(url: string, releaseId: string, timeoutMs = 30_000): Promise<{ status: number; body: Record<string, unknown> }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const answer = await serviceGet(url).catch((e: Error) => ({ status: 0, body: { error: e.message } as Record<string, unknown> }));
-        if (answer.status === 200 && answer.body.release_id === releaseId) {
+export function serviceAnswer(url: string, releaseId: string, timeoutMs = 30_000): Promise<{ status: number; body: Record<string, unknown> }> {
+    return waitFor(
+        `release ${releaseId} to answer GET ${url}`,
+        async () => {
+            const answer = await serviceGet(url);
+            if (answer.status !== 200 || answer.body.release_id !== releaseId) {
+                throw new Error(`last answer HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+            }
             return answer;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(
-                `GET ${url}: release ${releaseId} did not answer within ${timeoutMs / 1000}s; last answer HTTP ${answer.status} ${JSON.stringify(answer.body)}`,
-            );
-        }
-        await new Promise((r) => setTimeout(r, 500));
-    }
+        },
+        timeoutMs,
+    );
 }
 
 /** `kubectl get ... -o json`, parsed. */
@@ -144,13 +142,13 @@ export function replicaSets(namespace: string, selector: string): Json[] {
     return (list.items as Json[]).sort((a, b) => revision(a) - revision(b));
 }
 
-/** Polls until `check` returns a value other than undefined, or throws what it last saw. */
-export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+/** Polls until `check` returns (or resolves to) a value other than undefined, or throws what it last saw. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
         try {
-            const value = check();
+            const value = await check();
             if (value !== undefined) {
                 return value;
             }

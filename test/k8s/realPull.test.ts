@@ -19,7 +19,8 @@ import {
  * Real pulls on the real node from the htpasswd registry (127.0.0.1:5001): a stack whose pull
  * secret holds a wrong password gets ImagePullBackOff and a failed up naming the setting to fix;
  * the right credentials pull the same image and the pods serve. The image is built and pushed
- * by a first stack on the kwok node, so the real node has never pulled it before.
+ * by a first stack on the kwok node, from an app no other file builds, so the real node has never
+ * pulled it before.
  */
 describe("kubernetes target on the real node: pulls with the image pull secret from the htpasswd registry", () => {
     const SOURCE = "k8s-real-pull";
@@ -37,6 +38,10 @@ describe("kubernetes target on the real node: pulls with the image pull secret f
             wrong: [WRONG, k8sConfig(project, cluster, WRONG, { ...registry(password), replicas: "1", rolloutTimeoutSeconds: "30" })],
         }),
         {
+            // An image of its own: the other files build the same app into the same digest, and
+            // run two at a time; a real node that already holds that digest (under another
+            // registry's name) would start the pod without this registry's pull.
+            prepare: (project) => project.changeApp((src) => src.replace("from the delivery sample app", "from the delivery sample app, real pull")),
             setup: () => {
                 cluster = useCluster();
                 password = authRegistryPassword(cluster);

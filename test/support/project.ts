@@ -1,4 +1,4 @@
-import { ConfigMap, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { ConfigMap, LocalWorkspace, LocalWorkspaceOptions, OutputMap, Stack, StackAlreadyExistsError } from "@pulumi/pulumi/automation";
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -83,19 +83,25 @@ export class Project {
     }
 
     async stack(name: string, config: StackConfig): Promise<Stack> {
-        const stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: name, workDir: this.dir },
-            {
-                envVars: {
-                    PULUMI_BACKEND_URL: this.backend,
-                    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-                    PULUMI_SKIP_UPDATE_CHECK: "true",
-                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                },
-                secretsProvider: "passphrase",
-                pulumiCommand: await engineCommand(),
+        const args = { stackName: name, workDir: this.dir };
+        const options: LocalWorkspaceOptions = {
+            envVars: {
+                PULUMI_BACKEND_URL: this.backend,
+                PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             },
-        );
+            secretsProvider: "passphrase",
+            pulumiCommand: await engineCommand(),
+        };
+        // Most stacks are new in a new copy: `stack init` first, not createOrSelectStack's
+        // `stack select` that fails and then `stack init` (one CLI run less per stack).
+        const stack = await LocalWorkspace.createStack(args, options).catch((e: unknown) => {
+            if (e instanceof StackAlreadyExistsError) {
+                return LocalWorkspace.selectStack(args, options);
+            }
+            throw e;
+        });
         const map: ConfigMap = {};
         for (const [k, v] of Object.entries(config)) {
             map[k.includes(":") ? k : `delivery:${k}`] = typeof v === "string" ? { value: v } : { value: v.value, secret: true };

@@ -17,8 +17,15 @@
 //   by loading and parsing each frame's .js.map, on every resource's `new Error().stack` (the
 //   source position the SDK sends the engine). The project's frames are not mapped by it (the
 //   loader's inline maps are for Node's own support: NODE_OPTIONS=--enable-source-maps maps both).
+// - The program runner's Zipkin tracing (cmd/run/tracing): it loads OpenTelemetry's SDK, exporter
+//   and gRPC instrumentation at start (~30 ms of CPU here) for a --tracing URL the engine gives only
+//   when tracing is on. Here they load when tracing starts.
+// - normalize-package-data (and the license and git-host parsers it loads, ~17 ms): the SDK loads
+//   it for runtime.computeCodePaths, which packages code for serverless functions and which this
+//   project never calls. Here it loads at its first call.
 // Measured on a no-op dev preview with the pack, before and after interleaved (CPU of every process):
-// 2.03-2.16 -> 1.62-1.72 CPU-s, 1.67-1.78 -> 1.32-1.42 s of wall time.
+// 2.03-2.16 -> 1.62-1.72 CPU-s, 1.67-1.78 -> 1.32-1.42 s of wall time (the first three); the last
+// two, 5 runs each: 1.59-1.81 -> 1.52-1.64 CPU-s (medians 1.70 -> 1.55), 1.31-1.49 -> 1.24-1.33 s.
 "use strict";
 const Module = require("node:module");
 const path = require("node:path");
@@ -118,6 +125,76 @@ function skipSourceMapSupport(root) {
     standIn(register, {});
 }
 
+/**
+ * Puts a stand-in for the program runner's tracing module (cmd/run/tracing, the SDK in root's
+ * node_modules) in the module cache. start() loads the real module and starts it; until then
+ * newSpan() makes its span the way the real one does with no root span (through
+ * @opentelemetry/api, so a tracer provider another module registered, as cmd/run/instrumentation
+ * does for TRACEPARENT, still gets the spans) and stop() has nothing to end.
+ */
+function deferTracing(root) {
+    let file;
+    try {
+        file = require.resolve("@pulumi/pulumi/cmd/run/tracing", { paths: [root] });
+    } catch {
+        return;
+    }
+    if (require.cache[file]) {
+        return;
+    }
+    const api = require(require.resolve("@opentelemetry/api", { paths: [path.dirname(file)] }));
+    let real;
+    const stand = {
+        start: (url) => {
+            real ??= loadPast(file, stand);
+            return real.start(url);
+        },
+        stop: () => real?.stop(),
+        newSpan: (name) => {
+            if (real) {
+                return real.newSpan(name);
+            }
+            const ctx = api.trace.setSpan(api.context.active(), api.trace.getActiveSpan());
+            return api.trace.getTracer("nodejs-runtime").startSpan(name, undefined, ctx);
+        },
+    };
+    standIn(file, stand);
+}
+
+/**
+ * Puts a stand-in for normalize-package-data (the copy the SDK in root's node_modules loads) in
+ * the module cache: a function that loads the real one at its first call.
+ */
+function deferPackageNormalizer(root) {
+    let file;
+    try {
+        const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
+        file = require.resolve("normalize-package-data", { paths: [sdk] });
+    } catch {
+        return;
+    }
+    if (require.cache[file]) {
+        return;
+    }
+    let real;
+    const stand = function normalize(...args) {
+        real ??= loadPast(file, stand);
+        return real.apply(this, args);
+    };
+    Object.defineProperty(stand, "fixer", { get: () => (real ??= loadPast(file, stand)).fixer });
+    standIn(file, stand);
+}
+
+/** Loads the real module of file past its stand-in (which stays in the module cache for later requires). */
+function loadPast(file, stand) {
+    delete require.cache[file];
+    try {
+        return require(file);
+    } finally {
+        standIn(file, stand);
+    }
+}
+
 /** Puts a loaded module with these exports in the module cache under file: a later require of file returns them. */
 function standIn(file, exports) {
     const stand = new Module(file);
@@ -127,10 +204,12 @@ function standIn(file, exports) {
     require.cache[file] = stand;
 }
 
-module.exports = { deferTypeScript, deferInspector, skipSourceMapSupport };
-// Preloaded (node -r), before any main module: all three for this project's SDK.
+module.exports = { deferTypeScript, deferInspector, skipSourceMapSupport, deferTracing, deferPackageNormalizer };
+// Preloaded (node -r), before any main module: all of them for this project's SDK.
 if (require.main === undefined) {
     deferTypeScript(__dirname);
     deferInspector(__dirname);
     skipSourceMapSupport(__dirname);
+    deferTracing(__dirname);
+    deferPackageNormalizer(__dirname);
 }

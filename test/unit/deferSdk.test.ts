@@ -66,4 +66,44 @@ function handler() { return captured.hash.digest(); }
             error: "Error serializing function 'handler': inspector.js(9,16)",
         });
     });
+
+    it("loads OpenTelemetry's SDK for the program runner's tracing only when tracing starts; spans are made as before", () => {
+        // What cmd/run/run.js does: newSpan at every start, start(url) only for --tracing.
+        const source = `
+const loaded = () => Object.keys(require.cache).some((f) => f.includes("@opentelemetry/sdk-trace-node"));
+const tracing = require(SDK + "/cmd/run/tracing");
+const atStart = loaded();
+const before = tracing.newSpan("language-runtime.run").isRecording();
+tracing.start("http://127.0.0.1:9/api/v2/spans");
+const span = tracing.newSpan("language-runtime.runProgram");
+process.stdout.write(JSON.stringify({ atStart, before, afterStart: loaded(), recording: span.isRecording() }));
+`;
+        expect(run("tracing.js", source, false)).toEqual({ atStart: true, before: false, afterStart: true, recording: true });
+        expect(run("tracing.js", source, true)).toEqual({ atStart: false, before: false, afterStart: true, recording: true });
+    });
+
+    it("a span made before tracing starts goes to a tracer provider registered elsewhere (cmd/run/instrumentation's, for TRACEPARENT)", () => {
+        const source = `
+const { NodeTracerProvider } = require(require.resolve("@opentelemetry/sdk-trace-node", { paths: [SDK] }));
+new NodeTracerProvider().register();
+const span = require(SDK + "/cmd/run/tracing").newSpan("language-runtime.run");
+process.stdout.write(JSON.stringify({ recording: span.isRecording(), name: span.name }));
+`;
+        expect(run("provider.js", source, false)).toEqual({ recording: true, name: "language-runtime.run" });
+        expect(run("provider.js", source, true)).toEqual({ recording: true, name: "language-runtime.run" });
+    });
+
+    it("loads normalize-package-data (for runtime.computeCodePaths) at its first call, which normalizes as before", () => {
+        const source = `
+const file = require.resolve("normalize-package-data", { paths: [SDK] });
+require(SDK);
+const atStart = Object.keys(require.cache).some((f) => f.includes("spdx-correct"));
+const data = { name: "app", version: "1.0.0", license: "apache 2.0" };
+require(file)(data);
+process.stdout.write(JSON.stringify({ atStart, data, fixer: typeof require(file).fixer.fixNameField }));
+`;
+        const normalized = { name: "app", version: "1.0.0", license: "apache 2.0", readme: "ERROR: No README data found!", _id: "app@1.0.0" };
+        expect(run("normalize.js", source, false)).toEqual({ atStart: true, data: normalized, fixer: "function" });
+        expect(run("normalize.js", source, true)).toEqual({ atStart: false, data: normalized, fixer: "function" });
+    });
 });

@@ -36,13 +36,8 @@ const path = require("node:path");
  * copy) at its first use. Call it before the SDK is imported.
  */
 function deferTypeScript(root) {
-    let shim;
-    try {
-        shim = require.resolve("@pulumi/pulumi/typescript-shim", { paths: [root] });
-    } catch {
-        return; // No SDK here (or another layout): nothing to defer.
-    }
-    if (require.cache[shim]) {
+    const shim = unloaded(() => require.resolve("@pulumi/pulumi/typescript-shim", { paths: [root] }));
+    if (!shim) {
         return;
     }
     let ts;
@@ -112,17 +107,10 @@ function deferInspector(root) {
  * nothing. Call it before a runner starts.
  */
 function skipSourceMapSupport(root) {
-    let register;
-    try {
-        const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
-        register = require.resolve("source-map-support/register", { paths: [sdk] });
-    } catch {
-        return;
+    const register = unloaded(() => fromSdk(root, "source-map-support/register"));
+    if (register) {
+        standIn(register, {});
     }
-    if (require.cache[register]) {
-        return;
-    }
-    standIn(register, {});
 }
 
 /**
@@ -133,13 +121,8 @@ function skipSourceMapSupport(root) {
  * does for TRACEPARENT, still gets the spans) and stop() has nothing to end.
  */
 function deferTracing(root) {
-    let file;
-    try {
-        file = require.resolve("@pulumi/pulumi/cmd/run/tracing", { paths: [root] });
-    } catch {
-        return;
-    }
-    if (require.cache[file]) {
+    const file = unloaded(() => require.resolve("@pulumi/pulumi/cmd/run/tracing", { paths: [root] }));
+    if (!file) {
         return;
     }
     const api = require(require.resolve("@opentelemetry/api", { paths: [path.dirname(file)] }));
@@ -166,14 +149,8 @@ function deferTracing(root) {
  * the module cache: a function that loads the real one at its first call.
  */
 function deferPackageNormalizer(root) {
-    let file;
-    try {
-        const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
-        file = require.resolve("normalize-package-data", { paths: [sdk] });
-    } catch {
-        return;
-    }
-    if (require.cache[file]) {
+    const file = unloaded(() => fromSdk(root, "normalize-package-data"));
+    if (!file) {
         return;
     }
     let real;
@@ -183,6 +160,26 @@ function deferPackageNormalizer(root) {
     };
     Object.defineProperty(stand, "fixer", { get: () => (real ??= loadPast(file, stand)).fixer });
     standIn(file, stand);
+}
+
+/**
+ * The file resolve() names, when there is one and it is not loaded yet; otherwise nothing to stand
+ * in for (no SDK here, another layout, or a module already loaded).
+ */
+function unloaded(resolve) {
+    let file;
+    try {
+        file = resolve();
+    } catch {
+        return undefined;
+    }
+    return require.cache[file] ? undefined : file;
+}
+
+/** The file that request names for the SDK in root's node_modules (its own dependencies). */
+function fromSdk(root, request) {
+    const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
+    return require.resolve(request, { paths: [sdk] });
 }
 
 /** Loads the real module of file past its stand-in (which stays in the module cache for later requires). */

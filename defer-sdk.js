@@ -125,8 +125,8 @@ function deferTracing(root) {
     if (!file) {
         return;
     }
-    const api = require(require.resolve("@opentelemetry/api", { paths: [path.dirname(file)] }));
     let real;
+    let api;
     const stand = {
         start: (url) => {
             real ??= loadPast(file, stand);
@@ -137,6 +137,8 @@ function deferTracing(root) {
             if (real) {
                 return real.newSpan(name);
             }
+            // The SDK's own copy of the API, loaded at the first span (as the real module loads it).
+            api ??= require(require.resolve("@opentelemetry/api", { paths: [path.dirname(file)] }));
             const ctx = api.trace.setSpan(api.context.active(), api.trace.getActiveSpan());
             return api.trace.getTracer("nodejs-runtime").startSpan(name, undefined, ctx);
         },

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -25,9 +25,7 @@ describe.concurrent("defer-sdk.js: the SDK's start-up work put off", () => {
 
     /** Runs `source` (a CommonJS script in dir, `SDK` bound to the SDK's path) with or without the preload; its stdout's JSON. */
     async function run(name: string, source: string, preload: boolean): Promise<Record<string, unknown>> {
-        // A directory per mode: both runs of a case may be under way at once.
-        const file = join(dir, preload ? "with" : "without", name);
-        mkdirSync(dirname(file), { recursive: true });
+        const file = join(dir, name);
         writeFileSync(file, `"use strict";\nconst SDK = ${JSON.stringify(SDK)};\n${source}`);
         const args = [...(preload ? ["-r", join(ROOT, "defer-sdk.js")] : []), file];
         const { stdout } = await promisify(execFile)(process.execPath, args);

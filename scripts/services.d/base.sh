@@ -106,13 +106,15 @@ EOF
 }
 
 registry_digest() {
-  # $1 = repository, $2 = tag: the manifest digest the registry without auth serves, or nothing.
-  curl -fsS -o /dev/null -D - --max-time 5 -I \
+  # $1 = repository, $2 = tag: the manifest digest the registry without auth serves, or nothing,
+  # always with status 0: callers assign it under pipefail, and a tag the registry lacks (404, as
+  # in a new registry) or no answer is "nothing", not a reason to stop.
+  { curl -fsS -o /dev/null -D - --max-time 5 -I \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     -H 'Accept: application/vnd.oci.image.index.v1+json' \
     -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
-    "http://$REGISTRY/v2/$1/manifests/$2" 2>/dev/null |
+    "http://$REGISTRY/v2/$1/manifests/$2" 2>/dev/null || true; } |
     awk 'tolower($1) == "docker-content-digest:" { sub(/\r$/, "", $2); print $2 }'
 }
 registry_has() { [ -n "$(registry_digest "$1" "$2")" ]; }

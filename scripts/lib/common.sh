@@ -34,6 +34,22 @@ take_lock() {
 # release_lock <fd>
 release_lock() { eval "exec $1>&-"; }
 
+# --- files others read ----------------------------------------------------------------------
+
+# write_atomic <file> [temp dir]: stdin into <file> through a hidden temporary file and a rename,
+# so a reader (kubectl, a provider, containerd reading its registry hosts for a pull) sees the
+# old content or the new, never the empty or half-written file `cat >file` shows between its
+# truncate and its write. The temporary file is beside <file> unless [temp dir] (same file
+# system) names another place: for a directory whose reader takes every file in it for its own.
+# The file is made 0600 (mktemp), whatever it was.
+write_atomic() {
+  local tmp
+  tmp="$(mktemp "${2:-$(dirname "$1")}/.$(basename "$1").XXXXXX")"
+  if cat >"$tmp" && mv -f "$tmp" "$1"; then return 0; fi
+  rm -f "$tmp"
+  return 1
+}
+
 # --- build stamps ----------------------------------------------------------------------------
 
 # stamp_ok <binary> <stamp file> <key>: the binary exists and was built from <key>.

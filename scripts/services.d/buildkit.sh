@@ -7,11 +7,13 @@ BUILDKIT_SOCK="$BUILDKIT_DIR/buildkitd.sock"
 
 
 write_builder_instance() {
-  # The buildx store format (store/nodegroup.go): the provider finds builders here.
+  # The buildx store format (store/nodegroup.go): the provider finds builders here. Every start
+  # writes it while another test file's build may be reading it: whole or not at all (its
+  # temporary file outside instances/, where buildx takes every file for a builder).
   mkdir -p "$DOCKER_CONFIG/buildx/instances"
   [ -s "$DOCKER_CONFIG/config.json" ] || echo '{}' >"$DOCKER_CONFIG/config.json"
   printf '{"Name":"delivery","Driver":"remote","Nodes":[{"Name":"delivery0","Endpoint":"unix://%s","Platforms":null,"DriverOpts":null,"Flags":null,"Files":null}],"Dynamic":false}\n' \
-    "$BUILDKIT_SOCK" >"$DOCKER_CONFIG/buildx/instances/delivery"
+    "$BUILDKIT_SOCK" | write_atomic "$DOCKER_CONFIG/buildx/instances/delivery" "$DOCKER_CONFIG/buildx"
 }
 
 start_buildkit() {

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/workspace";
 import { kubectl, useCluster } from "./cluster";
@@ -12,6 +12,20 @@ import { kubectl, useCluster } from "./cluster";
  * "kube-apiserver exited while waiting for etcd" before anything had been launched.
  */
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "containerd", "kubelet", "kube-proxy"];
+
+/** Pids of the processes running binDir/name (not Docker's own containerd, say). */
+function processesOf(binDir: string, name: string): number[] {
+    return readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+            try {
+                return readlinkSync(`/proc/${d}/exe`) === join(binDir, name);
+            } catch {
+                return false; // gone meanwhile, or a kernel thread
+            }
+        })
+        .map(Number);
+}
 
 describe("scripts/k8s start after a restart", () => {
     const cluster = useCluster();
@@ -48,5 +62,29 @@ describe("scripts/k8s start after a restart", () => {
         expect(kubectl("get", "--raw", "/readyz")).toBe("ok");
         // The real node came back too: its kubelet reports Ready again.
         expect(kubectl("wait", "--for=condition=Ready", "node/real-node-0", "--timeout=60s")).toContain("condition met");
+    });
+
+    // Test files start the cluster two at a time (ensureCluster): two starts on a stopped
+    // cluster both launched every component, and the second of each died on the first's ports.
+    it("runs one start at a time: two at once launch each component once, and both succeed", async () => {
+        execFileSync(join(ROOT, "scripts", "k8s"), ["stop"], { stdio: "inherit" });
+        const start = () =>
+            new Promise<{ code: number | null; log: string }>((resolve) => {
+                const child = spawn(join(ROOT, "scripts", "k8s"), ["start"], { stdio: ["ignore", "pipe", "pipe"] });
+                let log = "";
+                child.stdout.on("data", (d: Buffer) => (log += d.toString()));
+                child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+                child.on("close", (code) => resolve({ code, log }));
+            });
+        const runs = await Promise.all([start(), start()]);
+        for (const run of runs) {
+            expect(run.code, run.log).toBe(0);
+        }
+        const log = runs.map((r) => r.log).join("\n");
+        expect(log).toMatch(/another scripts\/k8s start holds .*; waiting for it/);
+        for (const name of COMPONENTS) {
+            expect(log.split(`starting ${name}\n`).length - 1, `"starting ${name}" in:\n${log}`).toBe(1);
+            expect(processesOf(dirname(cluster.kubectlPath), name), name).toEqual([pidOf(name)]);
+        }
     });
 });

@@ -25,6 +25,8 @@ export default defineConfig({
                 test: {
                     name: "unit",
                     include: ["test/unit/**/*.test.ts"],
+                    // Fails a test whose program failed its update (its exit code).
+                    setupFiles: ["test/unit/setup.ts"],
                     benchmark: { include: ["bench/**/*.bench.ts"] },
                     testTimeout: 20_000,
                     pool: "forks",

@@ -99,6 +99,27 @@ export class Recorder {
     }
 }
 
+/**
+ * The status the Kubernetes provider returns once its await logic is satisfied: a Deployment's
+ * create or update ends when its rollout is complete, every replica updated, ready and available;
+ * a Job's when it has succeeded (pulumi-kubernetes' "await logic": https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/,
+ * .../batch/v1/job/; the fields are DeploymentStatus and JobStatus,
+ * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#DeploymentStatus,
+ * .../job-v1/#JobStatus). A test of a failed rollout or Job gives its own state.
+ */
+function awaitedStatus(type: string, inputs: Record<string, any>): { status?: Record<string, unknown> } {
+    switch (type) {
+        case "kubernetes:apps/v1:Deployment": {
+            const replicas = inputs.spec?.replicas ?? 1;
+            return { status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } };
+        }
+        case "kubernetes:batch/v1:Job":
+            return { status: { succeeded: 1, failed: 0 } };
+        default:
+            return {};
+    }
+}
+
 export function installMocks(opts: MockOptions = {}): Recorder {
     const recorder = new Recorder();
     pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
@@ -149,7 +170,7 @@ export function installMocks(opts: MockOptions = {}): Recorder {
                     }
                     default: {
                         const metadata = inputs.metadata ? { ...inputs.metadata, name: inputs.metadata.name ?? `${args.name}-x` } : undefined;
-                        return { id: `${args.name}-id`, state: { ...inputs, ...(metadata ? { metadata } : {}) } };
+                        return { id: `${args.name}-id`, state: { ...inputs, ...(metadata ? { metadata } : {}), ...awaitedStatus(args.type, inputs) } };
                     }
                 }
             },

@@ -1,0 +1,19 @@
+import { afterEach } from "vitest";
+
+/**
+ * Runs before every unit test file (vitest.config.mts). A program fails its update only by its
+ * exit code (components/release/verification.ts's verificationGate sets process.exitCode after
+ * logging the error; `pulumi up` then fails): a test whose program did that has seen a failed
+ * update, whatever it asserted. Registered first, so it runs after the file's own afterEach hooks
+ * (their settle() lets the last applies run). The code is cleared so that it reaches neither the
+ * next test, in these shared workers, nor the worker's own exit.
+ */
+afterEach(() => {
+    const code = process.exitCode;
+    process.exitCode = undefined;
+    if (code !== undefined && code !== 0) {
+        throw new Error(
+            `the program failed its update (process.exitCode ${code}: an error was logged); a test that expects a failed gate passes verificationGate its own fail()`,
+        );
+    }
+});

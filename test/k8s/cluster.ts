@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -48,6 +48,17 @@ export function ensureCluster(): Cluster {
     kubectlIn(cluster, "wait", "--for=condition=Ready", "node/kwok-node-0", "--timeout=60s");
     kubectlIn(cluster, "wait", "--for=condition=Ready", `node/${REAL_NODE}`, "--timeout=60s");
     return cluster;
+}
+
+/** Runs `scripts/k8s start` in the background: its exit code and everything it printed. */
+export function k8sStart(): Promise<{ code: number | null; log: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(join(ROOT, "scripts", "k8s"), ["start"], { stdio: ["ignore", "pipe", "pipe"] });
+        let log = "";
+        child.stdout.on("data", (d: Buffer) => (log += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+        child.on("close", (code) => resolve({ code, log }));
+    });
 }
 
 let current: Cluster | undefined;

@@ -2,8 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../support/workspace";
-import { useCluster } from "./cluster";
+import { k8sStart, useCluster } from "./cluster";
 
 /**
  * Every k8s test file calls `scripts/k8s start` (ensureCluster), two files at a time, while the
@@ -54,17 +53,9 @@ describe("scripts/k8s start beside running clients", () => {
         reader.stdout.on("data", (d: Buffer) => (out += d.toString()));
         const done = new Promise<void>((resolve) => reader.on("close", () => resolve()));
 
-        const start = () =>
-            new Promise<{ code: number | null; log: string }>((resolve) => {
-                const child = spawn(join(ROOT, "scripts", "k8s"), ["start"], { stdio: ["ignore", "pipe", "pipe"] });
-                let log = "";
-                child.stdout.on("data", (d: Buffer) => (log += d.toString()));
-                child.stderr.on("data", (d: Buffer) => (log += d.toString()));
-                child.on("close", (code) => resolve({ code, log }));
-            });
         const starts = [];
         for (let round = 0; round < 2; round++) {
-            starts.push(...(await Promise.all([start(), start()])));
+            starts.push(...(await Promise.all([k8sStart(), k8sStart()])));
         }
         reader.stdin.end();
         await done;

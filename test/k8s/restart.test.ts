@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/workspace";
-import { kubectl, useCluster } from "./cluster";
+import { k8sStart, kubectl, useCluster } from "./cluster";
 
 /**
  * The run directory (pid files, etcd data) lives in the cache, which outlives the machine
@@ -68,15 +68,7 @@ describe("scripts/k8s start after a restart", () => {
     // cluster both launched every component, and the second of each died on the first's ports.
     it("runs one start at a time: two at once launch each component once, and both succeed", async () => {
         execFileSync(join(ROOT, "scripts", "k8s"), ["stop"], { stdio: "inherit" });
-        const start = () =>
-            new Promise<{ code: number | null; log: string }>((resolve) => {
-                const child = spawn(join(ROOT, "scripts", "k8s"), ["start"], { stdio: ["ignore", "pipe", "pipe"] });
-                let log = "";
-                child.stdout.on("data", (d: Buffer) => (log += d.toString()));
-                child.stderr.on("data", (d: Buffer) => (log += d.toString()));
-                child.on("close", (code) => resolve({ code, log }));
-            });
-        const runs = await Promise.all([start(), start()]);
+        const runs = await Promise.all([k8sStart(), k8sStart()]);
         for (const run of runs) {
             expect(run.code, run.log).toBe(0);
         }

@@ -35,14 +35,17 @@ describe("scripts/k8s start beside running clients", () => {
                 `const fs = require("node:fs");
                  const files = JSON.parse(process.argv[1]), want = JSON.parse(process.argv[2]);
                  let reads = 0, stop = false; const bad = [];
+                 // Each start replaces every file (a new inode): proof that reads spanned its writes.
+                 const inodes = files.map((f) => new Set([fs.statSync(f).ino]));
                  process.stdin.on("end", () => (stop = true)).resume();
                  (function loop() {
                      for (let i = 0; i < 200; i++) for (let f = 0; f < files.length; f++) {
                          let got; try { got = fs.readFileSync(files[f], "utf8"); } catch (e) { got = "<" + e.code + ">"; }
                          reads++;
+                         try { inodes[f].add(fs.statSync(files[f]).ino); } catch {}
                          if (got !== want[f] && bad.length < 20) bad.push(files[f] + ": " + got.length + " chars " + JSON.stringify(got.slice(0, 40)));
                      }
-                     if (stop) { process.stdout.write(JSON.stringify({ reads, bad })); } else setImmediate(loop);
+                     if (stop) { process.stdout.write(JSON.stringify({ reads, bad, replaced: files.filter((_, i) => inodes[i].size > 1) })); } else setImmediate(loop);
                  })();`,
                 JSON.stringify(watched),
                 JSON.stringify(before),
@@ -63,8 +66,10 @@ describe("scripts/k8s start beside running clients", () => {
         for (const s of starts) {
             expect(s.code, s.log).toBe(0);
         }
-        const { reads, bad } = JSON.parse(out) as { reads: number; bad: string[] };
+        const { reads, bad, replaced } = JSON.parse(out) as { reads: number; bad: string[]; replaced: string[] };
         expect(bad).toEqual([]);
-        expect(reads).toBeGreaterThan(1000); // the reader really read beside the starts
+        // The reader read beside the writes: it saw each file replaced.
+        expect(replaced).toEqual(watched);
+        expect(reads).toBeGreaterThan(1000);
     });
 });

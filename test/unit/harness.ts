@@ -105,7 +105,8 @@ export class Recorder {
  * a Job's when it has succeeded (pulumi-kubernetes' "await logic": https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/,
  * .../batch/v1/job/; the fields are DeploymentStatus and JobStatus,
  * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#DeploymentStatus,
- * .../job-v1/#JobStatus). A test of a failed rollout or Job gives its own state.
+ * .../job-v1/#JobStatus). The failed-rollout branches are covered by the k8s level, against a real
+ * control plane (test/k8s/deployment.test.ts, realNode.test.ts), not here.
  */
 function awaitedStatus(type: string, inputs: Record<string, any>): { status?: Record<string, unknown> } {
     switch (type) {

@@ -1,4 +1,4 @@
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 /**
  * Runs before every unit test file (vitest.config.mts). A program fails its update only by its
@@ -8,7 +8,7 @@ import { afterEach } from "vitest";
  * (their settle() lets the last applies run). The code is cleared so that it reaches neither the
  * next test, in these shared workers, nor the worker's own exit.
  */
-afterEach(() => {
+function failedUpdate(): void {
     const code = process.exitCode;
     process.exitCode = undefined;
     if (code !== undefined && code !== 0) {
@@ -16,4 +16,7 @@ afterEach(() => {
             `the program failed its update (process.exitCode ${code}: an error was logged); a test that expects a failed gate passes verificationGate its own fail()`,
         );
     }
-});
+}
+afterEach(failedUpdate);
+// And after the file's last hooks: an apply that ran after its last test is this file's, not the next's.
+afterAll(failedUpdate);

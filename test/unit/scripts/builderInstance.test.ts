@@ -21,12 +21,13 @@ describe("write_builder_instance", () => {
         const file = join(config, "buildx", "instances", "delivery");
         const script = [
             "set -euo pipefail",
+            // On any exit: the read loop below never yields, so it cannot see the child exit.
+            `trap 'touch ${done}' EXIT`,
             `source scripts/lib/common.sh`,
             `source scripts/services.d/buildkit.sh`,
             "write_builder_instance",
             `touch ${dir}/first`,
             "for i in $(seq 80); do write_builder_instance; done",
-            `touch ${done}`,
         ].join("\n");
         // stdin ignored: bash reads ~/.bashrc when stdin is a socket, and Node's pipes are sockets.
         const child = spawn("bash", ["-c", script], {
@@ -34,7 +35,7 @@ describe("write_builder_instance", () => {
             stdio: ["ignore", "inherit", "inherit"],
         });
         const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-        while (!existsSync(join(dir, "first")) && child.exitCode === null) {
+        while (!existsSync(join(dir, "first")) && !existsSync(done)) {
             await new Promise((r) => setTimeout(r, 5));
         }
         const want = readFileSync(file, "utf8");
@@ -42,7 +43,7 @@ describe("write_builder_instance", () => {
         const bad: string[] = [];
         const names = new Set<string>();
         let reads = 0;
-        while (!existsSync(done) && child.exitCode === null) {
+        while (!existsSync(done)) {
             const got = readFileSync(file, "utf8");
             reads++;
             if (got !== want && bad.length < 5) bad.push(`${got.length} chars: ${JSON.stringify(got.slice(0, 40))}`);

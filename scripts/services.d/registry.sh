@@ -48,8 +48,7 @@ auth:
     path: $dir/htpasswd
 EOF
     fi
-  } >"$dir/config.yml.tmp"
-  mv "$dir/config.yml.tmp" "$dir/config.yml"
+  } | write_atomic "$dir/config.yml"
 }
 
 ensure_auth_files() {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -39,7 +39,7 @@ describe("scripts/k8s start after a restart", () => {
         execFileSync(join(ROOT, "scripts", "k8s"), ["start"], { stdio: "inherit" });
     });
 
-    it("ignores pid files of dead or unrelated processes and starts every component", () => {
+    it("ignores pid files of dead or unrelated processes and starts every component", async () => {
         execFileSync(join(ROOT, "scripts", "k8s"), ["stop"], { stdio: "inherit" });
         // A pid that no process has, and a live pid that belongs to another program.
         writeFileSync(join(k8sDir, "etcd.pid"), "4194000\n");
@@ -47,9 +47,9 @@ describe("scripts/k8s start after a restart", () => {
         writeFileSync(join(k8sDir, "kwok.pid"), `${bystander.pid}\n`);
         writeFileSync(join(k8sDir, "kubelet.pid"), `${bystander.pid}\n`);
 
-        const start = spawnSync(join(ROOT, "scripts", "k8s"), ["start"], { encoding: "utf8" });
-        const out = start.stdout + start.stderr; // scripts/k8s logs on stderr
-        expect(start.status, out).toBe(0);
+        const start = await k8sStart();
+        const out = start.log; // scripts/k8s logs on stderr
+        expect(start.code, out).toBe(0);
 
         expect(out).toMatch(/kube-apiserver: pid file .* names no running kube-apiserver; removing it/);
         for (const name of COMPONENTS) {

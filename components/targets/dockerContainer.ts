@@ -46,7 +46,7 @@ import { DynamicResource } from "../dynamicResource";
  * The provider functions are serialized into the state by Pulumi, so they require their
  * modules inside the functions and capture nothing but other functions of this file, the
  * pure ref and runtime-env helpers they call (only the functions used are captured, see
- * test/unit/targets/serialized.test.ts) and `@pulumi/pulumi` (serialized as a require).
+ * test/process/serialized.test.ts) and `@pulumi/pulumi` (serialized as a require).
  */
 
 export interface DockerContainerInputs {

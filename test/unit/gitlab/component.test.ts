@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { GitlabProjectSettings, type GitlabProjectSettingsArgs } from "../../../components/gitlab/gitlabProjectSettings";
-import { isSecretValue, plain, settle, useMocks, valueOf } from "../harness";
+import { cleanupPolicyProvider } from "../../../components/gitlab/cleanupPolicy";
+import { deployTokenProvider } from "../../../components/gitlab/deployToken";
+import { environmentProvider } from "../../../components/gitlab/environment";
+import { projectVariableProvider } from "../../../components/gitlab/projectVariable";
+import { protectedEnvironmentProvider } from "../../../components/gitlab/protectedEnvironment";
+import { resourceGroupProvider } from "../../../components/gitlab/resourceGroup";
+import { isSecretValue, plain, providerOf, settle, useMocks, valueOf } from "../harness";
 
 /**
  * GitlabProjectSettings under `pulumi.runtime.setMocks` (the shared harness): which resources it
@@ -19,6 +25,16 @@ const rec = useMocks({
               ? { environmentId: 77, state: "available", tier: inputs.tier ?? "staging" }
               : undefined,
 });
+
+/** Each dynamic type's provider, by the type's name. */
+const PROVIDERS = {
+    ProjectVariable: projectVariableProvider,
+    Environment: environmentProvider,
+    ProtectedEnvironment: protectedEnvironmentProvider,
+    DeployToken: deployTokenProvider,
+    ContainerRegistryCleanupPolicy: cleanupPolicyProvider,
+    ResourceGroup: resourceGroupProvider,
+};
 
 const connection = { url: "https://gitlab.example.com", project: "group/app", token: "glpat-component-token" };
 
@@ -81,13 +97,16 @@ describe("GitlabProjectSettings", () => {
         expect(typeof byKey.API_TOKEN.__provider).toBe("string");
     });
 
-    it("sends every variable value and the token as secrets, and never puts them in the provider text", async () => {
-        new GitlabProjectSettings("gitlab", args());
+    it("sends every variable value and the token as secrets, and runs each resource on its module's provider, whose text holds neither", async () => {
+        new GitlabProjectSettings("gitlab", args({ protect: { requiredApprovals: 1 }, cleanupPolicy: { keepN: 5 }, deployToken: {} }));
         await settle(rec());
-        for (const r of rec().resources.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))) {
+        const dynamic = rec().resources.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"));
+        // The module-level providers test/gitlab/serialization.test.ts serializes and checks for a
+        // captured token or URL: a provider made per resource could capture its arguments.
+        expect(new Set(dynamic.map((r) => providerOf(plain(r.inputs.__provider))))).toEqual(new Set(Object.values(PROVIDERS)));
+        for (const r of dynamic) {
+            expect(providerOf(plain(r.inputs.__provider)), r.name).toBe(PROVIDERS[r.type.split(":").pop() as keyof typeof PROVIDERS]);
             expect(isSecretValue(r.inputs.gitlabToken), `${r.name}.gitlabToken`).toBe(true);
-            expect(String(plain(r.inputs.__provider))).not.toContain("glpat-component-token");
-            expect(String(plain(r.inputs.__provider))).not.toContain("postgres://app:pw@db/app");
             if (r.type.endsWith(":ProjectVariable")) {
                 expect(isSecretValue(r.inputs.value), `${r.name}.value`).toBe(true);
             }

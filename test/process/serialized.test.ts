@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT as root, serializeProviders } from "../../support/serializeProviders";
+import { ROOT as root, serializeProviders } from "../support/serializeProviders";
 
 /**
  * The ReleaseLedger and DockerContainer providers are stored in the state as the text

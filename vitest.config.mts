@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // One project per test level; each level has its own npm script (see package.json).
@@ -33,7 +34,8 @@ export default defineConfig({
                     // The SDK as the program's processes run it (the language host preloads this):
                     // TypeScript, for one, is not loaded until the closure serializer parses, and
                     // here it never does (test/unit/harness.ts) (measured: 10.6-12.5 -> 9.8-11.8 CPU-s).
-                    execArgv: ["-r", "./defer-sdk.js"],
+                    // (vite defines __dirname in its config files, ESM ones too.)
+                    execArgv: ["-r", join(__dirname, "defer-sdk.js")],
                     maxWorkers: 2,
                     isolate: false,
                 },
@@ -43,7 +45,7 @@ export default defineConfig({
                 // language host starts them, serialized providers loaded fresh, a services script
                 // racing a reader. Each such process loads the SDK or TypeScript (0.5-1 CPU-s here),
                 // so they are kept out of the in-process unit level, whose wall time they were
-                // two thirds of (measured: 16.9 s with them, 6.9 s without).
+                // two thirds of (measured: 16.9 s with them, 8.7-9.1 s without).
                 test: {
                     name: "process",
                     include: ["test/process/**/*.test.ts"],

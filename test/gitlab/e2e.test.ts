@@ -245,6 +245,13 @@ describe.skipIf(skip)(title, () => {
         const variable = resources.find((r) => r.type === "pulumi-nodejs:dynamic/gitlab:ProjectVariable")!;
         expect(Object.keys(variable.outputs.value as object)).toEqual(["4dabf18193072939515e22adb298388d", "ciphertext"]);
         expect(variable.outputs.gitlabUrl).toBe(gitlab.url);
+        // Each provider's text is stored as plain text: one that captured a secret (a token the
+        // program set on a module variable, say) would be stored encrypted, as a secret.
+        const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/gitlab:"));
+        expect(new Set(dynamic.map((r) => r.type)).size).toBeGreaterThanOrEqual(5);
+        for (const r of dynamic) {
+            expect(typeof r.outputs.__provider, r.type).toBe("string");
+        }
     });
 
     it("a rotated token reaches every resource without touching GitLab, and the old one can be revoked", async () => {

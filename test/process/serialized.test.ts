@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -189,5 +189,56 @@ describe("serialized providers", () => {
     it("DockerContainer's check runs from its text: pinned and unknown pass, a tag fails", async () => {
         const inputs = [pinned, unknown, "127.0.0.1:5000/delivery/app:main"].map((image) => ({ name: "app-dev", image }));
         expect(await checkInFreshProcess("dockerContainerProvider", "image", inputs)).toEqual([0, 0, 1]);
+    }, 30_000);
+});
+
+/**
+ * Every other dynamic provider of components/ (the GitLab ones are the GitLab level's, against its
+ * double: test/gitlab/serialization.test.ts), found in the source so that a new one is not left
+ * out: serialized as the program serializes it, refusing a captured secret, self-contained, and
+ * made again from its text in a fresh process. The unit level's mocks serialize none of them
+ * (test/unit/harness.ts).
+ */
+describe("every other provider's text", () => {
+    const exported = /^export const (\w+Provider): pulumi\.dynamic\.ResourceProvider\b/gm;
+    const found: Record<string, string> = {};
+    (function walk(dir: string): void {
+        for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+            const rel = join(dir, entry.name);
+            if (entry.isDirectory()) {
+                if (rel !== join("components", "gitlab")) walk(rel);
+            } else if (entry.name.endsWith(".ts")) {
+                for (const [, name] of readFileSync(join(root, rel), "utf8").matchAll(exported)) found[name] = rel.replace(/\.ts$/, "");
+            }
+        }
+    })("components");
+    const others = Object.fromEntries(Object.entries(found).filter(([name]) => !(name in PROVIDERS)));
+    let otherTexts: Record<string, string>;
+    beforeAll(async () => {
+        otherTexts = await serializeProviders(mkdtempSync(join(work, "others-")), others, { allowSecrets: false });
+    }, 60_000);
+
+    it("are found: the release key, the registry tag and the Heroku target's two", () => {
+        expect(Object.keys(others).sort()).toEqual(["herokuConfigVarsProvider", "herokuReleaseProvider", "registryTagProvider", "releaseKeyProvider"]);
+    });
+
+    it("are self-contained and run from their text", async () => {
+        for (const [name, text] of Object.entries(otherTexts)) {
+            expect(text, name).toMatch(/exports\.handler = /);
+            expect(text.match(/require\((["'])[./][^"']*\1\)/g) ?? [], name).toEqual([]);
+            expect(text, name).not.toContain(root);
+            writeFileSync(join(work, `${name}.js`), text);
+        }
+        const script = `const out = {};
+for (const name of ${JSON.stringify(Object.keys(otherTexts))}) {
+    const provider = require(${JSON.stringify(work)} + "/" + name + ".js").handler();
+    out[name] = ["check", "create", "diff", "update", "delete"].filter((f) => typeof provider[f] === "function");
+}
+console.log(JSON.stringify(out));`;
+        const { stdout } = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(root, "node_modules") } });
+        const methods = JSON.parse(stdout) as Record<string, string[]>;
+        for (const name of Object.keys(others)) {
+            expect(methods[name], name).toContain("create");
+        }
     }, 30_000);
 });

@@ -129,9 +129,11 @@ function awaitedStatus(type: string, inputs: Record<string, any>): { status?: Re
  * program's, since under vitest the modules run through its transform, not loader.js. The real
  * texts are made and checked where the program makes them, in a process of their own through
  * loader.js (test/process/serialized.test.ts, test/gitlab/serialization.test.ts: self-contained, no
- * token, URL or path captured, and run from the text), and by every engine run of the other levels
- * (whose provider cache checks each cached text against a fresh one). The stand-in's text names
- * the provider object it was given (providerOf), so a test can tell which provider a resource runs.
+ * token, URL or path captured, and run from the text), and by the engine runs of the other levels
+ * (at the GitLab and k8s levels and for the Heroku e2e stacks the provider cache checks each cached
+ * text against a fresh one; test/gitlab/e2e.test.ts checks that no text is stored as a secret). The
+ * stand-in's text names the provider object it was given (providerOf), so a test can tell which
+ * provider a resource runs.
  */
 const providerTexts = new Map<unknown, string>();
 const providersByText = new Map<string, unknown>();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT as root, serializeProviders } from "../support/serializeProviders";
+import { ROOT as root, expectSelfContained, serializeProviders } from "../support/serializeProviders";
 
 /**
  * The ReleaseLedger and DockerContainer providers are stored in the state as the text
@@ -37,14 +37,23 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Loads a serialized provider in a fresh process and runs `body` (an async function text of `provider`); prints its JSON result. */
-async function inFreshProcess(name: keyof typeof PROVIDERS, body: string): Promise<unknown> {
-    const file = join(work, `${name}.js`);
-    writeFileSync(file, texts[name]);
-    const script = `const provider = require(${JSON.stringify(file)}).handler();
-(async () => console.log(JSON.stringify(await (${body})(provider))))();`;
+/** Writes each text to work/<name>.js, then runs `body` (an async function text of `providers`, each made from its text) in a fresh process; its JSON result. */
+async function providersInFreshProcess(providerTexts: Record<string, string>, body: string): Promise<unknown> {
+    const files: Record<string, string> = {};
+    for (const [name, text] of Object.entries(providerTexts)) {
+        files[name] = join(work, `${name}.js`);
+        writeFileSync(files[name], text);
+    }
+    const script = `const files = ${JSON.stringify(files)};
+const providers = Object.fromEntries(Object.entries(files).map(([name, file]) => [name, require(file).handler()]));
+(async () => console.log(JSON.stringify(await (${body})(providers))))();`;
     const { stdout } = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(root, "node_modules") } });
     return JSON.parse(stdout);
+}
+
+/** Loads a serialized provider in a fresh process and runs `body` (an async function text of `provider`); its JSON result. */
+function inFreshProcess(name: keyof typeof PROVIDERS, body: string): Promise<unknown> {
+    return providersInFreshProcess({ [name]: texts[name] }, `(providers) => (${body})(providers[${JSON.stringify(name)}])`);
 }
 
 /** Runs the serialized provider's `check` on each input built from `values`; the number of failures on `property` for each. */
@@ -201,18 +210,17 @@ describe("serialized providers", () => {
  */
 describe("every other provider's text", () => {
     const exported = /^export const (\w+Provider): pulumi\.dynamic\.ResourceProvider\b/gm;
-    const found: Record<string, string> = {};
-    (function walk(dir: string): void {
-        for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-            const rel = join(dir, entry.name);
-            if (entry.isDirectory()) {
-                if (rel !== join("components", "gitlab")) walk(rel);
-            } else if (entry.name.endsWith(".ts")) {
-                for (const [, name] of readFileSync(join(root, rel), "utf8").matchAll(exported)) found[name] = rel.replace(/\.ts$/, "");
-            }
-        }
-    })("components");
-    const others = Object.fromEntries(Object.entries(found).filter(([name]) => !(name in PROVIDERS)));
+    const others = Object.fromEntries(
+        readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" })
+            .filter((file) => file.endsWith(".ts") && !file.startsWith(join("gitlab", "")))
+            .flatMap((file) =>
+                [...readFileSync(join(root, "components", file), "utf8").matchAll(exported)].map(([, name]) => [
+                    name,
+                    join("components", file.replace(/\.ts$/, "")),
+                ]),
+            )
+            .filter(([name]) => !(name in PROVIDERS)),
+    );
     let otherTexts: Record<string, string>;
     beforeAll(async () => {
         otherTexts = await serializeProviders(mkdtempSync(join(work, "others-")), others, { allowSecrets: false });
@@ -224,19 +232,12 @@ describe("every other provider's text", () => {
 
     it("are self-contained and run from their text", async () => {
         for (const [name, text] of Object.entries(otherTexts)) {
-            expect(text, name).toMatch(/exports\.handler = /);
-            expect(text.match(/require\((["'])[./][^"']*\1\)/g) ?? [], name).toEqual([]);
-            expect(text, name).not.toContain(root);
-            writeFileSync(join(work, `${name}.js`), text);
+            expectSelfContained(text, name);
         }
-        const script = `const out = {};
-for (const name of ${JSON.stringify(Object.keys(otherTexts))}) {
-    const provider = require(${JSON.stringify(work)} + "/" + name + ".js").handler();
-    out[name] = ["check", "create", "diff", "update", "delete"].filter((f) => typeof provider[f] === "function");
-}
-console.log(JSON.stringify(out));`;
-        const { stdout } = await run(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(root, "node_modules") } });
-        const methods = JSON.parse(stdout) as Record<string, string[]>;
+        const methods = (await providersInFreshProcess(
+            otherTexts,
+            `async (providers) => Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, ["check", "create", "diff", "update", "delete"].filter((f) => typeof p[f] === "function")]))`,
+        )) as Record<string, string[]>;
         for (const name of Object.keys(others)) {
             expect(methods[name], name).toContain("create");
         }

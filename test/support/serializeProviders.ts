@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { expect } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -39,4 +40,15 @@ ${requires.join("\n")}
     );
     await promisify(execFile)(process.execPath, [serializer, out], { cwd: ROOT });
     return JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+}
+
+/**
+ * A provider text the provider process can make again anywhere: it exports the handler the
+ * engine calls, requires only packages (resolvable from the program's node_modules), never a local
+ * file, and does not name the clone's path.
+ */
+export function expectSelfContained(text: string, name: string): void {
+    expect(text, name).toMatch(/exports\.handler = /);
+    expect(text.match(/require\((["'])[./][^"']*\1\)/g) ?? [], name).toEqual([]);
+    expect(text, name).not.toContain(ROOT);
 }

@@ -79,7 +79,6 @@ describe.skipIf(skip)(title, () => {
                 envVars: {
                     PULUMI_BACKEND_URL: `file://${backend}`,
                     PULUMI_CONFIG_PASSPHRASE: "gitlab-e2e-passphrase",
-                    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
                     // The token must come from config, not from the test runner's environment.
                     GITLAB_TOKEN: "",
                     GITLAB_URL: "",

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,6 +52,8 @@ describe.skipIf(skip)(title, () => {
     let project: DoubleProject;
     let stack: Stack;
     let backend: string;
+    /** loader.js's cache for this test's runs; the providers' texts go beside it (components/dynamicResource.ts). */
+    let tsCache: string;
     const stackName = `gitlab-e2e-${process.pid}`;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -73,12 +75,14 @@ describe.skipIf(skip)(title, () => {
         }
         ({ gitlab, project } = await startDouble());
         backend = mkdtempSync(join(tmpdir(), "gitlab-e2e-state-"));
+        tsCache = join(mkdtempSync(join(tmpdir(), "gitlab-e2e-cache-")), "delivery-ts");
         stack = await LocalWorkspace.createOrSelectStack(
             { stackName, workDir: fixture },
             {
                 envVars: {
                     PULUMI_BACKEND_URL: `file://${backend}`,
                     PULUMI_CONFIG_PASSPHRASE: "gitlab-e2e-passphrase",
+                    DELIVERY_TS_CACHE: tsCache,
                     // The token must come from config, not from the test runner's environment.
                     GITLAB_TOKEN: "",
                     GITLAB_URL: "",
@@ -112,6 +116,7 @@ describe.skipIf(skip)(title, () => {
         }
         rmSync(join(fixture, `Pulumi.${stackName}.yaml`), { force: true });
         if (backend) rmSync(backend, { recursive: true, force: true });
+        if (tsCache) rmSync(dirname(tsCache), { recursive: true, force: true });
         await gitlab?.stop();
     }, 600_000);
 
@@ -157,6 +162,16 @@ describe.skipIf(skip)(title, () => {
         expect(up.outputs.pullCredentials.secret).toBe(true);
         expect(up.outputs.pullCredentials.value).toEqual({ username: project.deployTokens[0].username, password: project.deployTokens[0].token });
         expect(up.outputs.environmentId.value).toBe(project.environments[0].id);
+    });
+
+    it("the first run cached each GitLab provider's text, which every later run checks against a fresh serialization (DELIVERY_PROVIDER_CACHE=verify)", () => {
+        // The program runs through loader.js (fixture/entry.js): outside it the cache is not used, and verify checks nothing.
+        expect(process.env.DELIVERY_PROVIDER_CACHE).toBe("verify");
+        const dir = join(dirname(tsCache), "delivery-providers");
+        const entries = existsSync(dir) ? walk(dir) : [];
+        const kinds = entries.map((f) => /^exports\.handler = /.test(readFileSync(f, "utf8")));
+        // One text per provider: variables, environment, protection, deploy token, cleanup policy, resource group.
+        expect(kinds).toEqual([true, true, true, true, true, true]);
     });
 
     it("once a job has used the resource group, the next up sets it to oldest_first; a mode changed by hand is drift that up puts back", async () => {

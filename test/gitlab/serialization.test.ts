@@ -4,28 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT as root, expectSelfContained, serializeProviders } from "../support/serializeProviders";
+import { ROOT as root, expectSelfContained, providerModules, serializeProviders } from "../support/serializeProviders";
 import { DOUBLE_TOKEN, type DoubleProject, type GitlabDouble, startDouble } from "../support/gitlab";
 
 /**
  * The engine stores each dynamic provider as the text `pulumi.runtime.serializeFunction` makes of
  * it, and the provider process (`pulumi-resource-pulumi-nodejs`) re-creates it with
  * `require-from-string` in a fresh process. This reproduces both halves without the engine:
- * serialize under ts-node (as the nodejs language host compiles the program), then run the text
- * in another process against the double. It catches providers that capture module state, local
- * files or secrets.
+ * serialize with the modules loaded through loader.js (as entry.js runs the program), then run
+ * the text in another process against the double. It catches providers that capture module
+ * state, local files or secrets.
  */
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), "gitlab-serialize-"));
-const PROVIDERS = {
-    projectVariableProvider: "components/gitlab/projectVariable",
-    environmentProvider: "components/gitlab/environment",
-    protectedEnvironmentProvider: "components/gitlab/protectedEnvironment",
-    deployTokenProvider: "components/gitlab/deployToken",
-    cleanupPolicyProvider: "components/gitlab/cleanupPolicy",
-    resourceGroupProvider: "components/gitlab/resourceGroup",
-} as const;
+/** The GitLab providers, found in components/gitlab/ (the other providers are the process level's: test/process/serialized.test.ts). */
+const PROVIDERS = Object.fromEntries(Object.entries(providerModules()).filter(([, module]) => module.startsWith(join("components", "gitlab", ""))));
 
 let texts: Record<string, string>;
 let gitlab: GitlabDouble;
@@ -58,6 +52,17 @@ const provider = requireFromString(${JSON.stringify(texts[providerName])}).handl
 }
 
 describe("serialized providers", () => {
+    it("are found: one per GitLab resource type", () => {
+        expect(Object.keys(PROVIDERS).sort()).toEqual([
+            "cleanupPolicyProvider",
+            "deployTokenProvider",
+            "environmentProvider",
+            "projectVariableProvider",
+            "protectedEnvironmentProvider",
+            "resourceGroupProvider",
+        ]);
+    });
+
     it("are self-contained: no local requires, no captured connection or secrets", () => {
         for (const [name, text] of Object.entries(texts)) {
             expectSelfContained(text, name);

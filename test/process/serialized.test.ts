@@ -1,17 +1,18 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT as root, expectSelfContained, serializeProviders } from "../support/serializeProviders";
+import { ROOT as root, expectSelfContained, providerModules, serializeProviders } from "../support/serializeProviders";
 
 /**
  * The ReleaseLedger and DockerContainer providers are stored in the state as the text
  * `pulumi.runtime.serializeFunction` makes of them. They call the shared ref and runtime-env
- * helpers and the SDK's `unknownValue`: this serializes them the way the language host does
- * (under ts-node), checks that only the functions they use were captured (no module object of
- * this program whole, no inlined engine sentinel) and runs the text in a fresh process.
+ * helpers and the SDK's `unknownValue`: this serializes them the way the program does (its
+ * modules loaded through loader.js, test/support/serializeProviders.ts), checks that only the
+ * functions they use were captured (no module object of this program whole, no inlined engine
+ * sentinel) and runs the text in a fresh process.
  */
 
 const run = promisify(execFile);
@@ -209,17 +210,8 @@ describe("serialized providers", () => {
  * (test/unit/harness.ts).
  */
 describe("every other provider's text", () => {
-    const exported = /^export const (\w+Provider): pulumi\.dynamic\.ResourceProvider\b/gm;
     const others = Object.fromEntries(
-        readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" })
-            .filter((file) => file.endsWith(".ts") && !file.startsWith(join("gitlab", "")))
-            .flatMap((file) =>
-                [...readFileSync(join(root, "components", file), "utf8").matchAll(exported)].map(([, name]) => [
-                    name,
-                    join("components", file.replace(/\.ts$/, "")),
-                ]),
-            )
-            .filter(([name]) => !(name in PROVIDERS)),
+        Object.entries(providerModules()).filter(([name, module]) => !module.startsWith(join("components", "gitlab", "")) && !(name in PROVIDERS)),
     );
     let otherTexts: Record<string, string>;
     beforeAll(async () => {

@@ -1,11 +1,30 @@
 import { execFile } from "node:child_process";
 import { expect } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 /** The clone's root, where the program and its node_modules are. */
 export const ROOT = resolve(__dirname, "../..");
+
+/**
+ * Every dynamic provider of components/, found in the source so that a new one is not left out:
+ * each `export const <name>Provider: pulumi.dynamic.ResourceProvider`, by name, with its module
+ * (relative to the clone, without .ts), as serializeProviders takes them.
+ */
+export function providerModules(): Record<string, string> {
+    const exported = /^export const (\w+Provider): pulumi\.dynamic\.ResourceProvider\b/gm;
+    return Object.fromEntries(
+        readdirSync(join(ROOT, "components"), { recursive: true, encoding: "utf8" })
+            .filter((file) => file.endsWith(".ts"))
+            .flatMap((file) =>
+                [...readFileSync(join(ROOT, "components", file), "utf8").matchAll(exported)].map(([, name]) => [
+                    name,
+                    join("components", file.replace(/\.ts$/, "")),
+                ]),
+            ),
+    );
+}
 
 /**
  * The text `pulumi.runtime.serializeFunction` makes of each dynamic provider, as the engine

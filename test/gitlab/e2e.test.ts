@@ -27,11 +27,11 @@ function onPath(bin: string): boolean {
     }
 }
 
+/** Every file below dir, by path. */
 function walk(dir: string): string[] {
-    return readdirSync(dir).flatMap((name) => {
-        const path = join(dir, name);
-        return statSync(path).isDirectory() ? walk(path) : [path];
-    });
+    return readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .map((name) => join(dir, name))
+        .filter((path) => statSync(path).isFile());
 }
 
 const missingEngine = ENGINE_BINARIES.filter((b) => !onPath(b));
@@ -169,9 +169,9 @@ describe.skipIf(skip)(title, () => {
         expect(process.env.DELIVERY_PROVIDER_CACHE).toBe("verify");
         const dir = join(dirname(tsCache), "delivery-providers");
         const entries = existsSync(dir) ? walk(dir) : [];
-        const kinds = entries.map((f) => /^exports\.handler = /.test(readFileSync(f, "utf8")));
+        const isProviderText = entries.map((f) => /^exports\.handler = /.test(readFileSync(f, "utf8")));
         // One text per provider: variables, environment, protection, deploy token, cleanup policy, resource group.
-        expect(kinds).toEqual([true, true, true, true, true, true]);
+        expect(isProviderText).toEqual([true, true, true, true, true, true]);
     });
 
     it("once a job has used the resource group, the next up sets it to oldest_first; a mode changed by hand is drift that up puts back", async () => {
